@@ -1,0 +1,125 @@
+/* cluster: the in-memory model of nodes, their GPUs, and the pods holding
+ * vGPU slices. It is the only place that holds scheduling state. Every
+ * function expects the caller to hold the model lock (read lock for lookups,
+ * write lock for changes); the lock itself is taken by the pipeline and the
+ * sync layer, never across a network call. */
+#ifndef VX_CLUSTER_H
+#define VX_CLUSTER_H
+
+#include "vx/codec.h"
+#include "vx/hmap.h"
+#include "vx/request.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum pod_status { POD_SUBMITTED, POD_RUNNING, POD_COMPLETED, POD_FAILED };
+enum pod_alloc { ALLOC_NONE, ALLOC_ASSUMED, ALLOC_BOUND };
+
+struct cl_gpu {
+	char *uuid, *type;
+	int slots;
+	int64_t mem_mib;
+	bool healthy;
+	char mode[16];
+	int used_slots;
+	int64_t used_mem;
+	int used_cores;
+};
+
+struct cl_pod;
+
+struct cl_node {
+	char *name;
+	bool present; /* false: a placeholder for pods that name an unseen node */
+	bool usable;
+	char reason[128]; /* why the node is not usable */
+	int ngpus;
+	struct cl_gpu *gpus;
+	char *register_raw;
+	int64_t allocatable; /* status.allocatable volcano.sh/vgpu-number */
+	/* Aggregates over healthy GPUs, kept current so filter rejects most
+	 * nodes in O(1) without looking at GPUs. */
+	int total_slots, used_slots, free_slots, idle_gpus, healthy_gpus;
+	int64_t total_mem, used_mem, max_free_mem;
+	int used_cores, max_free_cores;
+	struct cl_pod *pods; /* attached pods, linked through node_next */
+	int npods;
+};
+
+struct cl_dev {
+	char *uuid;
+	int gpu; /* index into node->gpus, -1 when the node lacks that UUID */
+	int64_t mem_mib;
+	int cores;
+};
+
+struct cl_ctr_devs {
+	int ndev;
+	struct cl_dev *devs;
+};
+
+struct cl_pod {
+	char *key; /* "namespace/name" */
+	char *ns, *name, *uid;
+	enum pod_status status;
+	enum pod_alloc alloc;
+	struct cl_node *node; /* set while alloc != ALLOC_NONE or the pod is bound */
+	int nctr;
+	struct cl_ctr_devs *devs;
+	bool charged;
+	uint64_t alloc_seq; /* bumps on every allocation change (bind rollback check) */
+	struct req_pod req;
+	char *req_error; /* why the request is invalid, or NULL */
+	/* Metadata for the admin API and later stages (queues, licences). */
+	char *queue, *billing, *user;
+	int priority;
+	int64_t created; /* unix seconds */
+	struct cl_pod *node_prev, *node_next;
+};
+
+struct cluster {
+	pthread_rwlock_t lock;
+	struct hmap nodes; /* name -> cl_node */
+	struct hmap pods;  /* "ns/name" -> cl_pod */
+	uint64_t alloc_seq;
+	uint64_t version; /* bumps on any change; readers use it to skip work */
+};
+
+void cluster_init(struct cluster *c);
+void cluster_free(struct cluster *c);
+void cluster_rdlock(struct cluster *c);
+void cluster_wrlock(struct cluster *c);
+void cluster_unlock(struct cluster *c);
+
+struct cl_node *cluster_node(const struct cluster *c, const char *name);
+struct cl_node *cluster_noden(const struct cluster *c, const char *name, size_t len);
+/* Creates or updates a node from its register annotation and allocatable
+ * count; re-reads the GPUs only when either changed. Returns the node. */
+struct cl_node *cluster_node_update(struct cluster *c, const char *name, const char *reg,
+				    int64_t allocatable);
+void cluster_node_remove(struct cluster *c, const char *name);
+
+struct cl_pod *cluster_pod(const struct cluster *c, const char *key);
+/* Returns the pod with that key, creating an empty one (status Submitted). */
+struct cl_pod *cluster_pod_ensure(struct cluster *c, const char *ns, const char *name);
+void cluster_pod_remove(struct cluster *c, struct cl_pod *p);
+/* Gives the pod devices on node (taking ownership of devs' contents) and
+ * charges them; replaces any previous allocation. */
+void cluster_pod_set_alloc(struct cluster *c, struct cl_pod *p, const char *node,
+			   struct codec_pod_devs *devs, enum pod_alloc state);
+void cluster_pod_clear_alloc(struct cluster *c, struct cl_pod *p);
+void cluster_pod_set_status(struct cluster *c, struct cl_pod *p, enum pod_status st);
+/* Fills a codec view of the pod's devices (borrowing the UUID strings). */
+void cluster_pod_devs_view(const struct cl_pod *p, struct codec_pod_devs *out);
+void cluster_pod_devs_view_free(struct codec_pod_devs *v);
+bool cluster_pod_holds_devices(const struct cl_pod *p);
+
+/* Refreshes a node's aggregates from its GPUs (also for scratch copies). */
+void cluster_node_recompute(struct cl_node *n);
+const char *cluster_status_name(enum pod_status st);
+/* Usage of a node in [0, 3]: slots, cores and memory, each as a fraction. */
+double cluster_node_usage(const struct cl_node *n);
+
+#endif

@@ -1,0 +1,63 @@
+/* request: what a pod asks for, parsed once from its manifest (SPEC section 2).
+ * Per container: vGPU count, memory (MiB or percent of the card), cores; per
+ * pod: GPU type/UUID selectors and policy overrides from annotations. */
+#ifndef VX_REQUEST_H
+#define VX_REQUEST_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RES_NUMBER "volcano.sh/vgpu-number"
+#define RES_MEMORY "volcano.sh/vgpu-memory"
+#define RES_MEMPCT "volcano.sh/vgpu-memory-percentage"
+#define RES_CORES "volcano.sh/vgpu-cores"
+
+#define REQ_MAX_VGPUS 128 /* per container */
+
+enum vx_policy { POLICY_DEFAULT = 0, POLICY_BINPACK, POLICY_SPREAD };
+
+struct req_ctr {
+	int nums;        /* 0: this container asks for no vGPU */
+	int64_t mem_mib; /* > 0: absolute MiB per vGPU */
+	int mem_pct;     /* used when mem_mib == 0: percent of the card, 1..100 */
+	int cores;       /* 0..100; 100 = exclusive */
+};
+
+struct req_list {
+	int n;
+	char **items;
+};
+
+struct req_pod {
+	int nctr; /* spec.containers, vGPU or not, so device strings line up */
+	struct req_ctr *ctrs;
+	bool is_vgpu;
+	int total_vgpus;
+	int max_nums; /* largest per-container count: needs that many GPUs */
+	int64_t max_mem_mib; /* largest absolute per-vGPU memory, 0 if none */
+	int max_cores;
+	struct req_list use_types, nouse_types, use_uuids, nouse_uuids;
+	enum vx_policy node_policy, gpu_policy;
+};
+
+/* Returns 0, or -1 with a message such as "container c: volcano.sh/vgpu-cores
+ * 150 is above 100". A pod without vGPU requests parses with is_vgpu false. */
+int req_parse_pod(const cJSON *pod, struct req_pod *out, char *err, size_t errlen);
+void req_free(struct req_pod *r);
+/* Kubernetes quantity that must be a whole number: "3", "2k", "1Gi", "4000m". */
+int req_parse_quantity(const char *s, int64_t *out);
+enum vx_policy req_parse_policy(const char *s);
+/* Per-vGPU memory this container takes on a card of card_mib. */
+int64_t req_mem_on(const struct req_ctr *c, int64_t card_mib);
+/* Selectors (pod annotations): may a GPU of this type / UUID be used? */
+bool req_type_allowed(const struct req_pod *r, const char *type);
+bool req_uuid_allowed(const struct req_pod *r, const char *uuid);
+
+/* Small helpers over cJSON shared by the parsers. */
+const cJSON *json_path(const cJSON *o, const char *a, const char *b);
+const char *json_str(const cJSON *o, const char *key);
+const char *json_annotation(const cJSON *obj, const char *key);
+const char *json_label(const cJSON *obj, const char *key);
+
+#endif

@@ -1,0 +1,463 @@
+/* cluster: nodes, GPUs and pods, with their usage always equal to the sum of
+ * the charged pods' devices. Charging is the single place where usage moves:
+ * every allocation change uncharges the old devices and charges the new ones,
+ * so no path can leak or double-count a slice. */
+#include "vx/cluster.h"
+#include "vx/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz);
+	if (!p)
+		abort();
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+	if (!p)
+		abort();
+	return p;
+}
+
+void cluster_init(struct cluster *c)
+{
+	memset(c, 0, sizeof *c);
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+	/* Binds must not starve behind a steady stream of filters. */
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&c->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	hmap_init(&c->nodes);
+	hmap_init(&c->pods);
+}
+
+static void free_devs(struct cl_pod *p)
+{
+	for (int i = 0; i < p->nctr; i++) {
+		for (int j = 0; j < p->devs[i].ndev; j++)
+			free(p->devs[i].devs[j].uuid);
+		free(p->devs[i].devs);
+	}
+	free(p->devs);
+	p->devs = NULL;
+	p->nctr = 0;
+}
+
+static void free_pod(struct cl_pod *p)
+{
+	free_devs(p);
+	req_free(&p->req);
+	free(p->key);
+	free(p->ns);
+	free(p->name);
+	free(p->uid);
+	free(p->req_error);
+	free(p->queue);
+	free(p->billing);
+	free(p->user);
+	free(p);
+}
+
+static void free_gpus(struct cl_node *n)
+{
+	for (int i = 0; i < n->ngpus; i++) {
+		free(n->gpus[i].uuid);
+		free(n->gpus[i].type);
+	}
+	free(n->gpus);
+	n->gpus = NULL;
+	n->ngpus = 0;
+}
+
+static void free_node(struct cl_node *n)
+{
+	free_gpus(n);
+	free(n->name);
+	free(n->register_raw);
+	free(n);
+}
+
+void cluster_free(struct cluster *c)
+{
+	size_t it = 0;
+	void *v;
+	while (hmap_next(&c->pods, &it, NULL, &v))
+		free_pod(v);
+	it = 0;
+	while (hmap_next(&c->nodes, &it, NULL, &v))
+		free_node(v);
+	hmap_free(&c->pods);
+	hmap_free(&c->nodes);
+	pthread_rwlock_destroy(&c->lock);
+}
+
+void cluster_rdlock(struct cluster *c)
+{
+	pthread_rwlock_rdlock(&c->lock);
+}
+
+void cluster_wrlock(struct cluster *c)
+{
+	pthread_rwlock_wrlock(&c->lock);
+}
+
+void cluster_unlock(struct cluster *c)
+{
+	pthread_rwlock_unlock(&c->lock);
+}
+
+struct cl_node *cluster_node(const struct cluster *c, const char *name)
+{
+	return hmap_get(&c->nodes, name);
+}
+
+struct cl_node *cluster_noden(const struct cluster *c, const char *name, size_t len)
+{
+	return hmap_getn(&c->nodes, name, len);
+}
+
+void cluster_node_recompute(struct cl_node *n)
+{
+	n->total_slots = n->used_slots = n->free_slots = n->idle_gpus = n->healthy_gpus = 0;
+	n->total_mem = n->used_mem = n->max_free_mem = 0;
+	n->used_cores = n->max_free_cores = 0;
+	for (int i = 0; i < n->ngpus; i++) {
+		const struct cl_gpu *g = &n->gpus[i];
+		n->total_slots += g->slots;
+		n->used_slots += g->used_slots;
+		n->total_mem += g->mem_mib;
+		n->used_mem += g->used_mem;
+		n->used_cores += g->used_cores;
+		if (!g->healthy)
+			continue;
+		n->healthy_gpus++;
+		if (g->used_slots >= g->slots)
+			continue;
+		n->free_slots += g->slots - g->used_slots;
+		n->idle_gpus += g->used_slots == 0;
+		if (g->mem_mib - g->used_mem > n->max_free_mem)
+			n->max_free_mem = g->mem_mib - g->used_mem;
+		if (100 - g->used_cores > n->max_free_cores)
+			n->max_free_cores = 100 - g->used_cores;
+	}
+}
+
+static int gpu_index(const struct cl_node *n, const char *uuid)
+{
+	for (int i = 0; n && i < n->ngpus; i++)
+		if (strcmp(n->gpus[i].uuid, uuid) == 0)
+			return i;
+	return -1;
+}
+
+/* sign +1 charges the pod's devices to its node, -1 gives them back. */
+static void charge(struct cl_pod *p, int sign)
+{
+	struct cl_node *n = p->node;
+	if (!n || p->charged == (sign > 0))
+		return;
+	for (int i = 0; i < p->nctr; i++) {
+		for (int j = 0; j < p->devs[i].ndev; j++) {
+			struct cl_dev *d = &p->devs[i].devs[j];
+			if (sign > 0)
+				d->gpu = gpu_index(n, d->uuid);
+			if (d->gpu < 0)
+				continue;
+			struct cl_gpu *g = &n->gpus[d->gpu];
+			g->used_slots += sign;
+			g->used_mem += sign * d->mem_mib;
+			g->used_cores += sign * d->cores;
+		}
+	}
+	p->charged = sign > 0;
+	cluster_node_recompute(n);
+}
+
+static void warn_unknown_gpus(const struct cl_pod *p)
+{
+	for (int i = 0; i < p->nctr; i++)
+		for (int j = 0; j < p->devs[i].ndev; j++)
+			if (p->devs[i].devs[j].gpu < 0)
+				log_warn("pod %s holds GPU %s, which node %s does not register; "
+					 "that slice is not counted",
+					 p->key, p->devs[i].devs[j].uuid, p->node->name);
+}
+
+static struct cl_node *node_ensure(struct cluster *c, const char *name)
+{
+	struct cl_node *n = hmap_get(&c->nodes, name);
+	if (n)
+		return n;
+	n = xcalloc(1, sizeof *n);
+	n->name = xstrdup(name);
+	snprintf(n->reason, sizeof n->reason, "node not known");
+	hmap_put(&c->nodes, n->name, n);
+	return n;
+}
+
+static void attach(struct cl_node *n, struct cl_pod *p)
+{
+	p->node = n;
+	p->node_prev = NULL;
+	p->node_next = n->pods;
+	if (n->pods)
+		n->pods->node_prev = p;
+	n->pods = p;
+	n->npods++;
+}
+
+/* A node entry outlives its deletion only while pods still point at it. */
+static void maybe_drop_node(struct cluster *c, struct cl_node *n)
+{
+	if (n->present || n->pods)
+		return;
+	hmap_del(&c->nodes, n->name);
+	free_node(n);
+}
+
+static void detach(struct cluster *c, struct cl_pod *p)
+{
+	struct cl_node *n = p->node;
+	if (!n)
+		return;
+	charge(p, -1);
+	if (p->node_prev)
+		p->node_prev->node_next = p->node_next;
+	else
+		n->pods = p->node_next;
+	if (p->node_next)
+		p->node_next->node_prev = p->node_prev;
+	n->npods--;
+	p->node = NULL;
+	p->node_prev = p->node_next = NULL;
+	maybe_drop_node(c, n);
+}
+
+static void set_gpus(struct cl_node *n, struct codec_gpu *g, int count)
+{
+	free_gpus(n);
+	n->gpus = xcalloc((size_t)count, sizeof *n->gpus);
+	n->ngpus = count;
+	for (int i = 0; i < count; i++) {
+		struct cl_gpu *d = &n->gpus[i];
+		d->uuid = g[i].uuid;
+		d->type = g[i].type;
+		g[i].uuid = g[i].type = NULL;
+		d->slots = g[i].slots;
+		d->mem_mib = g[i].mem_mib;
+		d->healthy = g[i].healthy;
+		memcpy(d->mode, g[i].mode, sizeof d->mode);
+	}
+}
+
+/* Re-reads the inventory, then re-charges every attached pod against it, so
+ * a re-registered GPU list keeps exactly the slices that still exist. */
+static void reinventory(struct cl_node *n, const char *reg)
+{
+	char err[80];
+	struct codec_gpu *g = NULL;
+	for (struct cl_pod *p = n->pods; p; p = p->node_next)
+		charge(p, -1);
+	int count = reg ? codec_decode_register(reg, &g, err, sizeof err) : 0;
+	if (count < 0) {
+		log_warn("node %s: ignoring malformed volcano.sh/node-vgpu-register: %s", n->name,
+			 err);
+		snprintf(n->reason, sizeof n->reason, "malformed vGPU register annotation: %s",
+			 err);
+		count = 0;
+	}
+	set_gpus(n, g, count);
+	codec_free_gpus(g, count);
+	for (struct cl_pod *p = n->pods; p; p = p->node_next) {
+		if (!cluster_pod_holds_devices(p))
+			continue;
+		charge(p, +1);
+		warn_unknown_gpus(p);
+	}
+	cluster_node_recompute(n);
+}
+
+struct cl_node *cluster_node_update(struct cluster *c, const char *name, const char *reg,
+				    int64_t allocatable)
+{
+	struct cl_node *n = node_ensure(c, name);
+	bool changed = !n->present || n->allocatable != allocatable ||
+		       (reg ? !n->register_raw || strcmp(reg, n->register_raw) : !!n->register_raw);
+	n->present = true;
+	if (!changed)
+		return n;
+	free(n->register_raw);
+	n->register_raw = reg ? xstrdup(reg) : NULL;
+	n->allocatable = allocatable;
+	n->reason[0] = '\0';
+	reinventory(n, reg);
+	if (!reg)
+		snprintf(n->reason, sizeof n->reason, "no vGPU devices registered");
+	else if (allocatable <= 0 && !n->reason[0])
+		snprintf(n->reason, sizeof n->reason,
+			 "allocatable volcano.sh/vgpu-number is 0 (device plugin down?)");
+	n->usable = !n->reason[0] && n->ngpus > 0;
+	if (!n->usable && !n->reason[0])
+		snprintf(n->reason, sizeof n->reason, "no GPUs in register annotation");
+	c->version++;
+	return n;
+}
+
+void cluster_node_remove(struct cluster *c, const char *name)
+{
+	struct cl_node *n = hmap_get(&c->nodes, name);
+	if (!n)
+		return;
+	for (struct cl_pod *p = n->pods; p; p = p->node_next)
+		charge(p, -1);
+	free_gpus(n);
+	free(n->register_raw);
+	n->register_raw = NULL;
+	n->present = n->usable = false;
+	n->allocatable = 0;
+	snprintf(n->reason, sizeof n->reason, "node deleted");
+	cluster_node_recompute(n);
+	c->version++;
+	maybe_drop_node(c, n);
+}
+
+struct cl_pod *cluster_pod(const struct cluster *c, const char *key)
+{
+	return hmap_get(&c->pods, key);
+}
+
+struct cl_pod *cluster_pod_ensure(struct cluster *c, const char *ns, const char *name)
+{
+	size_t kl = strlen(ns) + strlen(name) + 2;
+	char *key = malloc(kl);
+	if (!key)
+		abort();
+	snprintf(key, kl, "%s/%s", ns, name);
+	struct cl_pod *p = hmap_get(&c->pods, key);
+	if (p) {
+		free(key);
+		return p;
+	}
+	p = xcalloc(1, sizeof *p);
+	p->key = key;
+	p->ns = xstrdup(ns);
+	p->name = xstrdup(name);
+	p->priority = 5;
+	hmap_put(&c->pods, p->key, p);
+	c->version++;
+	return p;
+}
+
+void cluster_pod_remove(struct cluster *c, struct cl_pod *p)
+{
+	detach(c, p);
+	hmap_del(&c->pods, p->key);
+	free_pod(p);
+	c->version++;
+}
+
+bool cluster_pod_holds_devices(const struct cl_pod *p)
+{
+	return p->alloc != ALLOC_NONE &&
+	       (p->status == POD_SUBMITTED || p->status == POD_RUNNING);
+}
+
+void cluster_pod_set_alloc(struct cluster *c, struct cl_pod *p, const char *node,
+			   struct codec_pod_devs *devs, enum pod_alloc state)
+{
+	detach(c, p);
+	free_devs(p);
+	p->nctr = devs->nctr;
+	p->devs = xcalloc((size_t)devs->nctr, sizeof *p->devs);
+	for (int i = 0; i < devs->nctr; i++) {
+		struct codec_ctr *src = &devs->ctrs[i];
+		p->devs[i].ndev = src->ndev;
+		p->devs[i].devs = xcalloc((size_t)src->ndev, sizeof *p->devs[i].devs);
+		for (int j = 0; j < src->ndev; j++) {
+			struct cl_dev *d = &p->devs[i].devs[j];
+			d->uuid = src->devs[j].uuid;
+			src->devs[j].uuid = NULL;
+			d->mem_mib = src->devs[j].mem_mib;
+			d->cores = src->devs[j].cores;
+			d->gpu = -1;
+		}
+	}
+	p->alloc = state;
+	p->alloc_seq = ++c->alloc_seq;
+	attach(node_ensure(c, node), p);
+	if (cluster_pod_holds_devices(p)) {
+		charge(p, +1);
+		if (p->node->present)
+			warn_unknown_gpus(p);
+	}
+	c->version++;
+}
+
+void cluster_pod_clear_alloc(struct cluster *c, struct cl_pod *p)
+{
+	detach(c, p);
+	free_devs(p);
+	p->alloc = ALLOC_NONE;
+	p->alloc_seq = ++c->alloc_seq;
+	c->version++;
+}
+
+void cluster_pod_set_status(struct cluster *c, struct cl_pod *p, enum pod_status st)
+{
+	if (p->status == st)
+		return;
+	p->status = st;
+	if (p->node)
+		charge(p, cluster_pod_holds_devices(p) ? +1 : -1);
+	c->version++;
+}
+
+void cluster_pod_devs_view(const struct cl_pod *p, struct codec_pod_devs *out)
+{
+	out->nctr = p->nctr;
+	out->ctrs = xcalloc((size_t)p->nctr, sizeof *out->ctrs);
+	for (int i = 0; i < p->nctr; i++) {
+		out->ctrs[i].ndev = p->devs[i].ndev;
+		out->ctrs[i].devs = xcalloc((size_t)p->devs[i].ndev, sizeof *out->ctrs[i].devs);
+		for (int j = 0; j < p->devs[i].ndev; j++) {
+			out->ctrs[i].devs[j].uuid = p->devs[i].devs[j].uuid;
+			out->ctrs[i].devs[j].mem_mib = p->devs[i].devs[j].mem_mib;
+			out->ctrs[i].devs[j].cores = p->devs[i].devs[j].cores;
+		}
+	}
+}
+
+void cluster_pod_devs_view_free(struct codec_pod_devs *v)
+{
+	for (int i = 0; i < v->nctr; i++)
+		free(v->ctrs[i].devs);
+	free(v->ctrs);
+	v->ctrs = NULL;
+	v->nctr = 0;
+}
+
+const char *cluster_status_name(enum pod_status st)
+{
+	static const char *const names[] = {"Submitted", "Running", "Completed", "Failed"};
+	return names[st];
+}
+
+double cluster_node_usage(const struct cl_node *n)
+{
+	if (!n->ngpus)
+		return 0;
+	double u = 0;
+	if (n->total_slots)
+		u += (double)n->used_slots / n->total_slots;
+	u += (double)n->used_cores / (100.0 * n->ngpus);
+	if (n->total_mem)
+		u += (double)n->used_mem / (double)n->total_mem;
+	return u;
+}

@@ -1,0 +1,193 @@
+/* sync: Kubernetes objects in, model changes out. A pod's devices come only
+ * from its volcano.sh/vgpu-ids-new annotation, which is what the device
+ * plugin reads too, so after a restart the model equals what the API server
+ * holds. Pods that neither ask for vGPUs nor hold any are not tracked. */
+#include "vx/sync.h"
+#include "vx/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t sync_node_allocatable(const cJSON *node)
+{
+	const cJSON *q = json_path(json_path(node, "status", "allocatable"), RES_NUMBER, NULL);
+	int64_t v = 0;
+	if (cJSON_IsNumber(q))
+		return q->valuedouble > 0 ? (int64_t)q->valuedouble : 0;
+	if (cJSON_IsString(q) && req_parse_quantity(q->valuestring, &v) == 0)
+		return v;
+	return 0;
+}
+
+void sync_node(struct cluster *c, const cJSON *node)
+{
+	const char *name = json_str(json_path(node, "metadata", NULL), "name");
+	if (!name) {
+		log_warn("ignoring a Node without metadata.name");
+		return;
+	}
+	cluster_wrlock(c);
+	cluster_node_update(c, name, json_annotation(node, ANN_REGISTER),
+			    sync_node_allocatable(node));
+	cluster_unlock(c);
+}
+
+void sync_node_deleted(struct cluster *c, const char *name)
+{
+	cluster_wrlock(c);
+	cluster_node_remove(c, name);
+	cluster_unlock(c);
+}
+
+int64_t sync_parse_time(const char *s)
+{
+	struct tm tm = {0};
+	if (!s)
+		return -1;
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+static enum pod_status pod_status(const cJSON *pod)
+{
+	const char *phase = json_str(json_path(pod, "status", NULL), "phase");
+	const char *bp = json_annotation(pod, ANN_BIND_PHASE);
+	if (phase && strcmp(phase, "Succeeded") == 0)
+		return POD_COMPLETED;
+	if ((phase && strcmp(phase, "Failed") == 0) || (bp && strcmp(bp, "failed") == 0))
+		return POD_FAILED;
+	if (json_str(json_path(pod, "spec", NULL), "nodeName"))
+		return POD_RUNNING;
+	return POD_SUBMITTED;
+}
+
+static void set_str(char **dst, const char *v)
+{
+	if (*dst && v && strcmp(*dst, v) == 0)
+		return;
+	free(*dst);
+	*dst = v ? strdup(v) : NULL;
+}
+
+static void read_meta(struct cl_pod *p, const cJSON *pod)
+{
+	const cJSON *md = json_path(pod, "metadata", NULL);
+	set_str(&p->uid, json_str(md, "uid"));
+	set_str(&p->queue, json_label(pod, "vgpu-extender.io/queue"));
+	set_str(&p->billing, json_annotation(pod, "vgpu-extender.io/billing"));
+	set_str(&p->user, json_annotation(pod, "vgpu-extender.io/user"));
+	const char *prio = json_annotation(pod, "vgpu-extender.io/priority");
+	int v = prio ? atoi(prio) : 5;
+	p->priority = v >= 1 && v <= 10 ? v : 5;
+	int64_t t = sync_parse_time(json_str(md, "creationTimestamp"));
+	if (t >= 0)
+		p->created = t;
+}
+
+/* Returns 1 when the annotation describes exactly the pod's current devices. */
+static int same_devices(const struct cl_pod *p, const char *node, const char *ids)
+{
+	if (p->alloc == ALLOC_NONE || !p->node || strcmp(p->node->name, node) != 0)
+		return 0;
+	struct codec_pod_devs view;
+	struct buf b = BUF_INIT;
+	cluster_pod_devs_view(p, &view);
+	codec_encode_pod_devs(&b, &view);
+	int same = strcmp(b.data, ids) == 0;
+	cluster_pod_devs_view_free(&view);
+	buf_free(&b);
+	return same;
+}
+
+static void apply_devices(struct cluster *c, struct cl_pod *p, const cJSON *pod)
+{
+	const char *ids = json_annotation(pod, ANN_IDS);
+	const char *node = json_str(json_path(pod, "spec", NULL), "nodeName");
+	if (!node)
+		node = json_annotation(pod, ANN_NODE);
+	if (!ids || !node) {
+		/* Annotations gone (a rolled-back bind) release the devices; an
+		 * assumed allocation stays until its bind call returns. */
+		if (p->alloc == ALLOC_BOUND)
+			cluster_pod_clear_alloc(c, p);
+		return;
+	}
+	if (same_devices(p, node, ids)) {
+		p->alloc = ALLOC_BOUND;
+		return;
+	}
+	char err[160];
+	struct codec_pod_devs devs;
+	if (codec_decode_pod_devs(ids, &devs, err, sizeof err)) {
+		log_warn("pod %s: ignoring corrupt %s %.80s: %s", p->key, ANN_IDS, ids, err);
+		return;
+	}
+	cluster_pod_set_alloc(c, p, node, &devs, ALLOC_BOUND);
+	codec_free_pod_devs(&devs);
+}
+
+static void parse_request(struct cl_pod *p, const cJSON *pod)
+{
+	char err[200];
+	if (p->req.nctr || p->req_error)
+		return; /* a pod's spec is immutable: parse it once */
+	if (req_parse_pod(pod, &p->req, err, sizeof err)) {
+		p->req_error = strdup(err);
+		log_warn("pod %s: invalid vGPU request: %s", p->key, err);
+	}
+}
+
+void sync_pod(struct cluster *c, const cJSON *pod)
+{
+	const cJSON *md = json_path(pod, "metadata", NULL);
+	const char *ns = json_str(md, "namespace"), *name = json_str(md, "name");
+	if (!name) {
+		log_warn("ignoring a Pod without metadata.name");
+		return;
+	}
+	if (!ns)
+		ns = "default";
+	char key[512];
+	snprintf(key, sizeof key, "%s/%s", ns, name);
+	cluster_wrlock(c);
+	struct cl_pod *p = cluster_pod(c, key);
+	if (!p) {
+		struct req_pod probe;
+		char err[8];
+		int bad = req_parse_pod(pod, &probe, err, sizeof err);
+		bool interesting = bad || probe.is_vgpu || json_annotation(pod, ANN_IDS);
+		req_free(&probe);
+		if (!interesting) {
+			cluster_unlock(c);
+			return;
+		}
+		p = cluster_pod_ensure(c, ns, name);
+	}
+	parse_request(p, pod);
+	read_meta(p, pod);
+	enum pod_status st = pod_status(pod);
+	if (st == POD_COMPLETED || st == POD_FAILED) {
+		cluster_pod_set_status(c, p, st);
+		if (p->alloc != ALLOC_NONE)
+			cluster_pod_clear_alloc(c, p);
+	} else {
+		cluster_pod_set_status(c, p, st);
+		apply_devices(c, p, pod);
+	}
+	cluster_unlock(c);
+}
+
+void sync_pod_deleted(struct cluster *c, const char *ns, const char *name)
+{
+	char key[512];
+	snprintf(key, sizeof key, "%s/%s", ns, name);
+	cluster_wrlock(c);
+	struct cl_pod *p = cluster_pod(c, key);
+	if (p)
+		cluster_pod_remove(c, p);
+	cluster_unlock(c);
+}
