@@ -62,6 +62,7 @@ static void free_pod(struct cl_pod *p)
 	free(p->queue);
 	free(p->billing);
 	free(p->user);
+	free(p->bound_node);
 	free(p);
 }
 

@@ -29,16 +29,28 @@ static void fail(struct pipe_filter_out *out, int i, enum pipe_verdict v, const 
 	buf_append(&out->reasons, why, strlen(why) + 1);
 }
 
-void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *const *names, int n,
-		 struct pipe_filter_out *out)
+static void out_init(struct pipe_filter_out *out, int n)
 {
-	char why[256];
 	out->n = n;
 	out->verdict = calloc(n ? (size_t)n : 1, 1);
 	out->reason = calloc(n ? (size_t)n : 1, sizeof *out->reason);
 	out->reasons = (struct buf)BUF_INIT;
 	if (!out->verdict || !out->reason)
 		abort();
+}
+
+void pipe_filter_reject_all(struct pipe_filter_out *out, int n, const char *why)
+{
+	out_init(out, n);
+	for (int i = 0; i < n; i++)
+		fail(out, i, PIPE_UNRESOLVABLE, why);
+}
+
+void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *const *names, int n,
+		 struct pipe_filter_out *out)
+{
+	char why[256];
+	out_init(out, n);
 	if (!r->is_vgpu)
 		return; /* every node passes */
 	enum vx_policy gp = gpu_policy(pl, r);

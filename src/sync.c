@@ -80,6 +80,7 @@ static void read_meta(struct cl_pod *p, const cJSON *pod)
 	set_str(&p->queue, json_label(pod, "vgpu-extender.io/queue"));
 	set_str(&p->billing, json_annotation(pod, "vgpu-extender.io/billing"));
 	set_str(&p->user, json_annotation(pod, "vgpu-extender.io/user"));
+	set_str(&p->bound_node, json_str(json_path(pod, "spec", NULL), "nodeName"));
 	const char *prio = json_annotation(pod, "vgpu-extender.io/priority");
 	int v = prio ? atoi(prio) : 5;
 	p->priority = v >= 1 && v <= 10 ? v : 5;

@@ -74,6 +74,7 @@ struct cl_pod {
 	char *req_error; /* why the request is invalid, or NULL */
 	/* Metadata for the admin API and later stages (queues, licences). */
 	char *queue, *billing, *user;
+	char *bound_node; /* spec.nodeName as last seen, kept after completion */
 	int priority;
 	int64_t created; /* unix seconds */
 	struct cl_pod *node_prev, *node_next;

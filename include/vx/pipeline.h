@@ -32,6 +32,8 @@ struct pipe_filter_out {
 
 void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *const *names, int n,
 		 struct pipe_filter_out *out);
+/* Fails every node with one reason (an invalid request). */
+void pipe_filter_reject_all(struct pipe_filter_out *out, int n, const char *why);
 void pipe_filter_out_free(struct pipe_filter_out *out);
 /* Fills scores[i] in 0..10 for names[i] (see SPEC section 4). */
 void pipe_prioritize(struct pipeline *pl, const struct req_pod *r, const char *const *names,

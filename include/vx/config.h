@@ -1,0 +1,32 @@
+/* config: daemon flags and the YAML config file (SPEC section 1). Each flag
+ * is also a camelCase key of the file; a flag given on the command line wins.
+ * Errors name the flag, or the file, line and key. */
+#ifndef VX_CONFIG_H
+#define VX_CONFIG_H
+
+#include "vx/request.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct vx_config {
+	char *config_file;
+	char *listen;
+	char *tls_cert, *tls_key;
+	char *kubeconfig;
+	bool dev;
+	char *cluster;
+	char *state_dir;
+	enum vx_policy node_policy, gpu_policy;
+	int log_level;
+	int threads; /* HTTP worker threads (extension) */
+};
+
+enum cfg_result { CFG_OK, CFG_EXIT, CFG_ERROR };
+
+/* CFG_EXIT: --help or --version was printed to out. */
+enum cfg_result cfg_parse(int argc, char **argv, struct vx_config *c, char *err, size_t errlen);
+void cfg_free(struct vx_config *c);
+void cfg_usage(void);
+
+#endif

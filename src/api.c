@@ -1,0 +1,310 @@
+/* api: the HTTP routes. Extender verbs (SPEC section 4), operator endpoints
+ * (section 7), the dev-mode pod API (section 3) and the admin API (section
+ * 9). Each handler decodes, calls the pipeline or an ops reader, encodes;
+ * none of them holds scheduling logic. */
+#include "vx/daemon.h"
+#include "vx/extender.h"
+#include "vx/log.h"
+#include "vx/memstore.h"
+#include "vx/yamljson.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void json_error(struct http_resp *r, int status, const char *msg)
+{
+	r->status = status;
+	buf_reset(&r->body);
+	ext_write_error(&r->body, msg);
+}
+
+static bool body_ok(const struct http_req *req, struct http_resp *resp)
+{
+	if (req->too_large) {
+		json_error(resp, 400, "request body is larger than 16 MiB");
+		return false;
+	}
+	return true;
+}
+
+/* Parses the pod's request; an invalid one fails every node with the reason. */
+static int pod_request(const cJSON *pod, struct req_pod *r, char *why, size_t len)
+{
+	char err[256];
+	if (req_parse_pod(pod, r, err, sizeof err) == 0)
+		return 0;
+	snprintf(why, len, "invalid vGPU request: %s", err);
+	return -1;
+}
+
+static void h_filter(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
+{
+	struct ext_args a;
+	struct req_pod r;
+	struct pipe_filter_out f = {0};
+	char err[320];
+	if (!body_ok(req, resp))
+		return;
+	if (ext_parse_args(req->body, req->body_len, &a, err, sizeof err)) {
+		json_error(resp, 400, err);
+		ext_args_free(&a);
+		return;
+	}
+	if (pod_request(a.pod, &r, err, sizeof err) == 0) {
+		if (r.is_vgpu && d->store->ops->observe_pod)
+			d->store->ops->observe_pod(d->store, a.pod);
+		pipe_filter(&d->pipe, &r, a.names, a.n, &f);
+		req_free(&r);
+	} else {
+		pipe_filter_reject_all(&f, a.n, err);
+	}
+	ext_write_filter(&resp->body, &a, &f);
+	pipe_filter_out_free(&f);
+	ext_args_free(&a);
+}
+
+static void h_prioritize(struct vx_daemon *d, const struct http_req *req,
+			 struct http_resp *resp)
+{
+	struct ext_args a;
+	struct req_pod r;
+	char err[320];
+	if (!body_ok(req, resp))
+		return;
+	if (ext_parse_args(req->body, req->body_len, &a, err, sizeof err)) {
+		json_error(resp, 400, err);
+		ext_args_free(&a);
+		return;
+	}
+	int *scores = calloc((size_t)a.n + 1, sizeof *scores);
+	if (!scores)
+		abort();
+	if (pod_request(a.pod, &r, err, sizeof err) == 0) {
+		pipe_prioritize(&d->pipe, &r, a.names, a.n, scores);
+		req_free(&r);
+	}
+	ext_write_priorities(&resp->body, &a, scores);
+	free(scores);
+	ext_args_free(&a);
+}
+
+static void h_bind(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
+{
+	struct ext_bind b;
+	char err[512];
+	if (!body_ok(req, resp))
+		return;
+	if (ext_parse_bind(req->body, req->body_len, &b, err, sizeof err)) {
+		json_error(resp, 400, err);
+		ext_bind_free(&b);
+		return;
+	}
+	if (pipe_bind(&d->pipe, b.ns, b.name, b.uid, b.node, err, sizeof err)) {
+		atomic_fetch_add(&d->metrics.bind_errors, 1);
+		ext_write_error(&resp->body, err);
+	} else {
+		ext_write_error(&resp->body, "");
+	}
+	ext_bind_free(&b);
+}
+
+static void h_preempt(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
+{
+	struct ext_preempt p;
+	struct req_pod r;
+	char err[320];
+	if (!body_ok(req, resp))
+		return;
+	if (ext_parse_preempt(req->body, req->body_len, &p, err, sizeof err)) {
+		json_error(resp, 400, err);
+		ext_preempt_free(&p);
+		return;
+	}
+	if (pod_request(p.pod, &r, err, sizeof err) == 0) {
+		pipe_preempt(&d->pipe, &r, p.v, p.n);
+		req_free(&r);
+	}
+	ext_write_preempt(&resp->body, &p);
+	ext_preempt_free(&p);
+}
+
+static void h_clock_advance(struct vx_daemon *d, const struct http_req *req,
+			    struct http_resp *resp)
+{
+	const char *s = http_query(req, "seconds");
+	char *end = NULL, err[256];
+	long long n = s ? strtoll(s, &end, 10) : -1;
+	if (!s || *end || n < 0 || n > 10LL * 365 * 86400) {
+		json_error(resp, 400, "seconds must be a whole number from 0 to 315360000");
+		return;
+	}
+	if (clk_advance(&d->clock, n, err, sizeof err)) {
+		json_error(resp, 500, err);
+		return;
+	}
+	mstore_kick(d->store);
+	buf_printf(&resp->body, "{\"now\":%lld}", (long long)clk_now_s(&d->clock));
+}
+
+static int create_doc(void *ud, const cJSON *doc, int line, char *err, size_t errlen)
+{
+	struct vx_daemon *d = ud;
+	struct store_err e = {0};
+	(void)line;
+	if (d->store->ops->create_pod(d->store, doc, &e)) {
+		snprintf(err, errlen, "%s", e.msg);
+		return e.code ? e.code : 400;
+	}
+	return 0;
+}
+
+static void h_create_pod(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
+{
+	char err[512];
+	if (!body_ok(req, resp))
+		return;
+	cJSON *pod = cJSON_ParseWithLength(req->body, req->body_len);
+	if (!pod) {
+		json_error(resp, 400, "body must be a Pod manifest in JSON");
+		return;
+	}
+	int rc = create_doc(d, pod, 1, err, sizeof err);
+	cJSON_Delete(pod);
+	if (rc) {
+		json_error(resp, rc >= 400 && rc < 600 ? rc : 400, err);
+		return;
+	}
+	resp->status = 201;
+	buf_puts(&resp->body, "{\"status\":\"Success\"}");
+}
+
+static void h_get_pod(struct vx_daemon *d, const char *ns, const char *name,
+		      struct http_resp *resp)
+{
+	struct store_err e = {0};
+	cJSON *pod = d->store->ops->get_pod(d->store, ns, name, &e);
+	if (!pod) {
+		json_error(resp, e.code ? e.code : 404, e.msg);
+		return;
+	}
+	char *j = cJSON_PrintUnformatted(pod);
+	buf_puts(&resp->body, j ? j : "{}");
+	free(j);
+	cJSON_Delete(pod);
+}
+
+static void h_delete_job(struct vx_daemon *d, const char *ns, const char *name,
+			 struct http_resp *resp)
+{
+	struct store_err e = {0};
+	if (d->store->ops->delete_pod(d->store, ns, name, &e)) {
+		json_error(resp, e.code ? e.code : 500, e.msg);
+		return;
+	}
+	buf_puts(&resp->body, "{\"status\":\"Success\"}");
+}
+
+/* Splits "a/b" after prefix into two path segments. */
+static bool two_segments(const char *path, const char *prefix, char *a, char *b, size_t len)
+{
+	size_t pl = strlen(prefix);
+	if (strncmp(path, prefix, pl) != 0)
+		return false;
+	const char *s = path + pl, *slash = strchr(s, '/');
+	if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/') ||
+	    (size_t)(slash - s) >= len || strlen(slash + 1) >= len)
+		return false;
+	memcpy(a, s, (size_t)(slash - s));
+	a[slash - s] = '\0';
+	snprintf(b, len, "%s", slash + 1);
+	return true;
+}
+
+static enum mverb verb_of(const char *path)
+{
+	if (!strcmp(path, "/filter"))
+		return MV_FILTER;
+	if (!strcmp(path, "/prioritize"))
+		return MV_PRIORITIZE;
+	if (!strcmp(path, "/bind"))
+		return MV_BIND;
+	if (!strcmp(path, "/preempt"))
+		return MV_PREEMPT;
+	return MV_OTHER;
+}
+
+static void route_post(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
+{
+	const char *p = req->path;
+	bool dev = d->cfg.dev;
+	if (!strcmp(p, "/filter"))
+		h_filter(d, req, resp);
+	else if (!strcmp(p, "/prioritize"))
+		h_prioritize(d, req, resp);
+	else if (!strcmp(p, "/bind"))
+		h_bind(d, req, resp);
+	else if (!strcmp(p, "/preempt"))
+		h_preempt(d, req, resp);
+	else if (!strcmp(p, "/debug/discard"))
+		buf_puts(&resp->body, "{}"); /* the benchmark's floor: body read, nothing done */
+	else if (dev && !strcmp(p, "/debug/clock/advance"))
+		h_clock_advance(d, req, resp);
+	else if (dev && !strcmp(p, "/api/v1/pods"))
+		h_create_pod(d, req, resp);
+	else
+		json_error(resp, 404, "no such POST route");
+}
+
+static void route_get(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
+{
+	const char *p = req->path;
+	char ns[256], name[256];
+	if (!strcmp(p, "/healthz")) {
+		buf_puts(&resp->body, "{\"status\":\"ok\"}");
+	} else if (!strcmp(p, "/readyz")) {
+		bool ready = atomic_load(&d->ready);
+		resp->status = ready ? 200 : 503;
+		buf_puts(&resp->body, ready ? "{\"status\":\"ready\"}"
+					    : "{\"status\":\"syncing\"}");
+	} else if (!strcmp(p, "/metrics")) {
+		resp->ctype = "text/plain; version=0.0.4";
+		ops_metrics(d, &resp->body);
+	} else if (!strcmp(p, "/debug/state")) {
+		ops_debug_state(d, &resp->body);
+	} else if (!strcmp(p, "/api/v1/jobs")) {
+		ops_jobs(d, http_query(req, "namespace"), http_query(req, "queue"), &resp->body);
+	} else if (two_segments(p, "/api/v1/pods/", ns, name, sizeof ns)) {
+		h_get_pod(d, ns, name, resp);
+	} else {
+		json_error(resp, 404, "no such GET route");
+	}
+}
+
+void api_handle(void *ud, const struct http_req *req, struct http_resp *resp)
+{
+	struct vx_daemon *d = ud;
+	struct timespec t0, t1;
+	char ns[256], name[256];
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!strcmp(req->method, "POST"))
+		route_post(d, req, resp);
+	else if (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"))
+		route_get(d, req, resp);
+	else if (!strcmp(req->method, "DELETE") &&
+		 two_segments(req->path, "/api/v1/jobs/", ns, name, sizeof ns))
+		h_delete_job(d, ns, name, resp);
+	else
+		json_error(resp, 405, "method not allowed");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	uint64_t us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+	enum mverb v = verb_of(req->path);
+	metrics_observe(&d->metrics, v, resp->status, us);
+	if (resp->status >= 400)
+		log_info("%s %s -> %d %s", req->method, req->path, resp->status,
+			 resp->body.data ? resp->body.data : "");
+	else
+		log_debug("%s %s -> %d in %llu us", req->method, req->path, resp->status,
+			  (unsigned long long)us);
+}

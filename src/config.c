@@ -1,0 +1,268 @@
+/* config: flags and config file; see config.h. The file is walked as a
+ * libyaml document rather than converted to JSON, so that every error can
+ * point at the line of the offending key. */
+#include "vx/config.h"
+#include "vx/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+enum opt_kind { OPT_STR, OPT_BOOL, OPT_POLICY, OPT_LEVEL, OPT_INT, OPT_IGNORED };
+
+struct opt {
+	const char *flag, *key;
+	enum opt_kind kind;
+	size_t off;
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct vx_config, f)
+
+static const struct opt opts[] = {
+	{"--config", "config", OPT_STR, OFF(config_file), "YAML config file"},
+	{"--listen", "listen", OPT_STR, OFF(listen), "ADDR:PORT to serve on (127.0.0.1:8888)"},
+	{"--tls-cert", "tlsCert", OPT_STR, OFF(tls_cert), "serve HTTPS with this certificate"},
+	{"--tls-key", "tlsKey", OPT_STR, OFF(tls_key), "private key for --tls-cert"},
+	{"--kubeconfig", "kubeconfig", OPT_STR, OFF(kubeconfig),
+	 "API server access (default: in-cluster)"},
+	{"--dev", "dev", OPT_BOOL, OFF(dev), "dev mode: in-memory cluster, no API server"},
+	{"--cluster", "cluster", OPT_STR, OFF(cluster),
+	 "dev mode: YAML stream of Nodes and Pods (default: built-in demo)"},
+	{"--state-dir", "stateDir", OPT_STR, OFF(state_dir), "dev mode: where state persists"},
+	{"--node-policy", "nodePolicy", OPT_POLICY, OFF(node_policy), "binpack|spread (binpack)"},
+	{"--gpu-policy", "gpuPolicy", OPT_POLICY, OFF(gpu_policy), "binpack|spread (spread)"},
+	{"--log-level", "logLevel", OPT_LEVEL, OFF(log_level), "debug|info|warn|error (info)"},
+	{"--threads", "threads", OPT_INT, OFF(threads), "HTTP worker threads (2)"},
+	{NULL, "queues", OPT_IGNORED, 0, NULL},
+	{NULL, "licenses", OPT_IGNORED, 0, NULL},
+};
+
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+void cfg_usage(void)
+{
+	printf("usage: vgpu-extender [flags]\n\n"
+	       "A Kubernetes scheduler extender for fractional (vGPU) GPUs.\n\nflags:\n");
+	for (size_t i = 0; i < NOPTS; i++)
+		if (opts[i].flag)
+			printf("  %-16s %s\n", opts[i].flag, opts[i].help);
+	printf("  %-16s %s\n  %-16s %s\n", "--help", "print this help", "--version",
+	       "print the version");
+}
+
+/* Sets one option from text; returns 0 or -1 with what was wrong. */
+static int set_opt(struct vx_config *c, const struct opt *o, const char *v, char *why,
+		   size_t len)
+{
+	char *base = (char *)c;
+	switch (o->kind) {
+	case OPT_STR: {
+		char **dst = (char **)(base + o->off);
+		free(*dst);
+		*dst = strdup(v);
+		return 0;
+	}
+	case OPT_BOOL:
+		if (strcmp(v, "true") && strcmp(v, "false")) {
+			snprintf(why, len, "want true or false, got \"%s\"", v);
+			return -1;
+		}
+		*(bool *)(base + o->off) = strcmp(v, "true") == 0;
+		return 0;
+	case OPT_POLICY: {
+		enum vx_policy p = req_parse_policy(v);
+		if (p == POLICY_DEFAULT) {
+			snprintf(why, len, "want binpack or spread, got \"%s\"", v);
+			return -1;
+		}
+		*(enum vx_policy *)(base + o->off) = p;
+		return 0;
+	}
+	case OPT_LEVEL: {
+		int l = vlog_parse_level(v);
+		if (l < 0) {
+			snprintf(why, len, "want debug, info, warn or error, got \"%s\"", v);
+			return -1;
+		}
+		*(int *)(base + o->off) = l;
+		return 0;
+	}
+	case OPT_INT: {
+		char *end;
+		errno = 0;
+		long n = strtol(v, &end, 10);
+		if (*end || errno || n < 1 || n > 256) {
+			snprintf(why, len, "want a number from 1 to 256, got \"%s\"", v);
+			return -1;
+		}
+		*(int *)(base + o->off) = (int)n;
+		return 0;
+	}
+	case OPT_IGNORED:
+		return 0;
+	}
+	return 0;
+}
+
+static const struct opt *find_flag(const char *arg, size_t n)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (opts[i].flag && strlen(opts[i].flag) == n && !strncmp(opts[i].flag, arg, n))
+			return &opts[i];
+	return NULL;
+}
+
+static const struct opt *find_key(const char *key)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcmp(opts[i].key, key) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+static int load_pairs(struct vx_config *c, yaml_document_t *d, yaml_node_t *root,
+		      const char *path, char *err, size_t errlen)
+{
+	char why[200];
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(d, p->key);
+		yaml_node_t *v = yaml_document_get_node(d, p->value);
+		const char *key = k->type == YAML_SCALAR_NODE ? (char *)k->data.scalar.value : "?";
+		const struct opt *o = find_key(key);
+		size_t line = k->start_mark.line + 1;
+		if (!o || o->kind == OPT_IGNORED) {
+			if (o)
+				continue;
+			snprintf(err, errlen, "%s:%zu: unknown key \"%s\"", path, line, key);
+			return -1;
+		}
+		if (v->type != YAML_SCALAR_NODE) {
+			snprintf(err, errlen, "%s:%zu: key \"%s\" needs a single value", path, line,
+				 key);
+			return -1;
+		}
+		if (set_opt(c, o, (char *)v->data.scalar.value, why, sizeof why)) {
+			snprintf(err, errlen, "%s:%zu: key \"%s\": %s", path, line, key, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int load_file(struct vx_config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "--config %s: %s", path, strerror(errno));
+		return -1;
+	}
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	int rc = -1;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(err, errlen, "%s:%zu: %s", path, parser.problem_mark.line + 1,
+			 parser.problem ? parser.problem : "YAML syntax error");
+	} else {
+		yaml_node_t *root = yaml_document_get_root_node(&doc);
+		if (!root)
+			rc = 0; /* an empty file sets nothing */
+		else if (root->type != YAML_MAPPING_NODE)
+			snprintf(err, errlen, "%s:%zu: the config must be a mapping of keys", path,
+				 root->start_mark.line + 1);
+		else
+			rc = load_pairs(c, &doc, root, path, err, errlen);
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return rc;
+}
+
+static void defaults(struct vx_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->listen = strdup("127.0.0.1:8888");
+	c->node_policy = POLICY_BINPACK;
+	c->gpu_policy = POLICY_SPREAD;
+	c->log_level = VLOG_INFO;
+	c->threads = 2;
+}
+
+/* One pass over argv; with file_only, only --config is acted upon. */
+static enum cfg_result apply_flags(int argc, char **argv, struct vx_config *c, bool file_only,
+				   char *err, size_t errlen)
+{
+	char why[200];
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq = strchr(a, '=');
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			cfg_usage();
+			return CFG_EXIT;
+		}
+		if (!strcmp(a, "--version")) {
+			printf("vgpu-extender %s\n", VX_VERSION);
+			return CFG_EXIT;
+		}
+		const struct opt *o = find_flag(a, eq ? (size_t)(eq - a) : strlen(a));
+		if (!o) {
+			snprintf(err, errlen, "unknown flag %s (see --help)", a);
+			return CFG_ERROR;
+		}
+		const char *v = eq ? eq + 1 : NULL;
+		if (!v && o->kind == OPT_BOOL)
+			v = "true";
+		if (!v && (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))) {
+			snprintf(err, errlen, "flag %s needs a value", o->flag);
+			return CFG_ERROR;
+		}
+		if (!v)
+			v = argv[++i];
+		if (file_only != (o->off == OFF(config_file) && o->kind == OPT_STR))
+			continue;
+		if (set_opt(c, o, v, why, sizeof why)) {
+			snprintf(err, errlen, "flag %s: %s", o->flag, why);
+			return CFG_ERROR;
+		}
+	}
+	return CFG_OK;
+}
+
+enum cfg_result cfg_parse(int argc, char **argv, struct vx_config *c, char *err, size_t errlen)
+{
+	defaults(c);
+	enum cfg_result r = apply_flags(argc, argv, c, true, err, errlen);
+	if (r != CFG_OK)
+		return r;
+	if (c->config_file && load_file(c, c->config_file, err, errlen))
+		return CFG_ERROR;
+	r = apply_flags(argc, argv, c, false, err, errlen);
+	if (r != CFG_OK)
+		return r;
+	if (!!c->tls_cert != !!c->tls_key) {
+		snprintf(err, errlen, "--tls-cert and --tls-key go together");
+		return CFG_ERROR;
+	}
+	if (c->cluster && !c->dev) {
+		snprintf(err, errlen, "--cluster needs --dev");
+		return CFG_ERROR;
+	}
+	return CFG_OK;
+}
+
+void cfg_free(struct vx_config *c)
+{
+	free(c->config_file);
+	free(c->listen);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->kubeconfig);
+	free(c->cluster);
+	free(c->state_dir);
+	memset(c, 0, sizeof *c);
+}

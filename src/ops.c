@@ -1,0 +1,224 @@
+/* ops: operator views of the model: /debug/state (SPEC section 7), the model
+ * part of /metrics, and the jobs rows of the admin API. All take the read
+ * lock once and sort by name so output is stable between calls. */
+#include "vx/daemon.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(**(char *const *const *)a, **(char *const *const *)b);
+}
+
+/* Collects the map's values (whose first field is their name) sorted. */
+static void **sorted_values(const struct hmap *m, size_t *n)
+{
+	void **v = calloc(hmap_size(m) + 1, sizeof *v);
+	size_t it = 0, k = 0;
+	if (!v)
+		abort();
+	while (hmap_next(m, &it, NULL, &v[k]))
+		k++;
+	qsort(v, k, sizeof *v, by_name);
+	*n = k;
+	return v;
+}
+
+static void gpu_pods(struct buf *b, const struct cl_node *n, int gi)
+{
+	const char *sep = "";
+	buf_puts(b, ",\"pods\":[");
+	for (const struct cl_pod *p = n->pods; p; p = p->node_next) {
+		bool uses = false;
+		for (int i = 0; p->charged && i < p->nctr && !uses; i++)
+			for (int j = 0; j < p->devs[i].ndev; j++)
+				uses |= p->devs[i].devs[j].gpu == gi;
+		if (!uses)
+			continue;
+		buf_puts(b, sep);
+		buf_json_str(b, p->key);
+		sep = ",";
+	}
+	buf_putc(b, ']');
+}
+
+static void node_state(struct buf *b, const struct cl_node *n)
+{
+	buf_puts(b, "{\"name\":");
+	buf_json_str(b, n->name);
+	buf_printf(b, ",\"usable\":%s", n->usable ? "true" : "false");
+	if (!n->usable) {
+		buf_puts(b, ",\"reason\":");
+		buf_json_str(b, n->reason);
+	}
+	buf_puts(b, ",\"gpus\":[");
+	for (int i = 0; i < n->ngpus; i++) {
+		const struct cl_gpu *g = &n->gpus[i];
+		buf_puts(b, i ? ",{\"uuid\":" : "{\"uuid\":");
+		buf_json_str(b, g->uuid);
+		buf_puts(b, ",\"type\":");
+		buf_json_str(b, g->type);
+		buf_printf(b,
+			   ",\"health\":%s,\"mode\":\"%s\",\"slots\":%d,\"usedSlots\":%d,"
+			   "\"memoryMiB\":%lld,\"usedMemoryMiB\":%lld,\"cores\":100,"
+			   "\"usedCores\":%d",
+			   g->healthy ? "true" : "false", g->mode, g->slots, g->used_slots,
+			   (long long)g->mem_mib, (long long)g->used_mem, g->used_cores);
+		gpu_pods(b, n, i);
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "]}");
+}
+
+static const char *queue_of(const struct cl_pod *p)
+{
+	return p->queue ? p->queue : "default";
+}
+
+static void pod_state(struct buf *b, const struct cl_pod *p)
+{
+	static const char *const alloc_names[] = {"none", "assumed", "bound"};
+	buf_puts(b, "{\"namespace\":");
+	buf_json_str(b, p->ns);
+	buf_puts(b, ",\"name\":");
+	buf_json_str(b, p->name);
+	buf_puts(b, ",\"uid\":");
+	buf_json_str(b, p->uid ? p->uid : "");
+	buf_puts(b, ",\"node\":");
+	if (p->node)
+		buf_json_str(b, p->node->name);
+	else
+		buf_puts(b, "null");
+	buf_puts(b, ",\"queue\":");
+	buf_json_str(b, queue_of(p));
+	buf_printf(b, ",\"status\":\"%s\",\"allocation\":\"%s\",\"priority\":%d,\"devices\":[",
+		   cluster_status_name(p->status), alloc_names[p->alloc], p->priority);
+	for (int i = 0; i < p->nctr; i++) {
+		buf_puts(b, i ? ",[" : "[");
+		for (int j = 0; j < p->devs[i].ndev; j++) {
+			const struct cl_dev *d = &p->devs[i].devs[j];
+			buf_puts(b, j ? ",{\"uuid\":" : "{\"uuid\":");
+			buf_json_str(b, d->uuid);
+			buf_printf(b, ",\"memoryMiB\":%lld,\"cores\":%d}", (long long)d->mem_mib,
+				   d->cores);
+		}
+		buf_putc(b, ']');
+	}
+	buf_putc(b, ']');
+	if (p->req_error) {
+		buf_puts(b, ",\"error\":");
+		buf_json_str(b, p->req_error);
+	}
+	buf_putc(b, '}');
+}
+
+void ops_debug_state(struct vx_daemon *d, struct buf *b)
+{
+	size_t nn, np, k = 0;
+	cluster_rdlock(&d->cluster);
+	void **nodes = sorted_values(&d->cluster.nodes, &nn);
+	void **pods = sorted_values(&d->cluster.pods, &np);
+	buf_puts(b, "{\"nodes\":[");
+	for (size_t i = 0; i < nn; i++) {
+		const struct cl_node *n = nodes[i];
+		if (!n->present)
+			continue;
+		buf_puts(b, k++ ? "," : "");
+		node_state(b, n);
+	}
+	buf_puts(b, "],\"pods\":[");
+	for (size_t i = 0; i < np; i++) {
+		buf_puts(b, i ? "," : "");
+		pod_state(b, pods[i]);
+	}
+	cluster_unlock(&d->cluster);
+	buf_puts(b, "],\"queues\":[],\"licenses\":[]}");
+	free(nodes);
+	free(pods);
+}
+
+static void node_metric(struct buf *b, const char *name, const char *help, void **nodes,
+			size_t n, long long (*get)(const struct cl_node *))
+{
+	buf_printf(b, "# HELP vgpu_extender_%s %s\n# TYPE vgpu_extender_%s gauge\n", name, help,
+		   name);
+	for (size_t i = 0; i < n; i++) {
+		const struct cl_node *node = nodes[i];
+		if (!node->present)
+			continue;
+		buf_printf(b, "vgpu_extender_%s{node=", name);
+		buf_json_str(b, node->name);
+		buf_printf(b, "} %lld\n", get(node));
+	}
+}
+
+static long long m_gpus(const struct cl_node *n) { return n->ngpus; }
+static long long m_slots(const struct cl_node *n) { return n->total_slots; }
+static long long m_used_slots(const struct cl_node *n) { return n->used_slots; }
+static long long m_mem(const struct cl_node *n) { return n->total_mem; }
+static long long m_used_mem(const struct cl_node *n) { return n->used_mem; }
+static long long m_cores(const struct cl_node *n) { return 100LL * n->ngpus; }
+static long long m_used_cores(const struct cl_node *n) { return n->used_cores; }
+
+void ops_metrics(struct vx_daemon *d, struct buf *b)
+{
+	size_t n;
+	metrics_write(&d->metrics, b);
+	cluster_rdlock(&d->cluster);
+	void **nodes = sorted_values(&d->cluster.nodes, &n);
+	node_metric(b, "node_gpus", "Physical GPUs registered on the node.", nodes, n, m_gpus);
+	node_metric(b, "node_slots_total", "vGPU slots on the node.", nodes, n, m_slots);
+	node_metric(b, "node_slots_used", "vGPU slots in use.", nodes, n, m_used_slots);
+	node_metric(b, "node_memory_mib_total", "GPU memory (MiB).", nodes, n, m_mem);
+	node_metric(b, "node_memory_mib_used", "GPU memory allocated (MiB).", nodes, n,
+		    m_used_mem);
+	node_metric(b, "node_cores_total", "GPU compute, percent x GPUs.", nodes, n, m_cores);
+	node_metric(b, "node_cores_used", "GPU compute allocated, percent.", nodes, n,
+		    m_used_cores);
+	buf_printf(b,
+		   "# HELP vgpu_extender_pods Pods tracked by the model.\n"
+		   "# TYPE vgpu_extender_pods gauge\nvgpu_extender_pods %zu\n"
+		   "# HELP vgpu_extender_ready Whether the model is synced.\n"
+		   "# TYPE vgpu_extender_ready gauge\nvgpu_extender_ready %d\n",
+		   hmap_size(&d->cluster.pods), atomic_load(&d->ready));
+	cluster_unlock(&d->cluster);
+	free(nodes);
+}
+
+void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, struct buf *b)
+{
+	size_t np, k = 0;
+	char ts[32];
+	cluster_rdlock(&d->cluster);
+	void **pods = sorted_values(&d->cluster.pods, &np);
+	buf_putc(b, '[');
+	for (size_t i = 0; i < np; i++) {
+		const struct cl_pod *p = pods[i];
+		if ((ns && strcmp(ns, p->ns)) || (queue && strcmp(queue, queue_of(p))))
+			continue;
+		clk_format_rfc3339(p->created, ts, sizeof ts);
+		buf_puts(b, k++ ? ",{\"user\":" : "{\"user\":");
+		buf_json_str(b, p->user ? p->user : "");
+		buf_printf(b, ",\"submitTime\":\"%s\",\"name\":", ts);
+		buf_json_str(b, p->name);
+		buf_puts(b, ",\"namespace\":");
+		buf_json_str(b, p->ns);
+		buf_puts(b, ",\"uid\":");
+		buf_json_str(b, p->uid ? p->uid : "");
+		buf_puts(b, ",\"queue\":");
+		buf_json_str(b, queue_of(p));
+		buf_printf(b, ",\"license\":\"\",\"priority\":%d,\"billing\":", p->priority);
+		buf_json_str(b, p->billing ? p->billing : "credits");
+		buf_printf(b, ",\"status\":\"%s\",\"gpus\":%d,\"node\":",
+			   cluster_status_name(p->status), p->req.total_vgpus);
+		if (p->node || p->bound_node)
+			buf_json_str(b, p->node ? p->node->name : p->bound_node);
+		else
+			buf_puts(b, "null");
+		buf_putc(b, '}');
+	}
+	cluster_unlock(&d->cluster);
+	buf_putc(b, ']');
+	free(pods);
+}

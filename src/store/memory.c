@@ -1,0 +1,756 @@
+/* memory: the dev-mode store; see memstore.h. One mutex guards everything;
+ * events go to the sink while it is held, so the model sees writes in the
+ * order they happened (the lock order is always store, then model). */
+#include "vx/hmap.h"
+#include "vx/log.h"
+#include "vx/memstore.h"
+#include "vx/request.h"
+#include "vx/sync.h"
+#include "vx/yamljson.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOCK_TTL_S 300 /* a node lock older than this is taken over */
+
+struct mobj {
+	char *key, *json;
+	bool external;	/* first seen through /filter: left to the caller */
+	bool bound;	/* spec.nodeName is set */
+	bool allocating; /* bind-phase allocating: the plugin stand-in acts */
+	bool running, terminal;
+	int64_t created_ms, start_ms, runtime_s;
+	uint64_t seq;
+	char *lock_owner; /* nodes: key of the pod whose bind holds hamivgpu */
+};
+
+struct mstore {
+	struct store base;
+	pthread_mutex_t mu;
+	pthread_cond_t changed;
+	struct hmap pods, nodes;
+	struct store_sink sink;
+	bool started;
+	uint64_t rv, seq, changes;
+	struct vx_clock *clock;
+};
+
+static struct mstore *ms_of(struct store *s)
+{
+	return (struct mstore *)s;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p)
+		abort();
+	return p;
+}
+
+static void refresh_flags(struct mobj *o, const cJSON *pod)
+{
+	const char *phase = json_str(json_path(pod, "status", NULL), "phase");
+	const char *bp = json_annotation(pod, ANN_BIND_PHASE);
+	const char *rt = json_annotation(pod, "vgpu-extender.io/dev-runtime-seconds");
+	o->bound = json_str(json_path(pod, "spec", NULL), "nodeName") != NULL;
+	o->allocating = o->bound && bp && strcmp(bp, "allocating") == 0;
+	o->terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
+	o->running = phase && !strcmp(phase, "Running");
+	o->runtime_s = rt ? strtoll(rt, NULL, 10) : -1;
+}
+
+/* Stamps a new resourceVersion, stores the text and tells the sink. */
+static void commit(struct mstore *m, struct mobj *o, cJSON *obj, bool is_pod, enum store_ev ev)
+{
+	char rv[24];
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	snprintf(rv, sizeof rv, "%" PRIu64, ++m->rv);
+	cJSON_DeleteItemFromObjectCaseSensitive(md, "resourceVersion");
+	cJSON_AddStringToObject(md, "resourceVersion", rv);
+	free(o->json);
+	o->json = cJSON_PrintUnformatted(obj);
+	if (!o->json)
+		abort();
+	if (is_pod)
+		refresh_flags(o, obj);
+	m->changes++;
+	pthread_cond_broadcast(&m->changed);
+	if (!m->started)
+		return;
+	if (is_pod && m->sink.pod)
+		m->sink.pod(m->sink.ud, ev, obj);
+	else if (!is_pod && m->sink.node)
+		m->sink.node(m->sink.ud, ev, obj);
+}
+
+static void random_uid(char *out, size_t len)
+{
+	unsigned char b[16];
+	FILE *f = fopen("/dev/urandom", "rb");
+	if (!f || fread(b, 1, sizeof b, f) != sizeof b) {
+		for (size_t i = 0; i < sizeof b; i++)
+			b[i] = (unsigned char)rand();
+	}
+	if (f)
+		fclose(f);
+	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+}
+
+static cJSON *ensure_obj(cJSON *parent, const char *key)
+{
+	cJSON *o = cJSON_GetObjectItemCaseSensitive(parent, key);
+	if (!cJSON_IsObject(o)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(parent, key);
+		o = cJSON_AddObjectToObject(parent, key);
+	}
+	return o;
+}
+
+static void set_string(cJSON *obj, const char *key, const char *val)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+	if (val)
+		cJSON_AddStringToObject(obj, key, val);
+}
+
+/* Fills what the API server fills on create: namespace, uid, timestamps,
+ * phase. The caller holds the mutex. */
+static int add_pod(struct mstore *m, const cJSON *in, bool external, struct store_err *e)
+{
+	char key[512], uid[40], ts[32];
+	cJSON *pod = cJSON_Duplicate(in, 1);
+	cJSON *md = ensure_obj(pod, "metadata");
+	const char *name = json_str(md, "name");
+	if (!name || !*name) {
+		cJSON_Delete(pod);
+		store_err_set(e, 400, "pod has no metadata.name");
+		return -1;
+	}
+	if (!json_str(md, "namespace"))
+		set_string(md, "namespace", "default");
+	snprintf(key, sizeof key, "%s/%s", json_str(md, "namespace"), name);
+	if (hmap_get(&m->pods, key)) {
+		cJSON_Delete(pod);
+		store_err_set(e, 409, "pods \"%s\" already exists", key);
+		return -1;
+	}
+	if (!json_str(md, "uid")) {
+		random_uid(uid, sizeof uid);
+		set_string(md, "uid", uid);
+	}
+	int64_t now = clk_now_ms(m->clock);
+	if (!json_str(md, "creationTimestamp")) {
+		clk_format_rfc3339(now / 1000, ts, sizeof ts);
+		set_string(md, "creationTimestamp", ts);
+	}
+	set_string(pod, "kind", "Pod");
+	set_string(pod, "apiVersion", "v1");
+	cJSON *st = ensure_obj(pod, "status");
+	if (!json_str(st, "phase"))
+		set_string(st, "phase", json_str(json_path(pod, "spec", NULL), "nodeName")
+						? "Running"
+						: "Pending");
+	struct mobj *o = calloc(1, sizeof *o);
+	if (!o)
+		abort();
+	o->key = xstrdup(key);
+	o->external = external;
+	int64_t created = sync_parse_time(json_str(md, "creationTimestamp"));
+	o->created_ms = created >= 0 ? created * 1000 : now;
+	o->start_ms = now;
+	o->seq = ++m->seq;
+	hmap_put(&m->pods, o->key, o);
+	commit(m, o, pod, true, STORE_ADDED);
+	cJSON_Delete(pod);
+	return 0;
+}
+
+static int add_node(struct mstore *m, const cJSON *in, struct store_err *e)
+{
+	cJSON *node = cJSON_Duplicate(in, 1);
+	cJSON *md = ensure_obj(node, "metadata");
+	const char *name = json_str(md, "name");
+	if (!name || !*name) {
+		cJSON_Delete(node);
+		store_err_set(e, 400, "node has no metadata.name");
+		return -1;
+	}
+	struct mobj *o = hmap_get(&m->nodes, name);
+	enum store_ev ev = o ? STORE_MODIFIED : STORE_ADDED;
+	if (!o) {
+		o = calloc(1, sizeof *o);
+		if (!o)
+			abort();
+		o->key = xstrdup(name);
+		hmap_put(&m->nodes, o->key, o);
+	}
+	set_string(node, "kind", "Node");
+	set_string(node, "apiVersion", "v1");
+	commit(m, o, node, false, ev);
+	cJSON_Delete(node);
+	return 0;
+}
+
+struct load_ctx {
+	struct mstore *m;
+	const char *name;
+};
+
+static int load_doc(void *ud, const cJSON *doc, int line, char *err, size_t errlen);
+
+static int load_one(struct load_ctx *lc, const cJSON *obj, int line, char *err, size_t errlen)
+{
+	struct store_err e = {0};
+	const char *kind = json_str(obj, "kind");
+	if (!cJSON_IsObject(obj)) {
+		snprintf(err, errlen, "%s:%d: document is not a mapping", lc->name, line);
+		return -1;
+	}
+	if (kind && strcmp(kind, "List") == 0) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(obj, "items"))
+		{
+			if (load_one(lc, it, line, err, errlen))
+				return -1;
+		}
+		return 0;
+	}
+	int rc = 0;
+	if (kind && strcmp(kind, "Node") == 0)
+		rc = add_node(lc->m, obj, &e);
+	else if (kind && strcmp(kind, "Pod") == 0)
+		rc = add_pod(lc->m, obj, false, &e);
+	else
+		log_warn("%s:%d: skipping kind %s (only Node, Pod and List are read)", lc->name,
+			 line, kind ? kind : "(none)");
+	if (rc)
+		snprintf(err, errlen, "%s:%d: %s", lc->name, line, e.msg);
+	return rc;
+}
+
+static int load_doc(void *ud, const cJSON *doc, int line, char *err, size_t errlen)
+{
+	return load_one(ud, doc, line, err, errlen);
+}
+
+int mstore_load(struct store *s, const char *data, size_t len, const char *name, char *err,
+		size_t errlen)
+{
+	struct mstore *m = ms_of(s);
+	struct load_ctx lc = {m, name};
+	pthread_mutex_lock(&m->mu);
+	int rc = yj_parse(data, len, name, load_doc, &lc, err, errlen);
+	pthread_mutex_unlock(&m->mu);
+	return rc < 0 ? -1 : 0;
+}
+
+int mstore_load_file(struct store *s, const char *path, char *err, size_t errlen)
+{
+	size_t len;
+	char *data = yj_read_file(path, &len, err, errlen);
+	if (!data)
+		return -1;
+	int rc = mstore_load(s, data, len, path, err, errlen);
+	free(data);
+	return rc;
+}
+
+static const char demo_cluster[] =
+	"apiVersion: v1\nkind: Node\nmetadata:\n  name: demo-node-1\n  annotations:\n"
+	"    volcano.sh/node-vgpu-register: "
+	"\"GPU-demo-1-0,10,24576,NVIDIA-L4,true,hami-core:"
+	"GPU-demo-1-1,10,24576,NVIDIA-L4,true,hami-core:\"\n"
+	"status:\n  allocatable:\n    volcano.sh/vgpu-number: \"20\"\n"
+	"---\napiVersion: v1\nkind: Node\nmetadata:\n  name: demo-node-2\n  annotations:\n"
+	"    volcano.sh/node-vgpu-register: "
+	"\"GPU-demo-2-0,10,24576,NVIDIA-L4,true,hami-core:"
+	"GPU-demo-2-1,10,24576,NVIDIA-L4,true,hami-core:\"\n"
+	"status:\n  allocatable:\n    volcano.sh/vgpu-number: \"20\"\n";
+
+int mstore_load_demo(struct store *s, char *err, size_t errlen)
+{
+	return mstore_load(s, demo_cluster, sizeof demo_cluster - 1, "(built-in demo cluster)",
+			   err, errlen);
+}
+
+static cJSON *parse_obj(const struct mobj *o)
+{
+	cJSON *j = cJSON_Parse(o->json);
+	if (!j)
+		abort(); /* we printed it ourselves */
+	return j;
+}
+
+static int ms_start(struct store *s, const struct store_sink *sink)
+{
+	struct mstore *m = ms_of(s);
+	size_t it = 0;
+	void *v;
+	pthread_mutex_lock(&m->mu);
+	m->sink = *sink;
+	while (hmap_next(&m->nodes, &it, NULL, &v)) {
+		cJSON *j = parse_obj(v);
+		if (m->sink.node)
+			m->sink.node(m->sink.ud, STORE_ADDED, j);
+		cJSON_Delete(j);
+	}
+	for (it = 0; hmap_next(&m->pods, &it, NULL, &v);) {
+		cJSON *j = parse_obj(v);
+		if (m->sink.pod)
+			m->sink.pod(m->sink.ud, STORE_ADDED, j);
+		cJSON_Delete(j);
+	}
+	m->started = true;
+	pthread_mutex_unlock(&m->mu);
+	if (m->sink.synced)
+		m->sink.synced(m->sink.ud);
+	return 0;
+}
+
+static void ms_stop(struct store *s)
+{
+	struct mstore *m = ms_of(s);
+	pthread_mutex_lock(&m->mu);
+	m->started = false;
+	pthread_cond_broadcast(&m->changed);
+	pthread_mutex_unlock(&m->mu);
+}
+
+static void free_objs(struct hmap *h)
+{
+	size_t it = 0;
+	void *v;
+	while (hmap_next(h, &it, NULL, &v)) {
+		struct mobj *o = v;
+		free(o->key);
+		free(o->json);
+		free(o->lock_owner);
+		free(o);
+	}
+	hmap_free(h);
+}
+
+static void ms_destroy(struct store *s)
+{
+	struct mstore *m = ms_of(s);
+	free_objs(&m->pods);
+	free_objs(&m->nodes);
+	pthread_mutex_destroy(&m->mu);
+	pthread_cond_destroy(&m->changed);
+	free(m);
+}
+
+static struct mobj *find_pod(struct mstore *m, const char *ns, const char *name)
+{
+	char key[512];
+	snprintf(key, sizeof key, "%s/%s", ns, name);
+	return hmap_get(&m->pods, key);
+}
+
+static cJSON *ms_get_pod(struct store *s, const char *ns, const char *name, struct store_err *e)
+{
+	struct mstore *m = ms_of(s);
+	pthread_mutex_lock(&m->mu);
+	struct mobj *o = find_pod(m, ns, name);
+	cJSON *j = o ? parse_obj(o) : NULL;
+	pthread_mutex_unlock(&m->mu);
+	if (!j)
+		store_err_set(e, 404, "pods \"%s/%s\" not found", ns, name);
+	return j;
+}
+
+char *mstore_pod_json(struct store *s, const char *ns, const char *name)
+{
+	struct mstore *m = ms_of(s);
+	pthread_mutex_lock(&m->mu);
+	struct mobj *o = find_pod(m, ns, name);
+	char *j = o ? xstrdup(o->json) : NULL;
+	pthread_mutex_unlock(&m->mu);
+	return j;
+}
+
+/* Seconds the node's hamivgpu lock has left, 0 when free or expired. */
+static int64_t lock_left(struct mstore *m, const cJSON *node)
+{
+	const char *v = json_annotation(node, ANN_NODE_LOCK);
+	int64_t t = v ? sync_parse_time(v) : -1;
+	if (t < 0)
+		return 0;
+	int64_t left = t + LOCK_TTL_S - clk_now_s(m->clock);
+	return left > 0 ? left : 0;
+}
+
+static void merge_annotations(cJSON *obj, const cJSON *ann)
+{
+	cJSON *a = ensure_obj(ensure_obj(obj, "metadata"), "annotations");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, ann)
+	{
+		cJSON_DeleteItemFromObjectCaseSensitive(a, it->string);
+		if (cJSON_IsString(it))
+			cJSON_AddStringToObject(a, it->string, it->valuestring);
+	}
+}
+
+static void set_node_lock(struct mstore *m, struct mobj *no, cJSON *node, const char *owner)
+{
+	bool take = owner != NULL;
+	free(no->lock_owner);
+	no->lock_owner = owner ? xstrdup(owner) : NULL;
+	char ts[32];
+	cJSON *a = ensure_obj(ensure_obj(node, "metadata"), "annotations");
+	cJSON_DeleteItemFromObjectCaseSensitive(a, ANN_NODE_LOCK);
+	if (take) {
+		clk_format_rfc3339(clk_now_s(m->clock), ts, sizeof ts);
+		cJSON_AddStringToObject(a, ANN_NODE_LOCK, ts);
+	}
+	commit(m, no, node, false, STORE_MODIFIED);
+}
+
+/* Checks the binding against the pod; 1 = already bound there, 0 = go on. */
+static int check_binding(const cJSON *pod, const struct store_binding *b, struct store_err *e)
+{
+	const char *uid = json_str(json_path(pod, "metadata", NULL), "uid");
+	const char *cur = json_str(json_path(pod, "spec", NULL), "nodeName");
+	if (b->uid && *b->uid && uid && strcmp(uid, b->uid) != 0) {
+		store_err_set(e, 409, "pod %s/%s has uid %s, binding names %s", b->ns, b->name, uid,
+			      b->uid);
+		return -1;
+	}
+	if (cur && strcmp(cur, b->node) == 0)
+		return 1;
+	if (cur) {
+		store_err_set(e, 409,
+			      "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is "
+			      "already assigned to node \"%s\"",
+			      b->name, b->name, cur);
+		return -1;
+	}
+	return 0;
+}
+
+static void play_plugin(struct mstore *m, struct mobj *o, int64_t now);
+
+/* Takes the node lock for pod_key (mutex held). A lock held for a pod still
+ * allocating is finished first by the plugin stand-in, as the real plugin
+ * would have by then; any other live lock is waited for, up to 5 s. */
+static cJSON *lock_node(struct mstore *m, const char *node, const char *pod_key,
+			struct mobj **no, struct store_err *e)
+{
+	for (int waited_ms = 0;; waited_ms += 50) {
+		*no = hmap_get(&m->nodes, node);
+		if (!*no) {
+			store_err_set(e, 404, "nodes \"%s\" not found", node);
+			return NULL;
+		}
+		struct mobj *owner = (*no)->lock_owner ? hmap_get(&m->pods, (*no)->lock_owner)
+						       : NULL;
+		if (owner && owner->allocating)
+			play_plugin(m, owner, clk_now_ms(m->clock));
+		cJSON *nj = parse_obj(*no);
+		if (!lock_left(m, nj)) {
+			set_node_lock(m, *no, nj, pod_key);
+			return nj;
+		}
+		cJSON_Delete(nj);
+		if (waited_ms >= 5000) {
+			store_err_set(e, 409, "node %s is locked by another vGPU bind", node);
+			return NULL;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&m->changed, &m->mu, &ts);
+	}
+}
+
+static int bind_locked(struct mstore *m, const struct store_binding *b, struct store_err *e)
+{
+	struct mobj *o = find_pod(m, b->ns, b->name), *no;
+	if (!o) {
+		store_err_set(e, 404, "pods \"%s/%s\" not found", b->ns, b->name);
+		return -1;
+	}
+	cJSON *pod = parse_obj(o);
+	int rc = check_binding(pod, b, e);
+	cJSON_Delete(pod);
+	if (rc)
+		return rc > 0 ? 0 : -1;
+	cJSON *node = b->annotations ? lock_node(m, b->node, o->key, &no, e) : NULL;
+	if (b->annotations && !node)
+		return -1;
+	cJSON_Delete(node);
+	/* The pod may have changed while we waited for the lock. */
+	o = find_pod(m, b->ns, b->name);
+	pod = o ? parse_obj(o) : NULL;
+	rc = pod ? check_binding(pod, b, e) : (store_err_set(e, 404, "pod deleted"), -1);
+	if (rc == 0) {
+		set_string(ensure_obj(pod, "spec"), "nodeName", b->node);
+		if (b->annotations)
+			merge_annotations(pod, b->annotations);
+		commit(m, o, pod, true, STORE_MODIFIED);
+	}
+	cJSON_Delete(pod);
+	return rc < 0 ? -1 : 0;
+}
+
+static int ms_bind(struct store *s, const struct store_binding *b, struct store_err *e)
+{
+	struct mstore *m = ms_of(s);
+	pthread_mutex_lock(&m->mu);
+	int rc = bind_locked(m, b, e);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+static int ms_create_pod(struct store *s, const cJSON *pod, struct store_err *e)
+{
+	struct mstore *m = ms_of(s);
+	const char *kind = json_str(pod, "kind");
+	if (!cJSON_IsObject(pod) || (kind && strcmp(kind, "Pod") != 0)) {
+		store_err_set(e, 400, "expected a Pod, got %s", kind ? kind : "no object");
+		return -1;
+	}
+	pthread_mutex_lock(&m->mu);
+	int rc = add_pod(m, pod, false, e);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+static int ms_delete_pod(struct store *s, const char *ns, const char *name, struct store_err *e)
+{
+	struct mstore *m = ms_of(s);
+	pthread_mutex_lock(&m->mu);
+	struct mobj *o = find_pod(m, ns, name);
+	if (!o) {
+		pthread_mutex_unlock(&m->mu);
+		store_err_set(e, 404, "pods \"%s/%s\" not found", ns, name);
+		return -1;
+	}
+	cJSON *j = parse_obj(o);
+	hmap_del(&m->pods, o->key);
+	m->changes++;
+	pthread_cond_broadcast(&m->changed);
+	if (m->started && m->sink.pod)
+		m->sink.pod(m->sink.ud, STORE_DELETED, j);
+	pthread_mutex_unlock(&m->mu);
+	cJSON_Delete(j);
+	free(o->key);
+	free(o->json);
+	free(o);
+	return 0;
+}
+
+static int ms_patch_ann(struct store *s, const char *ns, const char *name, const cJSON *ann,
+			struct store_err *e)
+{
+	struct mstore *m = ms_of(s);
+	pthread_mutex_lock(&m->mu);
+	struct mobj *o = find_pod(m, ns, name);
+	if (o) {
+		cJSON *j = parse_obj(o);
+		merge_annotations(j, ann);
+		commit(m, o, j, true, STORE_MODIFIED);
+		cJSON_Delete(j);
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (!o)
+		store_err_set(e, 404, "pods \"%s/%s\" not found", ns, name);
+	return o ? 0 : -1;
+}
+
+static void ms_observe(struct store *s, const cJSON *pod)
+{
+	struct mstore *m = ms_of(s);
+	const cJSON *md = json_path(pod, "metadata", NULL);
+	const char *ns = json_str(md, "namespace"), *name = json_str(md, "name");
+	if (!name)
+		return;
+	pthread_mutex_lock(&m->mu);
+	if (!find_pod(m, ns ? ns : "default", name)) {
+		struct store_err e;
+		if (add_pod(m, pod, true, &e))
+			log_warn("dev store: cannot record pod %s from /filter: %s", name, e.msg);
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
+static const struct store_ops mstore_ops = {
+	.start = ms_start,
+	.stop = ms_stop,
+	.destroy = ms_destroy,
+	.get_pod = ms_get_pod,
+	.bind = ms_bind,
+	.create_pod = ms_create_pod,
+	.delete_pod = ms_delete_pod,
+	.patch_pod_annotations = ms_patch_ann,
+	.observe_pod = ms_observe,
+};
+
+struct store *mstore_new(struct vx_clock *clock)
+{
+	struct mstore *m = calloc(1, sizeof *m);
+	if (!m)
+		abort();
+	m->base.ops = &mstore_ops;
+	m->base.kind = "memory";
+	m->clock = clock;
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_cond_init(&m->changed, NULL);
+	hmap_init(&m->pods);
+	hmap_init(&m->nodes);
+	return &m->base;
+}
+
+/* Device plugin stand-in: Allocate succeeded, so report success, start the
+ * pod and release the node lock, as the real plugin and kubelet would. */
+static void play_plugin(struct mstore *m, struct mobj *o, int64_t now)
+{
+	cJSON *pod = parse_obj(o);
+	cJSON *ann = cJSON_CreateObject();
+	cJSON_AddStringToObject(ann, ANN_BIND_PHASE, "success");
+	merge_annotations(pod, ann);
+	cJSON_Delete(ann);
+	set_string(ensure_obj(pod, "status"), "phase", "Running");
+	o->start_ms = now;
+	const char *node = json_str(json_path(pod, "spec", NULL), "nodeName");
+	struct mobj *no = node ? hmap_get(&m->nodes, node) : NULL;
+	if (no) {
+		cJSON *nj = parse_obj(no);
+		bool mine = !no->lock_owner || strcmp(no->lock_owner, o->key) == 0;
+		if (mine && json_annotation(nj, ANN_NODE_LOCK))
+			set_node_lock(m, no, nj, NULL);
+		cJSON_Delete(nj);
+	}
+	commit(m, o, pod, true, STORE_MODIFIED);
+	cJSON_Delete(pod);
+}
+
+static void finish_pod(struct mstore *m, struct mobj *o)
+{
+	cJSON *pod = parse_obj(o);
+	set_string(ensure_obj(pod, "status"), "phase", "Succeeded");
+	commit(m, o, pod, true, STORE_MODIFIED);
+	cJSON_Delete(pod);
+	log_info("dev: pod %s succeeded after its dev-runtime-seconds", o->key);
+}
+
+int mstore_tick(struct store *s)
+{
+	struct mstore *m = ms_of(s);
+	int changed = 0;
+	size_t it = 0;
+	void *v;
+	pthread_mutex_lock(&m->mu);
+	int64_t now = clk_now_ms(m->clock);
+	while (hmap_next(&m->pods, &it, NULL, &v)) {
+		struct mobj *o = v;
+		if (o->allocating) {
+			play_plugin(m, o, now);
+			changed++;
+		} else if (o->running && !o->terminal && o->runtime_s >= 0 &&
+			   now >= o->start_ms + o->runtime_s * 1000) {
+			finish_pod(m, o);
+			changed++;
+		}
+	}
+	pthread_mutex_unlock(&m->mu);
+	return changed;
+}
+
+int64_t mstore_next_due_ms(struct store *s)
+{
+	struct mstore *m = ms_of(s);
+	int64_t best = -1;
+	size_t it = 0;
+	void *v;
+	pthread_mutex_lock(&m->mu);
+	int64_t now = clk_now_ms(m->clock);
+	while (hmap_next(&m->pods, &it, NULL, &v)) {
+		const struct mobj *o = v;
+		if (!o->running || o->terminal || o->runtime_s < 0)
+			continue;
+		int64_t due = o->start_ms + o->runtime_s * 1000 - now;
+		if (due < 0)
+			due = 0;
+		if (best < 0 || due < best)
+			best = due;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return best;
+}
+
+static int by_age(const void *a, const void *b)
+{
+	const struct mobj *x = *(struct mobj *const *)a, *y = *(struct mobj *const *)b;
+	if (x->created_ms != y->created_ms)
+		return x->created_ms < y->created_ms ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int mstore_pending(struct store *s, char ***keys)
+{
+	struct mstore *m = ms_of(s);
+	size_t it = 0, n = 0;
+	void *v;
+	pthread_mutex_lock(&m->mu);
+	struct mobj **list = calloc(hmap_size(&m->pods) + 1, sizeof *list);
+	if (!list)
+		abort();
+	while (hmap_next(&m->pods, &it, NULL, &v)) {
+		struct mobj *o = v;
+		if (!o->external && !o->bound && !o->terminal)
+			list[n++] = o;
+	}
+	qsort(list, n, sizeof *list, by_age);
+	*keys = calloc(n + 1, sizeof **keys);
+	if (!*keys)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		(*keys)[i] = xstrdup(list[i]->key);
+	pthread_mutex_unlock(&m->mu);
+	free(list);
+	return (int)n;
+}
+
+uint64_t mstore_wait(struct store *s, uint64_t seen, int timeout_ms)
+{
+	struct mstore *m = ms_of(s);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&m->mu);
+	while (m->changes == seen && m->started)
+		if (pthread_cond_timedwait(&m->changed, &m->mu, &ts) == ETIMEDOUT)
+			break;
+	uint64_t c = m->changes;
+	pthread_mutex_unlock(&m->mu);
+	return c;
+}
+
+void mstore_kick(struct store *s)
+{
+	struct mstore *m = ms_of(s);
+	pthread_mutex_lock(&m->mu);
+	m->changes++;
+	pthread_cond_broadcast(&m->changed);
+	pthread_mutex_unlock(&m->mu);
+}
