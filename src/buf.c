@@ -18,6 +18,7 @@ void buf_reserve(struct buf *b, size_t extra)
 		abort();
 	b->data = p;
 	b->cap = cap;
+	b->data[b->len] = '\0';
 }
 
 void buf_append(struct buf *b, const void *p, size_t n)

@@ -141,7 +141,8 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
+								   va_list ap)
 {
 	(void)cls;
 	char msg[512];

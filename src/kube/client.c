@@ -24,6 +24,8 @@
 #define VX_VERSION "dev"
 #endif
 
+#define DEFAULT_ATTEMPTS 5
+#define DEFAULT_TIMEOUT_MS 10000L
 #define POOL_MAX_IDLE 16         /* idle handles (and so connections) kept */
 #define BACKOFF_BASE_MS 100L
 #define BACKOFF_MAX_MS 5000L
@@ -600,7 +602,7 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 		       path ? path : "(null)");
 		return -1;
 	}
-	struct req rq = {method, path, NULL, content_type, body, body_len, 10000};
+	struct req rq = {method, path, NULL, content_type, body, body_len, DEFAULT_TIMEOUT_MS};
 	int is_write = !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
 	if (!strcmp(method, "GET"))
 		rq.body = NULL; /* a body would turn it into a POST */
@@ -608,7 +610,7 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 		rq.body = ""; /* still send Content-Length: 0 */
 	if (!rq.body)
 		rq.body_len = 0;
-	int max_attempts = opts && opts->max_attempts > 0 ? opts->max_attempts : 5;
+	int max_attempts = opts && opts->max_attempts > 0 ? opts->max_attempts : DEFAULT_ATTEMPTS;
 	if (opts && opts->timeout_ms > 0)
 		rq.timeout_ms = opts->timeout_ms;
 	char *url;

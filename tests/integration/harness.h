@@ -1,0 +1,50 @@
+/* harness: helpers for integration tests that run the real binaries over
+ * loopback: start/stop the daemon on a free port, make HTTP calls, run a
+ * command and capture its output. Binaries come from $VX_BUILD (default
+ * "build"), so `make test` exercises the sanitized build. */
+#ifndef VX_TEST_HARNESS_H
+#define VX_TEST_HARNESS_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct hx_daemon {
+	pid_t pid;
+	int port;
+	char url[64];
+	char log_path[256];
+};
+
+struct hx_resp {
+	long status;
+	char *body;
+	size_t len;
+	cJSON *json; /* parsed body when it is JSON, else NULL */
+};
+
+/* Path of a built binary, e.g. hx_bin("vgpu-extender"); static storage. */
+const char *hx_bin(const char *name);
+int hx_free_port(void);
+/* Starts vgpu-extender with --listen on a free port plus args (NULL-ended),
+ * and waits up to 15 s for /readyz. Returns 0 or -1. */
+int hx_start(struct hx_daemon *d, const char *const *args);
+/* SIGTERM and wait; returns the exit status (0 = clean, no leaks under ASan). */
+int hx_stop(struct hx_daemon *d);
+/* Prints the daemon's log to stderr (for failed tests). */
+void hx_dump_log(const struct hx_daemon *d);
+int hx_http(const char *method, const char *url, const char *body, size_t len,
+	    struct hx_resp *r);
+int hx_get(const struct hx_daemon *d, const char *path, struct hx_resp *r);
+int hx_post(const struct hx_daemon *d, const char *path, const char *body, struct hx_resp *r);
+void hx_resp_free(struct hx_resp *r);
+/* Runs argv, captures stdout+stderr into *out (caller frees); returns the
+ * exit status or -1. */
+int hx_run(const char *const *argv, char **out);
+/* Polls GET path until pred(json) is true or timeout_ms passes. */
+int hx_wait_json(const struct hx_daemon *d, const char *path, int (*pred)(const cJSON *, void *),
+		 void *ud, int timeout_ms);
+/* Writes text to a temporary file; returns its path (static storage per call slot). */
+const char *hx_tmpfile(const char *text, const char *suffix);
+
+#endif
