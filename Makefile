@@ -42,9 +42,13 @@ BENCH_SRC := $(wildcard tests/bench/*.c)
 .PHONY: all test check unit integration bench lint format run deps install clean
 all: $(BUILD)/vgpu-extender $(BUILD)/vgpuctl
 
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIBVX): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
