@@ -65,8 +65,7 @@ static void h_filter(struct vx_daemon *d, const struct http_req *req, struct htt
 	ext_args_free(&a);
 }
 
-static void h_prioritize(struct vx_daemon *d, const struct http_req *req,
-			 struct http_resp *resp)
+static void h_prioritize(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
 {
 	struct ext_args a;
 	struct req_pod r;
@@ -130,8 +129,7 @@ static void h_preempt(struct vx_daemon *d, const struct http_req *req, struct ht
 	ext_preempt_free(&p);
 }
 
-static void h_clock_advance(struct vx_daemon *d, const struct http_req *req,
-			    struct http_resp *resp)
+static void h_clock_advance(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
 {
 	const char *s = http_query(req, "seconds");
 	char *end = NULL, err[256];
@@ -180,8 +178,7 @@ static void h_create_pod(struct vx_daemon *d, const struct http_req *req, struct
 	buf_puts(&resp->body, "{\"status\":\"Success\"}");
 }
 
-static void h_get_pod(struct vx_daemon *d, const char *ns, const char *name,
-		      struct http_resp *resp)
+static void h_get_pod(struct vx_daemon *d, const char *ns, const char *name, struct http_resp *resp)
 {
 	struct store_err e = {0};
 	cJSON *pod = d->store->ops->get_pod(d->store, ns, name, &e);
@@ -266,8 +263,8 @@ static void route_get(struct vx_daemon *d, const struct http_req *req, struct ht
 	} else if (!strcmp(p, "/readyz")) {
 		bool ready = atomic_load(&d->ready);
 		resp->status = ready ? 200 : 503;
-		buf_puts(&resp->body, ready ? "{\"status\":\"ready\"}"
-					    : "{\"status\":\"syncing\"}");
+		buf_puts(&resp->body,
+			 ready ? "{\"status\":\"ready\"}" : "{\"status\":\"syncing\"}");
 	} else if (!strcmp(p, "/metrics")) {
 		resp->ctype = "text/plain; version=0.0.4";
 		ops_metrics(d, &resp->body);
@@ -298,7 +295,8 @@ void api_handle(void *ud, const struct http_req *req, struct http_resp *resp)
 	else
 		json_error(resp, 405, "method not allowed");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	uint64_t us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+	uint64_t us =
+	    (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
 	enum mverb v = verb_of(req->path);
 	metrics_observe(&d->metrics, v, resp->status, us);
 	if (resp->status >= 400)

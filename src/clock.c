@@ -9,7 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-
 int clk_init(struct vx_clock *c, const char *state_dir, char *err, size_t errlen)
 {
 	atomic_store(&c->offset_ms, 0);

@@ -366,8 +366,7 @@ void cluster_pod_remove(struct cluster *c, struct cl_pod *p)
 
 bool cluster_pod_holds_devices(const struct cl_pod *p)
 {
-	return p->alloc != ALLOC_NONE &&
-	       (p->status == POD_SUBMITTED || p->status == POD_RUNNING);
+	return p->alloc != ALLOC_NONE && (p->status == POD_SUBMITTED || p->status == POD_RUNNING);
 }
 
 void cluster_pod_set_alloc(struct cluster *c, struct cl_pod *p, const char *node,

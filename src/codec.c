@@ -62,8 +62,8 @@ static int decode_gpu(const char *seg, size_t n, struct codec_gpu *g, char *err,
 	int k = split(seg, n, ',', f, fl, 7);
 	int64_t slots, mem;
 	if (k < 6 || k > 7) {
-		snprintf(err, errlen, "GPU entry %.*s: want 6 fields, got %d", (int)(n > 60 ? 60 : n),
-			 seg, k);
+		snprintf(err, errlen, "GPU entry %.*s: want 6 fields, got %d",
+			 (int)(n > 60 ? 60 : n), seg, k);
 		return -1;
 	}
 	if (fl[0] == 0) {
@@ -71,8 +71,8 @@ static int decode_gpu(const char *seg, size_t n, struct codec_gpu *g, char *err,
 		return -1;
 	}
 	if (parse_i64(f[1], fl[1], 100000, &slots) || parse_i64(f[2], fl[2], INT64_MAX / 4, &mem)) {
-		snprintf(err, errlen, "GPU %.*s: count and memory must be whole numbers", (int)fl[0],
-			 f[0]);
+		snprintf(err, errlen, "GPU %.*s: count and memory must be whole numbers",
+			 (int)fl[0], f[0]);
 		return -1;
 	}
 	if (fl[4] == 4 && strncasecmp(f[4], "true", 4) == 0)
@@ -136,8 +136,9 @@ void codec_free_gpus(struct codec_gpu *g, int n)
 void codec_encode_register(struct buf *b, const struct codec_gpu *g, int n)
 {
 	for (int i = 0; i < n; i++)
-		buf_printf(b, "%s,%d,%lld,%s,%s,%s:", g[i].uuid, g[i].slots, (long long)g[i].mem_mib,
-			   g[i].type, g[i].healthy ? "true" : "false", g[i].mode);
+		buf_printf(b, "%s,%d,%lld,%s,%s,%s:", g[i].uuid, g[i].slots,
+			   (long long)g[i].mem_mib, g[i].type, g[i].healthy ? "true" : "false",
+			   g[i].mode);
 }
 
 static int decode_dev(const char *seg, size_t n, struct codec_dev *d, char *err, size_t errlen)
@@ -249,7 +250,8 @@ void codec_encode_pod_devs(struct buf *b, const struct codec_pod_devs *p)
 			buf_putc(b, ';');
 		for (int j = 0; j < p->ctrs[i].ndev; j++) {
 			const struct codec_dev *d = &p->ctrs[i].devs[j];
-			buf_printf(b, "%s,NVIDIA,%lld,%d:", d->uuid, (long long)d->mem_mib, d->cores);
+			buf_printf(b, "%s,NVIDIA,%lld,%d:", d->uuid, (long long)d->mem_mib,
+				   d->cores);
 		}
 	}
 }

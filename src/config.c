@@ -22,22 +22,22 @@ struct opt {
 #define OFF(f) offsetof(struct vx_config, f)
 
 static const struct opt opts[] = {
-	{"--config", "config", OPT_STR, OFF(config_file), "YAML config file"},
-	{"--listen", "listen", OPT_STR, OFF(listen), "ADDR:PORT to serve on (127.0.0.1:8888)"},
-	{"--tls-cert", "tlsCert", OPT_STR, OFF(tls_cert), "serve HTTPS with this certificate"},
-	{"--tls-key", "tlsKey", OPT_STR, OFF(tls_key), "private key for --tls-cert"},
-	{"--kubeconfig", "kubeconfig", OPT_STR, OFF(kubeconfig),
-	 "API server access (default: in-cluster)"},
-	{"--dev", "dev", OPT_BOOL, OFF(dev), "dev mode: in-memory cluster, no API server"},
-	{"--cluster", "cluster", OPT_STR, OFF(cluster),
-	 "dev mode: YAML stream of Nodes and Pods (default: built-in demo)"},
-	{"--state-dir", "stateDir", OPT_STR, OFF(state_dir), "dev mode: where state persists"},
-	{"--node-policy", "nodePolicy", OPT_POLICY, OFF(node_policy), "binpack|spread (binpack)"},
-	{"--gpu-policy", "gpuPolicy", OPT_POLICY, OFF(gpu_policy), "binpack|spread (spread)"},
-	{"--log-level", "logLevel", OPT_LEVEL, OFF(log_level), "debug|info|warn|error (info)"},
-	{"--threads", "threads", OPT_INT, OFF(threads), "HTTP worker threads (2)"},
-	{NULL, "queues", OPT_IGNORED, 0, NULL},
-	{NULL, "licenses", OPT_IGNORED, 0, NULL},
+    {"--config", "config", OPT_STR, OFF(config_file), "YAML config file"},
+    {"--listen", "listen", OPT_STR, OFF(listen), "ADDR:PORT to serve on (127.0.0.1:8888)"},
+    {"--tls-cert", "tlsCert", OPT_STR, OFF(tls_cert), "serve HTTPS with this certificate"},
+    {"--tls-key", "tlsKey", OPT_STR, OFF(tls_key), "private key for --tls-cert"},
+    {"--kubeconfig", "kubeconfig", OPT_STR, OFF(kubeconfig),
+     "API server access (default: in-cluster)"},
+    {"--dev", "dev", OPT_BOOL, OFF(dev), "dev mode: in-memory cluster, no API server"},
+    {"--cluster", "cluster", OPT_STR, OFF(cluster),
+     "dev mode: YAML stream of Nodes and Pods (default: built-in demo)"},
+    {"--state-dir", "stateDir", OPT_STR, OFF(state_dir), "dev mode: where state persists"},
+    {"--node-policy", "nodePolicy", OPT_POLICY, OFF(node_policy), "binpack|spread (binpack)"},
+    {"--gpu-policy", "gpuPolicy", OPT_POLICY, OFF(gpu_policy), "binpack|spread (spread)"},
+    {"--log-level", "logLevel", OPT_LEVEL, OFF(log_level), "debug|info|warn|error (info)"},
+    {"--threads", "threads", OPT_INT, OFF(threads), "HTTP worker threads (2)"},
+    {NULL, "queues", OPT_IGNORED, 0, NULL},
+    {NULL, "licenses", OPT_IGNORED, 0, NULL},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -54,8 +54,7 @@ void cfg_usage(void)
 }
 
 /* Sets one option from text; returns 0 or -1 with what was wrong. */
-static int set_opt(struct vx_config *c, const struct opt *o, const char *v, char *why,
-		   size_t len)
+static int set_opt(struct vx_config *c, const struct opt *o, const char *v, char *why, size_t len)
 {
 	char *base = (char *)c;
 	switch (o->kind) {
@@ -101,8 +100,7 @@ static int set_opt(struct vx_config *c, const struct opt *o, const char *v, char
 		*(int *)(base + o->off) = (int)n;
 		return 0;
 	}
-	case OPT_IGNORED:
-		return 0;
+	case OPT_IGNORED: return 0;
 	}
 	return 0;
 }
@@ -123,8 +121,8 @@ static const struct opt *find_key(const char *key)
 	return NULL;
 }
 
-static int load_pairs(struct vx_config *c, yaml_document_t *d, yaml_node_t *root,
-		      const char *path, char *err, size_t errlen)
+static int load_pairs(struct vx_config *c, yaml_document_t *d, yaml_node_t *root, const char *path,
+		      char *err, size_t errlen)
 {
 	char why[200];
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;

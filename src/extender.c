@@ -31,8 +31,7 @@ static int names_from_list(struct ext_args *a, const cJSON *names, char *err, si
 	if (!a->names)
 		abort();
 	const cJSON *it;
-	cJSON_ArrayForEach(it, names)
-	{
+	cJSON_ArrayForEach (it, names) {
 		if (!cJSON_IsString(it)) {
 			snprintf(err, errlen, "NodeNames[%d] is not a string", i);
 			return -1;
@@ -57,8 +56,7 @@ static int names_from_nodes(struct ext_args *a, const cJSON *nodes, char *err, s
 	if (!a->names || !a->items)
 		abort();
 	const cJSON *it;
-	cJSON_ArrayForEach(it, items)
-	{
+	cJSON_ArrayForEach (it, items) {
 		const char *name = json_str(json_path(it, "metadata", NULL), "name");
 		if (!name) {
 			snprintf(err, errlen, "Nodes.items[%d] has no metadata.name", i);
@@ -194,7 +192,8 @@ int ext_parse_bind(const char *body, size_t len, struct ext_bind *b, char *err, 
 	b->node = field_str(b->root, "Node");
 	const char *missing = !b->name ? "PodName" : !b->node ? "Node" : NULL;
 	if (missing || (b->name && !*b->name) || (b->node && !*b->node)) {
-		snprintf(err, errlen, "bind needs a non-empty %s", missing ? missing : "PodName and Node");
+		snprintf(err, errlen, "bind needs a non-empty %s",
+			 missing ? missing : "PodName and Node");
 		return -1;
 	}
 	if (!b->ns || !*b->ns)
@@ -218,8 +217,7 @@ static int parse_victims(struct pipe_victims *v, const cJSON *entry, char *err, 
 	v->keep = calloc((size_t)n + 1, sizeof *v->keep);
 	if (!v->uids || !v->keep)
 		abort();
-	cJSON_ArrayForEach(it, pods)
-	{
+	cJSON_ArrayForEach (it, pods) {
 		const char *uid = field_str(it, "UID");
 		if (!uid)
 			uid = json_str(json_path(it, "metadata", NULL), "uid");
@@ -233,8 +231,7 @@ static int parse_victims(struct pipe_victims *v, const cJSON *entry, char *err, 
 	return 0;
 }
 
-int ext_parse_preempt(const char *body, size_t len, struct ext_preempt *p, char *err,
-		      size_t errlen)
+int ext_parse_preempt(const char *body, size_t len, struct ext_preempt *p, char *err, size_t errlen)
 {
 	memset(p, 0, sizeof *p);
 	if (!(p->root = parse_root(body, len, err, errlen)))
@@ -256,8 +253,7 @@ int ext_parse_preempt(const char *body, size_t len, struct ext_preempt *p, char 
 	if (!p->v)
 		abort();
 	const cJSON *it;
-	cJSON_ArrayForEach(it, map)
-	{
+	cJSON_ArrayForEach (it, map) {
 		if (parse_victims(&p->v[i++], it, err, errlen)) {
 			p->n = i;
 			return -1;

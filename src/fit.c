@@ -13,10 +13,15 @@ struct usage {
 	int cores;
 };
 
-static const char *const reason_text[FIT_NREASONS] = {
-	"fits",		     "unhealthy",	      "GPU type mismatch",
-	"GPU UUID mismatch", "no free vGPU slot",     "insufficient memory",
-	"insufficient cores", "in use (exclusive request)", "compute fully used"};
+static const char *const reason_text[FIT_NREASONS] = {"fits",
+						      "unhealthy",
+						      "GPU type mismatch",
+						      "GPU UUID mismatch",
+						      "no free vGPU slot",
+						      "insufficient memory",
+						      "insufficient cores",
+						      "in use (exclusive request)",
+						      "compute fully used"};
 
 const char *fit_reason_text(enum fit_reason r)
 {
@@ -74,8 +79,8 @@ static void order_gpus(int n, const struct usage *u, enum vx_policy pol, int *or
 	}
 }
 
-static void describe(char *why, size_t len, const struct req_pod *r, int ci,
-		     const int *counts, int ngpus, int picked, int want)
+static void describe(char *why, size_t len, const struct req_pod *r, int ci, const int *counts,
+		     int ngpus, int picked, int want)
 {
 	struct buf b = BUF_INIT;
 	if (r->nctr > 1)

@@ -81,14 +81,13 @@ static int open_listener(const char *listen_addr, int *port, char *err, size_t e
 static enum MHD_Result reply(struct httpd *d, struct MHD_Connection *c, const char *method,
 			     const char *url, struct reqctx *rc)
 {
-	struct http_req req = {method, url, rc->body.data ? rc->body.data : "", rc->body.len,
-			       rc->too_large, c};
+	struct http_req req = {method,       url,           rc->body.data ? rc->body.data : "",
+			       rc->body.len, rc->too_large, c};
 	struct http_resp resp = {200, NULL, BUF_INIT};
 	d->handler(d->ud, &req, &resp);
 	size_t len = resp.body.len;
 	char *data = buf_steal(&resp.body);
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(data);
 		return MHD_NO;
@@ -110,8 +109,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		rc = calloc(1, sizeof *rc);
 		if (!rc)
 			return MHD_NO;
-		const char *cl =
-			MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		rc->too_large = cl && strtoull(cl, NULL, 10) > HTTPD_MAX_BODY;
 		*con_cls = rc;
 		return MHD_YES;
@@ -141,8 +139,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-								   va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
 	char msg[512];
@@ -171,14 +168,13 @@ struct httpd *httpd_start(const struct httpd_opts *o, http_handler h, void *ud, 
 	if (tls)
 		flags |= MHD_USE_TLS;
 	struct MHD_OptionItem opts[] = {
-		{MHD_OPTION_THREAD_POOL_SIZE, o->threads > 0 ? o->threads : 2, NULL},
-		{MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s > 0 ? o->idle_timeout_s : 120,
-		 NULL},
-		{MHD_OPTION_CONNECTION_LIMIT, 2048, NULL},
-		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
-		{tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)o->cert_pem},
-		{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->key_pem},
-		{MHD_OPTION_END, 0, NULL}};
+	    {MHD_OPTION_THREAD_POOL_SIZE, o->threads > 0 ? o->threads : 2, NULL},
+	    {MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s > 0 ? o->idle_timeout_s : 120, NULL},
+	    {MHD_OPTION_CONNECTION_LIMIT, 2048, NULL},
+	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
+	    {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)o->cert_pem},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->key_pem},
+	    {MHD_OPTION_END, 0, NULL}};
 	d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d, MHD_OPTION_EXTERNAL_LOGGER,
 				  on_mhd_log, d, MHD_OPTION_LISTEN_SOCKET, d->fd,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_done, d, MHD_OPTION_ARRAY, opts,

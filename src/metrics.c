@@ -4,7 +4,7 @@
 
 static const double bucket_s[METRICS_NBUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001,
 						  0.0025,  0.005,  0.01,    0.025,  0.05,
-						  0.1,	   0.25,   0.5,	    1,	    2.5};
+						  0.1,     0.25,   0.5,     1,      2.5};
 static const char *const verb_names[MV_N] = {"filter", "prioritize", "bind", "preempt", "other"};
 
 void metrics_observe(struct metrics *m, enum mverb v, int status, uint64_t us)
@@ -29,7 +29,8 @@ void metrics_write(struct metrics *m, struct buf *b)
 		    "# TYPE vgpu_extender_requests_total counter\n");
 	for (int v = 0; v < MV_N; v++)
 		for (int c = 0; c < 3; c++)
-			buf_printf(b, "vgpu_extender_requests_total{verb=\"%s\",code=\"%s\"} %llu\n",
+			buf_printf(b,
+				   "vgpu_extender_requests_total{verb=\"%s\",code=\"%s\"} %llu\n",
 				   verb_names[v], cls[c], atomic_load(&m->by_class[v][c]));
 	buf_printf(b,
 		   "# HELP vgpu_extender_bind_errors_total Binds answered with an error.\n"

@@ -138,8 +138,8 @@ void ops_debug_state(struct vx_daemon *d, struct buf *b)
 	free(pods);
 }
 
-static void node_metric(struct buf *b, const char *name, const char *help, void **nodes,
-			size_t n, long long (*get)(const struct cl_node *))
+static void node_metric(struct buf *b, const char *name, const char *help, void **nodes, size_t n,
+			long long (*get)(const struct cl_node *))
 {
 	buf_printf(b, "# HELP vgpu_extender_%s %s\n# TYPE vgpu_extender_%s gauge\n", name, help,
 		   name);
@@ -153,13 +153,34 @@ static void node_metric(struct buf *b, const char *name, const char *help, void 
 	}
 }
 
-static long long m_gpus(const struct cl_node *n) { return n->ngpus; }
-static long long m_slots(const struct cl_node *n) { return n->total_slots; }
-static long long m_used_slots(const struct cl_node *n) { return n->used_slots; }
-static long long m_mem(const struct cl_node *n) { return n->total_mem; }
-static long long m_used_mem(const struct cl_node *n) { return n->used_mem; }
-static long long m_cores(const struct cl_node *n) { return 100LL * n->ngpus; }
-static long long m_used_cores(const struct cl_node *n) { return n->used_cores; }
+static long long m_gpus(const struct cl_node *n)
+{
+	return n->ngpus;
+}
+static long long m_slots(const struct cl_node *n)
+{
+	return n->total_slots;
+}
+static long long m_used_slots(const struct cl_node *n)
+{
+	return n->used_slots;
+}
+static long long m_mem(const struct cl_node *n)
+{
+	return n->total_mem;
+}
+static long long m_used_mem(const struct cl_node *n)
+{
+	return n->used_mem;
+}
+static long long m_cores(const struct cl_node *n)
+{
+	return 100LL * n->ngpus;
+}
+static long long m_used_cores(const struct cl_node *n)
+{
+	return n->used_cores;
+}
 
 void ops_metrics(struct vx_daemon *d, struct buf *b)
 {
@@ -171,8 +192,7 @@ void ops_metrics(struct vx_daemon *d, struct buf *b)
 	node_metric(b, "node_slots_total", "vGPU slots on the node.", nodes, n, m_slots);
 	node_metric(b, "node_slots_used", "vGPU slots in use.", nodes, n, m_used_slots);
 	node_metric(b, "node_memory_mib_total", "GPU memory (MiB).", nodes, n, m_mem);
-	node_metric(b, "node_memory_mib_used", "GPU memory allocated (MiB).", nodes, n,
-		    m_used_mem);
+	node_metric(b, "node_memory_mib_used", "GPU memory allocated (MiB).", nodes, n, m_used_mem);
 	node_metric(b, "node_cores_total", "GPU compute, percent x GPUs.", nodes, n, m_cores);
 	node_metric(b, "node_cores_used", "GPU compute allocated, percent.", nodes, n,
 		    m_used_cores);

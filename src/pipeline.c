@@ -77,8 +77,8 @@ void pipe_filter_out_free(struct pipe_filter_out *out)
 	memset(out, 0, sizeof *out);
 }
 
-void pipe_prioritize(struct pipeline *pl, const struct req_pod *r, const char *const *names,
-		     int n, int *scores)
+void pipe_prioritize(struct pipeline *pl, const struct req_pod *r, const char *const *names, int n,
+		     int *scores)
 {
 	double *raw = malloc((n ? (size_t)n : 1) * sizeof *raw), lo = INFINITY, hi = -INFINITY;
 	if (!raw)
@@ -153,8 +153,8 @@ enum reserve_rc { RESERVE_OK, RESERVE_DONE, RESERVE_PLAIN, RESERVE_ERR };
 
 /* Chooses GPUs and assumes them in the model, under the write lock. */
 static enum reserve_rc reserve(struct pipeline *pl, const char *key, const char *uid,
-			       const char *node_name, struct codec_pod_devs *devs,
-			       uint64_t *seq, char *err, size_t errlen)
+			       const char *node_name, struct codec_pod_devs *devs, uint64_t *seq,
+			       char *err, size_t errlen)
 {
 	char why[256];
 	struct cl_pod *p = cluster_pod(pl->cluster, key);
@@ -166,10 +166,10 @@ static enum reserve_rc reserve(struct pipeline *pl, const char *key, const char 
 	}
 	if (p->alloc != ALLOC_NONE && p->node && cluster_pod_holds_devices(p))
 		return strcmp(p->node->name, node_name) == 0 && p->alloc == ALLOC_BOUND
-			       ? RESERVE_DONE
-			       : (snprintf(err, errlen, "pod %s already holds GPUs on node %s", key,
-					   p->node->name),
-				  RESERVE_ERR);
+			   ? RESERVE_DONE
+			   : (snprintf(err, errlen, "pod %s already holds GPUs on node %s", key,
+				       p->node->name),
+			      RESERVE_ERR);
 	if (p->req_error) {
 		snprintf(err, errlen, "pod %s: invalid vGPU request: %s", key, p->req_error);
 		return RESERVE_ERR;
@@ -272,8 +272,7 @@ static int choose_node(struct pipeline *pl, const struct cl_pod *p, char *best, 
 	return fits > 0;
 }
 
-int pipe_schedule(struct pipeline *pl, const char *ns, const char *name, char *why,
-		  size_t whylen)
+int pipe_schedule(struct pipeline *pl, const char *ns, const char *name, char *why, size_t whylen)
 {
 	char key[512], node[256], uid[128] = "";
 	snprintf(key, sizeof key, "%s/%s", ns, name);

@@ -36,9 +36,9 @@ int req_parse_quantity(const char *s, int64_t *out)
 	static const struct {
 		const char *sfx;
 		int64_t mul;
-	} sfx[] = {{"Ki", 1LL << 10}, {"Mi", 1LL << 20}, {"Gi", 1LL << 30}, {"Ti", 1LL << 40},
-		   {"k", 1000LL},     {"M", 1000000LL}, {"G", 1000000000LL}, {"T", 1000000000000LL},
-		   {"", 1}};
+	} sfx[] = {{"Ki", 1LL << 10},   {"Mi", 1LL << 20},      {"Gi", 1LL << 30},
+		   {"Ti", 1LL << 40},   {"k", 1000LL},          {"M", 1000000LL},
+		   {"G", 1000000000LL}, {"T", 1000000000000LL}, {"", 1}};
 	char *end;
 	if (!s || !*s)
 		return -1;
@@ -99,8 +99,11 @@ static int parse_ctr(const cJSON *ctr, struct req_ctr *c, char *err, size_t errl
 	int64_t num = 0, mem = 0, pct = 0, cores = 0;
 	int hn = resource(ctr, RES_NUMBER, &num), hm = resource(ctr, RES_MEMORY, &mem);
 	int hp = resource(ctr, RES_MEMPCT, &pct), hc = resource(ctr, RES_CORES, &cores);
-	const char *bad = hn < 0 ? RES_NUMBER : hm < 0 ? RES_MEMORY : hp < 0 ? RES_MEMPCT
-				 : hc < 0 ? RES_CORES : NULL;
+	const char *bad = hn < 0   ? RES_NUMBER
+			  : hm < 0 ? RES_MEMORY
+			  : hp < 0 ? RES_MEMPCT
+			  : hc < 0 ? RES_CORES
+				   : NULL;
 	memset(c, 0, sizeof *c);
 	if (bad) {
 		snprintf(err, errlen, "container %s: %s is not a whole non-negative quantity",
@@ -114,7 +117,7 @@ static int parse_ctr(const cJSON *ctr, struct req_ctr *c, char *err, size_t errl
 	if (num > REQ_MAX_VGPUS || cores > 100 || pct > 100) {
 		snprintf(err, errlen, "container %s: %s", name ? name : "?",
 			 num > REQ_MAX_VGPUS ? RES_NUMBER " is above 128"
-			 : cores > 100	     ? RES_CORES " is above 100"
+			 : cores > 100       ? RES_CORES " is above 100"
 					     : RES_MEMPCT " is above 100");
 		return -1;
 	}
@@ -187,8 +190,7 @@ int req_parse_pod(const cJSON *pod, struct req_pod *r, char *err, size_t errlen)
 	r->nctr = n;
 	int i = 0;
 	const cJSON *c;
-	cJSON_ArrayForEach(c, ctrs)
-	{
+	cJSON_ArrayForEach (c, ctrs) {
 		if (parse_ctr(c, &r->ctrs[i++], err, errlen)) {
 			req_free(r);
 			return -1;

@@ -9,7 +9,9 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,13 +49,17 @@ struct command {
 	const char *synopsis, *help;
 };
 
-static const struct command *find_command(const char *name);
 static void usage(FILE *out);
 
-static int usage_error(const char *fmt, const char *what)
+/* Says what is wrong (for cmd, when given), then the usage; returns exit code 2. */
+__attribute__((format(printf, 2, 3))) static int usage_error(const struct command *cmd,
+							      const char *fmt, ...)
 {
-	fputs("vgpuctl: ", stderr);
-	fprintf(stderr, fmt, what);
+	va_list ap;
+	fprintf(stderr, "vgpuctl: %s%s", cmd ? cmd->name : "", cmd ? ": " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputs("\n\n", stderr);
 	usage(stderr);
 	return 2;
@@ -136,7 +142,8 @@ static void error_text(const struct reply *r, const cJSON *j, char *out, size_t 
 }
 
 /* One request. On success *out (if asked for) is the parsed body, NULL when
- * it is not JSON. On failure prints "vgpuctl: [what: ]error" and returns 1. */
+ * it is not JSON. Otherwise prints why and returns 1 when the daemon refused
+ * ("vgpuctl: [what: ]error"), -1 when it could not be reached. */
 static int call(const struct ctl *c, const char *method, const char *path, const char *body,
 		const char *what, cJSON **out)
 {
@@ -145,7 +152,7 @@ static int call(const struct ctl *c, const char *method, const char *path, const
 		*out = NULL;
 	if (http_do(c, method, path, body, &r)) {
 		buf_free(&r.body);
-		return 1;
+		return -1;
 	}
 	cJSON *j = cJSON_ParseWithLength(r.body.data, r.body.len);
 	const cJSON *e = cJSON_GetObjectItem(j, "Error");
@@ -208,13 +215,50 @@ static char *value_text(const cJSON *v)
 	return cJSON_PrintUnformatted(v);
 }
 
-static void print_json(const cJSON *j, const struct buf *raw)
+static void newline(struct buf *b, int depth)
 {
-	char *s = j ? cJSON_Print(j) : NULL;
-	if (s)
-		puts(s);
-	else if (raw)
-		puts(raw->data ? raw->data : "");
+	buf_putc(b, '\n');
+	for (int i = 0; i < depth; i++)
+		buf_puts(b, "  ");
+}
+
+/* Prints j indented by two spaces, one member per line, like kubectl and jq:
+ * cJSON_Print's tabs and "key":<tab>value layout read poorly in a terminal.
+ * Works on cJSON's compact text, whose only blanks are inside strings. */
+static void print_json(const cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	struct buf b = BUF_INIT;
+	int depth = 0;
+	bool in_str = false;
+	for (const char *p = s; p && *p; p++) {
+		if (in_str) {
+			buf_putc(&b, *p);
+			if (*p == '\\' && p[1])
+				buf_putc(&b, *++p);
+			else if (*p == '"')
+				in_str = false;
+		} else if ((*p == '{' || *p == '[') && (p[1] == '}' || p[1] == ']')) {
+			buf_putc(&b, *p++); /* an empty object or array stays on one line */
+			buf_putc(&b, *p);
+		} else if (*p == '{' || *p == '[') {
+			buf_putc(&b, *p);
+			newline(&b, ++depth);
+		} else if (*p == '}' || *p == ']') {
+			newline(&b, --depth);
+			buf_putc(&b, *p);
+		} else if (*p == ',') {
+			buf_putc(&b, ',');
+			newline(&b, depth);
+		} else if (*p == ':') {
+			buf_puts(&b, ": ");
+		} else {
+			buf_putc(&b, *p);
+			in_str = *p == '"';
+		}
+	}
+	printf("%s\n", b.data ? b.data : "null");
+	buf_free(&b);
 	free(s);
 }
 
@@ -317,10 +361,8 @@ static int apply_one(const struct ctl *c, const char *file, const cJSON *w)
 	char what[600];
 	snprintf(what, sizeof what, "pod/%s/%s", meta_str(obj, "namespace", "default"), name);
 	char *body = cJSON_PrintUnformatted(obj);
-	struct reply probe = {0, BUF_INIT};
 	int rc = call(c, "POST", "/api/v1/pods", body, what, NULL);
 	free(body);
-	buf_free(&probe.body);
 	if (rc == 0)
 		printf("%s created\n", what);
 	return rc;
@@ -330,7 +372,7 @@ static int cmd_apply(const struct ctl *c, const struct args *a)
 {
 	struct manifest m = {NULL};
 	if (!a->file)
-		return usage_error("%s needs -f FILE (- for stdin)", "apply");
+		return usage_error(NULL, "apply needs -f FILE (- for stdin)");
 	if (load_manifest(a->file, &m)) {
 		cJSON_Delete(m.objs);
 		return 1;
@@ -340,10 +382,381 @@ static int cmd_apply(const struct ctl *c, const struct args *a)
 	const cJSON *w;
 	cJSON_ArrayForEach(w, m.objs)
 	{
+		int rc = apply_one(c, file, w);
 		fflush(stdout); /* keep "created" lines and errors in file order */
-		if (apply_one(c, file, w))
-			failed = 1;
+		failed |= rc != 0;
+		if (rc < 0) /* the rest would fail the same way */
+			break;
 	}
 	cJSON_Delete(m.objs);
 	return failed;
+}
+
+/* ---- list ---------------------------------------------------------------- */
+
+#define NCOLS 6
+
+static const char *const list_head[NCOLS] = {"Workload", "Queue", "Status",
+					     "Priority", "GPUs",  "Node"};
+
+/* One row's cells, in list_head order; each is malloc'ed. */
+static void row_cells(const cJSON *row, char **cell)
+{
+	static const char *const keys[NCOLS] = {NULL, "queue", "status", "priority", "gpus",
+						"node"};
+	char *ns = value_text(cJSON_GetObjectItemCaseSensitive(row, "namespace"));
+	char *name = value_text(cJSON_GetObjectItemCaseSensitive(row, "name"));
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "%s/%s", ns, name);
+	cell[0] = buf_steal(&b);
+	free(ns);
+	free(name);
+	for (int k = 1; k < NCOLS; k++)
+		cell[k] = value_text(cJSON_GetObjectItemCaseSensitive(row, keys[k]));
+}
+
+static void print_table(const cJSON *rows)
+{
+	size_t n = (size_t)cJSON_GetArraySize(rows), w[NCOLS] = {0}, i = 0;
+	char **cell = calloc((n + 1) * NCOLS, sizeof *cell);
+	const cJSON *row;
+	if (!cell)
+		abort();
+	for (int k = 0; k < NCOLS; k++)
+		cell[k] = strdup(list_head[k]);
+	cJSON_ArrayForEach(row, rows) row_cells(row, cell + NCOLS * ++i);
+	for (i = 0; i < (n + 1) * NCOLS; i++)
+		if (strlen(cell[i]) > w[i % NCOLS])
+			w[i % NCOLS] = strlen(cell[i]);
+	for (i = 0; i < (n + 1) * NCOLS; i++) {
+		int k = (int)(i % NCOLS);
+		if (k == NCOLS - 1) /* no trailing blanks after the last column */
+			printf("%s\n", cell[i]);
+		else
+			printf("%-*s  ", (int)w[k], cell[i]);
+		free(cell[i]);
+	}
+	free(cell);
+}
+
+/* Keeps the rows of namespace ns (all when NULL), in the server's order. */
+static void keep_namespace(cJSON *rows, const char *ns)
+{
+	cJSON *row = rows ? rows->child : NULL;
+	while (ns && row) {
+		cJSON *next = row->next;
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "namespace");
+		if (!cJSON_IsString(v) || strcmp(v->valuestring, ns))
+			cJSON_Delete(cJSON_DetachItemViaPointer(rows, row));
+		row = next;
+	}
+}
+
+static int cmd_list(const struct ctl *c, const struct args *a)
+{
+	const char *ns = a->all ? NULL : a->ns ? a->ns : "default";
+	bool json = a->output && !strcmp(a->output, "json");
+	if (a->all && a->ns)
+		return usage_error(NULL, "list: -A and -n exclude each other");
+	if (a->output && !json && strcmp(a->output, "table"))
+		return usage_error(NULL, "unknown output format \"%s\" (json or table)", a->output);
+	struct buf path = BUF_INIT;
+	buf_puts(&path, "/api/v1/jobs");
+	if (ns) { /* the daemon filters; keep_namespace() covers one that does not */
+		buf_puts(&path, "?namespace=");
+		put_escaped(&path, ns);
+	}
+	cJSON *rows;
+	int rc = call(c, "GET", path.data, NULL, NULL, &rows);
+	buf_free(&path);
+	if (rc)
+		return 1;
+	if (!cJSON_IsArray(rows)) {
+		fprintf(stderr, "vgpuctl: the daemon's job list is not a JSON array\n");
+		cJSON_Delete(rows);
+		return 1;
+	}
+	keep_namespace(rows, ns);
+	if (json)
+		print_json(rows);
+	else if (cJSON_GetArraySize(rows) == 0)
+		fprintf(stderr, "No workloads found%s%s.\n", ns ? " in namespace " : "",
+			ns ? ns : "");
+	else
+		print_table(rows);
+	cJSON_Delete(rows);
+	return 0;
+}
+
+/* ---- single-object commands ---------------------------------------------- */
+
+/* GET path and pretty-print the answer. */
+static int show(const struct ctl *c, const char *path, const char *what)
+{
+	cJSON *j;
+	if (call(c, "GET", path, NULL, what, &j))
+		return 1;
+	if (!j) {
+		fprintf(stderr, "vgpuctl: %s: the daemon's answer is not JSON\n", what ? what : path);
+		return 1;
+	}
+	print_json(j);
+	cJSON_Delete(j);
+	return 0;
+}
+
+static int cmd_get(const struct ctl *c, const struct args *a)
+{
+	char *path = object_path("/api/v1/pods/", a->pos[0], NULL);
+	if (!path)
+		return usage_error(NULL, "expected NS/NAME, got \"%s\"", a->pos[0]);
+	int rc = show(c, path, NULL);
+	free(path);
+	return rc;
+}
+
+static int cmd_state(const struct ctl *c, const struct args *a)
+{
+	(void)a;
+	return show(c, "/debug/state", NULL);
+}
+
+/* Sends METHOD to /api/v1/jobs/NS/NAME[suffix]; prints "job/NS/NAME done". */
+static int job_action(const struct ctl *c, const char *ref, const char *method,
+		      const char *suffix, const char *body, const char *done)
+{
+	char *path = object_path("/api/v1/jobs/", ref, suffix);
+	if (!path)
+		return usage_error(NULL, "expected NS/NAME, got \"%s\"", ref);
+	int rc = call(c, method, path, body, NULL, NULL);
+	free(path);
+	if (rc == 0)
+		printf("job/%s %s\n", ref, done);
+	return rc ? 1 : 0;
+}
+
+static int cmd_priority(const struct ctl *c, const struct args *a)
+{
+	char *end, body[32], done[48];
+	long n = strtol(a->pos[1], &end, 10);
+	/* Checked here so a typo never reaches the licence queue. */
+	if (end == a->pos[1] || *end || n < 1 || n > 10)
+		return usage_error(NULL, "priority must be a whole number from 1 to 10, got \"%s\"",
+				   a->pos[1]);
+	snprintf(body, sizeof body, "{\"priority\":%ld}", n);
+	snprintf(done, sizeof done, "priority set to %ld", n);
+	return job_action(c, a->pos[0], "PATCH", NULL, body, done);
+}
+
+static int cmd_use_credits(const struct ctl *c, const struct args *a)
+{
+	return job_action(c, a->pos[0], "POST", "/use-credits", "{}", "now billed to credits");
+}
+
+static int cmd_delete(const struct ctl *c, const struct args *a)
+{
+	return job_action(c, a->pos[0], "DELETE", NULL, NULL, "deleted");
+}
+
+static int cmd_license(const struct ctl *c, const struct args *a)
+{
+	struct buf path = BUF_INIT;
+	buf_puts(&path, "/api/v1/licenses/");
+	put_escaped(&path, a->pos[0]);
+	cJSON *j;
+	int rc = call(c, "GET", path.data, NULL, NULL, &j);
+	buf_free(&path);
+	if (rc)
+		return 1;
+	if (!cJSON_IsObject(j)) {
+		fprintf(stderr, "vgpuctl: the daemon's licence summary is not a JSON object\n");
+		cJSON_Delete(j);
+		return 1;
+	}
+	const cJSON *v;
+	cJSON_ArrayForEach(v, j)
+	{
+		char *t = value_text(v);
+		printf("%s: %s\n", v->string, t);
+		free(t);
+	}
+	cJSON_Delete(j);
+	return 0;
+}
+
+static int cmd_help(const struct ctl *c, const struct args *a)
+{
+	(void)c;
+	(void)a;
+	usage(stdout);
+	return 0;
+}
+
+/* ---- command line -------------------------------------------------------- */
+
+static const struct command commands[] = {
+	{"apply", cmd_apply, "f", 0, "apply -f FILE",
+	 "create the Pods of a YAML or JSON file (- for stdin; dev mode)"},
+	{"list", cmd_list, "nAo", 0, "list [-A | -n NS] [-o json]",
+	 "list workloads (namespace default unless -n or -A)"},
+	{"get", cmd_get, "", 1, "get NS/NAME", "print a pod as JSON"},
+	{"state", cmd_state, "", 0, "state", "print the daemon's /debug/state"},
+	{"priority", cmd_priority, "", 2, "priority NS/NAME N", "set licence priority (1..10)"},
+	{"use-credits", cmd_use_credits, "", 1, "use-credits NS/NAME",
+	 "bill a job to credits, outside its licence"},
+	{"delete", cmd_delete, "", 1, "delete NS/NAME", "delete a job"},
+	{"license", cmd_license, "", 1, "license NAME", "print a licence's figures"},
+	{"help", cmd_help, "", 0, "help", "print this help"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+	fputs("Usage: vgpuctl [--server URL] COMMAND [ARGS]\n\nCommands:\n", out);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-30s %s\n", commands[i].synopsis, commands[i].help);
+	fputs("\nOptions:\n"
+	      "  --server URL                   daemon address (default $VGPUCTL_SERVER, "
+	      "else " DEFAULT_SERVER ")\n"
+	      "  -h, --help                     print this help\n"
+	      "  --version                      print the version\n",
+	      out);
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* Options a command may take: short letter, long name, where the value goes. */
+struct option_def {
+	char letter;
+	const char *name;
+	size_t field; /* offset of the const char * in struct args; 0 = flag "all" */
+};
+
+static const struct option_def options[] = {
+	{'f', "filename", offsetof(struct args, file)},
+	{'n', "namespace", offsetof(struct args, ns)},
+	{'o', "output", offsetof(struct args, output)},
+	{'A', "all-namespaces", 0},
+};
+
+static const struct option_def *find_option(const char *arg, const char **inline_val)
+{
+	*inline_val = NULL;
+	for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+		const struct option_def *o = &options[i];
+		size_t l = strlen(o->name);
+		if (arg[0] == '-' && arg[1] == o->letter && !arg[2])
+			return o;
+		if (!strncmp(arg, "--", 2) && !strncmp(arg + 2, o->name, l) &&
+		    (!arg[2 + l] || arg[2 + l] == '=')) {
+			*inline_val = arg[2 + l] ? arg + 3 + l : NULL;
+			return o;
+		}
+	}
+	return NULL;
+}
+
+/* Fills a from a command's arguments; returns 0, or 2 after a usage error. */
+static int parse_args(const struct command *cmd, int argc, char **argv, struct args *a)
+{
+	bool only_pos = false;
+	memset(a, 0, sizeof *a);
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i], *val;
+		/* "-" is stdin and "-3" a (bad) number: both are arguments. */
+		bool pos = only_pos || arg[0] != '-' || !arg[1] || (arg[1] >= '0' && arg[1] <= '9');
+		if (!pos && !strcmp(arg, "--")) {
+			only_pos = true;
+			continue;
+		}
+		if (pos) {
+			if (a->npos == MAX_POS)
+				return usage_error(cmd, "unexpected argument \"%s\"", arg);
+			a->pos[a->npos++] = arg;
+			continue;
+		}
+		const struct option_def *o = find_option(arg, &val);
+		if (!o || !strchr(cmd->flags, o->letter))
+			return usage_error(cmd, "unknown option %s", arg);
+		if (!o->field) {
+			a->all = true;
+			continue;
+		}
+		if (!val && i + 1 == argc)
+			return usage_error(cmd, "%s needs a value", arg);
+		*(const char **)((char *)a + o->field) = val ? val : argv[++i];
+	}
+	if (a->npos != cmd->npos)
+		return usage_error(cmd, "%s",
+				   a->npos < cmd->npos ? "missing argument" : "too many arguments");
+	return 0;
+}
+
+/* Reads the options before the command; returns the command's index in
+ * argv, or -(exit code) when the process is done (help, version, error). */
+static int parse_globals(int argc, char **argv, struct ctl *c)
+{
+	const char *server = getenv("VGPUCTL_SERVER");
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *arg = argv[i];
+		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(arg, "--version")) {
+			printf("vgpuctl %s\n", VX_VERSION);
+			return 0;
+		} else if (!strncmp(arg, "--server=", 9)) {
+			server = arg + 9;
+		} else if (!strcmp(arg, "--server")) {
+			if (i + 1 == argc)
+				return -usage_error(NULL, "--server needs a URL");
+			server = argv[++i];
+		} else {
+			return -usage_error(NULL, "unknown option %s", arg);
+		}
+	}
+	if (i == argc)
+		return -usage_error(NULL, "%s", "no command given");
+	if (!server || !*server)
+		server = DEFAULT_SERVER;
+	if (strlen(server) >= sizeof c->server)
+		return -usage_error(NULL, "%s", "the server URL is too long");
+	snprintf(c->server, sizeof c->server, "%s", server);
+	for (size_t l = strlen(c->server); l > 0 && c->server[l - 1] == '/'; l--)
+		c->server[l - 1] = '\0'; /* paths start with '/' */
+	return i;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c;
+	struct args a;
+	int i = parse_globals(argc, argv, &c);
+	if (i <= 0)
+		return -i;
+	const struct command *cmd = find_command(argv[i]);
+	if (!cmd)
+		return usage_error(NULL, "unknown command \"%s\"", argv[i]);
+	for (int k = i + 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--"))
+			break;
+		if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help"))
+			return cmd_help(&c, NULL);
+	}
+	if (parse_args(cmd, argc - i - 1, argv + i + 1, &a))
+		return 2;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		fprintf(stderr, "vgpuctl: cannot initialise libcurl\n");
+		return 1;
+	}
+	int rc = cmd->run(&c, &a);
+	curl_global_cleanup();
+	return rc;
 }

@@ -57,7 +57,8 @@ static cJSON *convert(yaml_document_t *d, yaml_node_t *n, int depth, char *err, 
 		cJSON *arr = cJSON_CreateArray();
 		for (yaml_node_item_t *i = n->data.sequence.items.start;
 		     i < n->data.sequence.items.top; i++) {
-			cJSON *v = convert(d, yaml_document_get_node(d, *i), depth + 1, err, errlen);
+			cJSON *v =
+			    convert(d, yaml_document_get_node(d, *i), depth + 1, err, errlen);
 			if (!v) {
 				cJSON_Delete(arr);
 				return NULL;

@@ -14,9 +14,9 @@ struct ext_args {
 	cJSON *root;
 	const cJSON *pod;
 	int n;
-	const char **names;	    /* candidate node names */
-	const cJSON **items;	    /* the Node objects when Nodes was sent, else NULL */
-	bool node_names;	    /* answer with NodeNames (it was sent) */
+	const char **names;  /* candidate node names */
+	const cJSON **items; /* the Node objects when Nodes was sent, else NULL */
+	bool node_names;     /* answer with NodeNames (it was sent) */
 };
 
 /* ExtenderArgs for filter and prioritize. Returns 0, or -1 with err. */

@@ -24,15 +24,16 @@ const char *fit_reason_text(enum fit_reason r);
 /* O(1) test on the node's aggregates: true when the pod cannot fit. */
 bool fit_quick_reject(const struct cl_node *n, const struct req_pod *r);
 enum fit_verdict {
-	FIT_FITS,	 /* the pod fits now */
+	FIT_FITS,        /* the pod fits now */
 	FIT_NO_CAPACITY, /* it would fit if slices were freed */
-	FIT_NEVER	 /* no eviction can help: no GPUs, wrong type, too few cards */
+	FIT_NEVER        /* no eviction can help: no GPUs, wrong type, too few cards */
 };
 
 /* Full test. out (optional) receives the chosen devices per container;
  * why (optional) receives a reason like "2/2 GPUs: insufficient memory". */
-enum fit_verdict fit_pod(const struct cl_node *n, const struct req_pod *r, enum vx_policy gpu_policy,
-	     struct codec_pod_devs *out, char *why, size_t whylen);
+enum fit_verdict fit_pod(const struct cl_node *n, const struct req_pod *r,
+			 enum vx_policy gpu_policy, struct codec_pod_devs *out, char *why,
+			 size_t whylen);
 /* Higher is better for the given node policy. */
 double fit_node_score(const struct cl_node *n, enum vx_policy node_policy);
 

@@ -30,7 +30,7 @@ struct http_resp {
 typedef void (*http_handler)(void *ud, const struct http_req *req, struct http_resp *resp);
 
 struct httpd_opts {
-	const char *listen; /* "ADDR:PORT", "[v6]:PORT" or ":PORT" */
+	const char *listen;             /* "ADDR:PORT", "[v6]:PORT" or ":PORT" */
 	const char *cert_pem, *key_pem; /* both set: HTTPS */
 	int threads;
 	int idle_timeout_s;

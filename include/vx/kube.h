@@ -19,9 +19,9 @@ struct kube_config {
 	char *token;      /* bearer token, or NULL */
 	char *token_file; /* re-read when it changes (service-account token rotation) */
 	char *cert_file, *cert_data, *key_file, *key_data; /* client certificate auth */
-	int insecure;     /* insecure-skip-tls-verify */
-	char *namespace;  /* in-cluster: the pod's namespace; kubeconfig: context namespace;
-			     default "default" */
+	int insecure;                                      /* insecure-skip-tls-verify */
+	char *namespace; /* in-cluster: the pod's namespace; kubeconfig: context namespace;
+			    default "default" */
 };
 
 /* Reads the current context of a kubeconfig file. Relative file paths inside it are

@@ -14,7 +14,7 @@ void vlog_write(enum vlog_level lvl, const char *fmt, ...) __attribute__((format
 #define log_debug(...)                                                                             \
 	do {                                                                                       \
 		if (vlog_enabled(VLOG_DEBUG))                                                      \
-			vlog_write(VLOG_DEBUG, __VA_ARGS__);                                        \
+			vlog_write(VLOG_DEBUG, __VA_ARGS__);                                       \
 	} while (0)
 #define log_info(...) vlog_write(VLOG_INFO, __VA_ARGS__)
 #define log_warn(...) vlog_write(VLOG_WARN, __VA_ARGS__)

@@ -13,7 +13,7 @@ enum mverb { MV_FILTER, MV_PRIORITIZE, MV_BIND, MV_PREEMPT, MV_OTHER, MV_N };
 
 struct metrics {
 	atomic_ullong by_class[MV_N][3]; /* 2xx, 4xx, 5xx */
-	atomic_ullong bind_errors;	 /* binds answered with a non-empty Error */
+	atomic_ullong bind_errors;       /* binds answered with a non-empty Error */
 	atomic_ullong bucket[MV_N][METRICS_NBUCKETS];
 	atomic_ullong count[MV_N];
 	atomic_ullong sum_us[MV_N];

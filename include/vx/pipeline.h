@@ -26,8 +26,8 @@ enum pipe_verdict { PIPE_PASS, PIPE_FAIL, PIPE_UNRESOLVABLE };
 struct pipe_filter_out {
 	int n;
 	unsigned char *verdict; /* enum pipe_verdict per input node */
-	uint32_t *reason;	/* offset into reasons, per failed node */
-	struct buf reasons;	/* NUL-separated reason strings */
+	uint32_t *reason;       /* offset into reasons, per failed node */
+	struct buf reasons;     /* NUL-separated reason strings */
 };
 
 void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *const *names, int n,
@@ -36,22 +36,21 @@ void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *const
 void pipe_filter_reject_all(struct pipe_filter_out *out, int n, const char *why);
 void pipe_filter_out_free(struct pipe_filter_out *out);
 /* Fills scores[i] in 0..10 for names[i] (see SPEC section 4). */
-void pipe_prioritize(struct pipeline *pl, const struct req_pod *r, const char *const *names,
-		     int n, int *scores);
+void pipe_prioritize(struct pipeline *pl, const struct req_pod *r, const char *const *names, int n,
+		     int *scores);
 /* Returns 0 when bound; -1 with a message for kube-scheduler otherwise. */
 int pipe_bind(struct pipeline *pl, const char *ns, const char *name, const char *uid,
 	      const char *node, char *err, size_t errlen);
 /* Dev loop: places one pending pod on the best node and binds it.
  * Returns 1 bound, 0 no node fits (why says so), -1 error. */
-int pipe_schedule(struct pipeline *pl, const char *ns, const char *name, char *why,
-		  size_t whylen);
+int pipe_schedule(struct pipeline *pl, const char *ns, const char *name, char *why, size_t whylen);
 
 struct pipe_victims {
 	const char *node;
 	int n;
 	const char **uids; /* as proposed by kube-scheduler */
-	bool keep_node;	   /* out: evicting the kept victims lets the pod fit */
-	bool *keep;	   /* out: per victim */
+	bool keep_node;    /* out: evicting the kept victims lets the pod fit */
+	bool *keep;        /* out: per victim */
 };
 /* Drops victims whose eviction frees nothing the preemptor needs. */
 void pipe_preempt(struct pipeline *pl, const struct req_pod *r, struct pipe_victims *v, int n);

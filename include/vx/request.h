@@ -34,7 +34,7 @@ struct req_pod {
 	struct req_ctr *ctrs;
 	bool is_vgpu;
 	int total_vgpus;
-	int max_nums; /* largest per-container count: needs that many GPUs */
+	int max_nums;        /* largest per-container count: needs that many GPUs */
 	int64_t max_mem_mib; /* largest absolute per-vGPU memory, 0 if none */
 	int max_cores;
 	struct req_list use_types, nouse_types, use_uuids, nouse_uuids;

@@ -51,6 +51,6 @@ struct store {
 };
 
 void store_err_set(struct store_err *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -26,19 +26,19 @@
 
 #define DEFAULT_ATTEMPTS 5
 #define DEFAULT_TIMEOUT_MS 10000L
-#define POOL_MAX_IDLE 16         /* idle handles (and so connections) kept */
+#define POOL_MAX_IDLE 16 /* idle handles (and so connections) kept */
 #define BACKOFF_BASE_MS 100L
 #define BACKOFF_MAX_MS 5000L
 #define RETRY_AFTER_MAX_S 30.0
-#define TOKEN_CHECK_S 1.0        /* stat the token file at most this often */
+#define TOKEN_CHECK_S 1.0 /* stat the token file at most this often */
 #define TOKEN_FILE_MAX (1 << 16)
 #define WATCH_CONNECT_MS 10000L
 #define WATCH_ERRBODY_MAX 65536
 
 struct token_state {
 	pthread_mutex_t lock;
-	char *value; /* the bearer token sent now, or NULL */
-	char *file;  /* NULL: the token never changes */
+	char *value;      /* the bearer token sent now, or NULL */
+	char *file;       /* NULL: the token never changes */
 	struct stat seen; /* of the file when value was read from it */
 	double checked;   /* monotonic time of the last look at the file */
 	int failing;      /* the last look failed (so the warning is logged once) */
@@ -56,8 +56,8 @@ struct kube_client {
 	atomic_uint_fast64_t rng; /* splitmix64 state for backoff jitter */
 };
 
-__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen,
-							    const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen, const char *fmt,
+							 ...)
 {
 	if (!err || !errlen)
 		return;
@@ -522,10 +522,8 @@ static int retryable_curl(CURLcode rc)
 	case CURLE_PARTIAL_FILE:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		return 1;
-	default:
-		return 0;
+	case CURLE_HTTP2_STREAM: return 1;
+	default: return 0;
 	}
 }
 
@@ -603,7 +601,8 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 		return -1;
 	}
 	struct req rq = {method, path, NULL, content_type, body, body_len, DEFAULT_TIMEOUT_MS};
-	int is_write = !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
+	int is_write =
+	    !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
 	if (!strcmp(method, "GET"))
 		rq.body = NULL; /* a body would turn it into a POST */
 	else if (!rq.body && is_write)
@@ -737,8 +736,8 @@ static void watch_refused(struct watch *w, const char *path, char *err, size_t e
 	cJSON *j = cJSON_ParseWithLength(w->errbody.data ? w->errbody.data : "", w->errbody.len);
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
 	const char *msg = cJSON_IsString(m) ? m->valuestring
-			  : w->errbody.len    ? w->errbody.data
-					      : "(empty body)";
+			  : w->errbody.len  ? w->errbody.data
+					    : "(empty body)";
 	seterr(err, errlen, "watch %s: HTTP %ld: %.300s", path, w->status, msg);
 	cJSON_Delete(j);
 }
@@ -778,8 +777,12 @@ long kube_watch(struct kube_client *c, const char *path, kube_line_cb on_line, v
 		seterr(err, errlen, "watch: needs a path starting with '/' and a line callback");
 		return -1;
 	}
-	struct watch w = {.on_line = on_line, .ud = ud, .stop = stop, .idle_ms = idle_timeout_ms,
-			  .lines = BUF_INIT, .errbody = BUF_INIT};
+	struct watch w = {.on_line = on_line,
+			  .ud = ud,
+			  .stop = stop,
+			  .idle_ms = idle_timeout_ms,
+			  .lines = BUF_INIT,
+			  .errbody = BUF_INIT};
 	char *url, errbuf[CURL_ERROR_SIZE] = "";
 	if (asprintf(&url, "%s%s", c->cfg.server, path) < 0)
 		abort();

@@ -25,8 +25,8 @@ struct kc {
 	size_t errlen;
 };
 
-__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen,
-							    const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen, const char *fmt,
+							 ...)
 {
 	if (!err || !errlen)
 		return;
@@ -206,8 +206,8 @@ static char *resolve_path(struct kc *k, const char *p)
 
 /* Sets *dst from `key` (a path, made absolute) or `key-data` (base64), whichever is
  * present; data wins, as in kubectl. */
-static int file_or_data(struct kc *k, yaml_node_t *map, const char *key, char **file,
-			char **data, const char *owner)
+static int file_or_data(struct kc *k, yaml_node_t *map, const char *key, char **file, char **data,
+			const char *owner)
 {
 	char dkey[64];
 	snprintf(dkey, sizeof dkey, "%s-data", key);
@@ -230,8 +230,9 @@ static int load_cluster(struct kc *k, const char *name, const char *ctx_name,
 	yaml_node_t *item = find_named(k, "clusters", name);
 	yaml_node_t *cl = map_get(k, item, "cluster");
 	if (!item || !cl) {
-		seterr(k->err, k->errlen, "kubeconfig %s: cluster \"%s\" (of context \"%s\") not found",
-		       k->path, name, ctx_name);
+		seterr(k->err, k->errlen,
+		       "kubeconfig %s: cluster \"%s\" (of context \"%s\") not found", k->path, name,
+		       ctx_name);
 		return -1;
 	}
 	char owner[300];
@@ -239,8 +240,8 @@ static int load_cluster(struct kc *k, const char *name, const char *ctx_name,
 	const char *server = get_str(k, cl, "server");
 	if (!server || (strncmp(server, "https://", 8) && strncmp(server, "http://", 7))) {
 		seterr(k->err, k->errlen,
-		       "kubeconfig %s: line %lu: %s needs a server such as https://host:6443", k->path,
-		       line_of(cl), owner);
+		       "kubeconfig %s: line %lu: %s needs a server such as https://host:6443",
+		       k->path, line_of(cl), owner);
 		return -1;
 	}
 	out->server = xstrdup(server);
@@ -250,21 +251,22 @@ static int load_cluster(struct kc *k, const char *name, const char *ctx_name,
 	const char *iv = scalar(ins);
 	out->insecure = iv ? parse_bool(iv) : 0;
 	if (out->insecure < 0) {
-		seterr(k->err, k->errlen,
-		       "kubeconfig %s: line %lu: insecure-skip-tls-verify of %s must be true or false",
-		       k->path, line_of(ins), owner);
+		seterr(
+		    k->err, k->errlen,
+		    "kubeconfig %s: line %lu: insecure-skip-tls-verify of %s must be true or false",
+		    k->path, line_of(ins), owner);
 		return -1;
 	}
 	return file_or_data(k, cl, "certificate-authority", &out->ca_file, &out->ca_data, owner);
 }
 
-static int load_user(struct kc *k, const char *name, const char *ctx_name,
-		     struct kube_config *out)
+static int load_user(struct kc *k, const char *name, const char *ctx_name, struct kube_config *out)
 {
 	yaml_node_t *item = find_named(k, "users", name);
 	if (!item) {
-		seterr(k->err, k->errlen, "kubeconfig %s: user \"%s\" (of context \"%s\") not found",
-		       k->path, name, ctx_name);
+		seterr(k->err, k->errlen,
+		       "kubeconfig %s: user \"%s\" (of context \"%s\") not found", k->path, name,
+		       ctx_name);
 		return -1;
 	}
 	yaml_node_t *u = map_get(k, item, "user");
@@ -289,10 +291,11 @@ static int load_user(struct kc *k, const char *name, const char *ctx_name,
 			     : map_get(k, u, "auth-provider") ? "auth-provider"
 							      : NULL;
 	if (plugin && !tok && !tf && !has_cert) {
-		seterr(k->err, k->errlen,
-		       "kubeconfig %s: line %lu: %s uses %s credentials, which vgpu-extender does not "
-		       "support; give it a token, tokenFile or client certificate",
-		       k->path, line_of(u), owner, plugin);
+		seterr(
+		    k->err, k->errlen,
+		    "kubeconfig %s: line %lu: %s uses %s credentials, which vgpu-extender does not "
+		    "support; give it a token, tokenFile or client certificate",
+		    k->path, line_of(u), owner, plugin);
 		return -1;
 	}
 	return 0;
@@ -309,15 +312,16 @@ static int load_current_context(struct kc *k, struct kube_config *out)
 	yaml_node_t *item = find_named(k, "contexts", cur);
 	yaml_node_t *ctx = map_get(k, item, "context");
 	if (!item || !ctx) {
-		seterr(k->err, k->errlen, "kubeconfig %s: context \"%s\" (current-context) not found",
-		       k->path, cur);
+		seterr(k->err, k->errlen,
+		       "kubeconfig %s: context \"%s\" (current-context) not found", k->path, cur);
 		return -1;
 	}
 	const char *cluster = get_str(k, ctx, "cluster"), *user = get_str(k, ctx, "user");
 	const char *ns = get_str(k, ctx, "namespace");
 	if (!cluster) {
-		seterr(k->err, k->errlen, "kubeconfig %s: line %lu: context \"%s\" names no cluster",
-		       k->path, line_of(ctx), cur);
+		seterr(k->err, k->errlen,
+		       "kubeconfig %s: line %lu: context \"%s\" names no cluster", k->path,
+		       line_of(ctx), cur);
 		return -1;
 	}
 	out->namespace = xstrdup(ns ? ns : "default");
@@ -382,10 +386,12 @@ int kube_config_load_file(const char *path, struct kube_config *out, char *err, 
 int kube_config_in_cluster(struct kube_config *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
-	const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
+	const char *host = getenv("KUBERNETES_SERVICE_HOST"),
+		   *port = getenv("KUBERNETES_SERVICE_PORT");
 	if (!host || !*host || !port || !*port) {
-		seterr(err, errlen, "in-cluster config: KUBERNETES_SERVICE_HOST and "
-				    "KUBERNETES_SERVICE_PORT must be set (not in a pod? use --kubeconfig)");
+		seterr(err, errlen,
+		       "in-cluster config: KUBERNETES_SERVICE_HOST and "
+		       "KUBERNETES_SERVICE_PORT must be set (not in a pod? use --kubeconfig)");
 		return -1;
 	}
 	const char *dir = getenv("VX_SERVICEACCOUNT_DIR");
@@ -404,8 +410,9 @@ int kube_config_in_cluster(struct kube_config *out, char *err, size_t errlen)
 	}
 	out->ca_file = xasprintf("%s/ca.crt", dir);
 	if (access(out->ca_file, R_OK) != 0) {
-		log_warn("in-cluster config: %s: %s; the API server is checked against the system CAs",
-			 out->ca_file, strerror(errno));
+		log_warn(
+		    "in-cluster config: %s: %s; the API server is checked against the system CAs",
+		    out->ca_file, strerror(errno));
 		free(out->ca_file);
 		out->ca_file = NULL;
 	}
@@ -423,9 +430,8 @@ void kube_config_free(struct kube_config *c)
 {
 	if (!c)
 		return;
-	char **fields[] = {&c->server,    &c->ca_file,   &c->ca_data,  &c->token,
-			   &c->token_file, &c->cert_file, &c->cert_data, &c->key_file,
-			   &c->key_data,   &c->namespace};
+	char **fields[] = {&c->server,    &c->ca_file,   &c->ca_data,  &c->token,    &c->token_file,
+			   &c->cert_file, &c->cert_data, &c->key_file, &c->key_data, &c->namespace};
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
 		free(*fields[i]);
 		*fields[i] = NULL;

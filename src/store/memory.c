@@ -21,8 +21,8 @@
 
 struct mobj {
 	char *key, *json;
-	bool external;	/* first seen through /filter: left to the caller */
-	bool bound;	/* spec.nodeName is set */
+	bool external;   /* first seen through /filter: left to the caller */
+	bool bound;      /* spec.nodeName is set */
 	bool allocating; /* bind-phase allocating: the plugin stand-in acts */
 	bool running, terminal;
 	int64_t created_ms, start_ms, runtime_s;
@@ -156,9 +156,9 @@ static int add_pod(struct mstore *m, const cJSON *in, bool external, struct stor
 	set_string(pod, "apiVersion", "v1");
 	cJSON *st = ensure_obj(pod, "status");
 	if (!json_str(st, "phase"))
-		set_string(st, "phase", json_str(json_path(pod, "spec", NULL), "nodeName")
-						? "Running"
-						: "Pending");
+		set_string(st, "phase",
+			   json_str(json_path(pod, "spec", NULL), "nodeName") ? "Running"
+									      : "Pending");
 	struct mobj *o = calloc(1, sizeof *o);
 	if (!o)
 		abort();
@@ -217,8 +217,7 @@ static int load_one(struct load_ctx *lc, const cJSON *obj, int line, char *err, 
 	}
 	if (kind && strcmp(kind, "List") == 0) {
 		const cJSON *it;
-		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(obj, "items"))
-		{
+		cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(obj, "items")) {
 			if (load_one(lc, it, line, err, errlen))
 				return -1;
 		}
@@ -265,21 +264,21 @@ int mstore_load_file(struct store *s, const char *path, char *err, size_t errlen
 }
 
 static const char demo_cluster[] =
-	"apiVersion: v1\nkind: Node\nmetadata:\n  name: demo-node-1\n  annotations:\n"
-	"    volcano.sh/node-vgpu-register: "
-	"\"GPU-demo-1-0,10,24576,NVIDIA-L4,true,hami-core:"
-	"GPU-demo-1-1,10,24576,NVIDIA-L4,true,hami-core:\"\n"
-	"status:\n  allocatable:\n    volcano.sh/vgpu-number: \"20\"\n"
-	"---\napiVersion: v1\nkind: Node\nmetadata:\n  name: demo-node-2\n  annotations:\n"
-	"    volcano.sh/node-vgpu-register: "
-	"\"GPU-demo-2-0,10,24576,NVIDIA-L4,true,hami-core:"
-	"GPU-demo-2-1,10,24576,NVIDIA-L4,true,hami-core:\"\n"
-	"status:\n  allocatable:\n    volcano.sh/vgpu-number: \"20\"\n";
+    "apiVersion: v1\nkind: Node\nmetadata:\n  name: demo-node-1\n  annotations:\n"
+    "    volcano.sh/node-vgpu-register: "
+    "\"GPU-demo-1-0,10,24576,NVIDIA-L4,true,hami-core:"
+    "GPU-demo-1-1,10,24576,NVIDIA-L4,true,hami-core:\"\n"
+    "status:\n  allocatable:\n    volcano.sh/vgpu-number: \"20\"\n"
+    "---\napiVersion: v1\nkind: Node\nmetadata:\n  name: demo-node-2\n  annotations:\n"
+    "    volcano.sh/node-vgpu-register: "
+    "\"GPU-demo-2-0,10,24576,NVIDIA-L4,true,hami-core:"
+    "GPU-demo-2-1,10,24576,NVIDIA-L4,true,hami-core:\"\n"
+    "status:\n  allocatable:\n    volcano.sh/vgpu-number: \"20\"\n";
 
 int mstore_load_demo(struct store *s, char *err, size_t errlen)
 {
-	return mstore_load(s, demo_cluster, sizeof demo_cluster - 1, "(built-in demo cluster)",
-			   err, errlen);
+	return mstore_load(s, demo_cluster, sizeof demo_cluster - 1, "(built-in demo cluster)", err,
+			   errlen);
 }
 
 static cJSON *parse_obj(const struct mobj *o)
@@ -393,8 +392,7 @@ static void merge_annotations(cJSON *obj, const cJSON *ann)
 {
 	cJSON *a = ensure_obj(ensure_obj(obj, "metadata"), "annotations");
 	const cJSON *it;
-	cJSON_ArrayForEach(it, ann)
-	{
+	cJSON_ArrayForEach (it, ann) {
 		cJSON_DeleteItemFromObjectCaseSensitive(a, it->string);
 		if (cJSON_IsString(it))
 			cJSON_AddStringToObject(a, it->string, it->valuestring);
@@ -443,8 +441,8 @@ static void play_plugin(struct mstore *m, struct mobj *o, int64_t now);
 /* Takes the node lock for pod_key (mutex held). A lock held for a pod still
  * allocating is finished first by the plugin stand-in, as the real plugin
  * would have by then; any other live lock is waited for, up to 5 s. */
-static cJSON *lock_node(struct mstore *m, const char *node, const char *pod_key,
-			struct mobj **no, struct store_err *e)
+static cJSON *lock_node(struct mstore *m, const char *node, const char *pod_key, struct mobj **no,
+			struct store_err *e)
 {
 	for (int waited_ms = 0;; waited_ms += 50) {
 		*no = hmap_get(&m->nodes, node);
@@ -452,8 +450,8 @@ static cJSON *lock_node(struct mstore *m, const char *node, const char *pod_key,
 			store_err_set(e, 404, "nodes \"%s\" not found", node);
 			return NULL;
 		}
-		struct mobj *owner = (*no)->lock_owner ? hmap_get(&m->pods, (*no)->lock_owner)
-						       : NULL;
+		struct mobj *owner =
+		    (*no)->lock_owner ? hmap_get(&m->pods, (*no)->lock_owner) : NULL;
 		if (owner && owner->allocating)
 			play_plugin(m, owner, clk_now_ms(m->clock));
 		cJSON *nj = parse_obj(*no);
@@ -589,15 +587,15 @@ static void ms_observe(struct store *s, const cJSON *pod)
 }
 
 static const struct store_ops mstore_ops = {
-	.start = ms_start,
-	.stop = ms_stop,
-	.destroy = ms_destroy,
-	.get_pod = ms_get_pod,
-	.bind = ms_bind,
-	.create_pod = ms_create_pod,
-	.delete_pod = ms_delete_pod,
-	.patch_pod_annotations = ms_patch_ann,
-	.observe_pod = ms_observe,
+    .start = ms_start,
+    .stop = ms_stop,
+    .destroy = ms_destroy,
+    .get_pod = ms_get_pod,
+    .bind = ms_bind,
+    .create_pod = ms_create_pod,
+    .delete_pod = ms_delete_pod,
+    .patch_pod_annotations = ms_patch_ann,
+    .observe_pod = ms_observe,
 };
 
 struct store *mstore_new(struct vx_clock *clock)

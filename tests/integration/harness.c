@@ -55,8 +55,7 @@ int hx_start(struct hx_daemon *d, const char *const *args)
 	d->port = hx_free_port();
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", d->port);
 	snprintf(d->url, sizeof d->url, "http://127.0.0.1:%d", d->port);
-	snprintf(d->log_path, sizeof d->log_path, "/tmp/vx-test-%d-%d.log", (int)getpid(),
-		 d->port);
+	snprintf(d->log_path, sizeof d->log_path, "/tmp/vx-test-%d-%d.log", (int)getpid(), d->port);
 	argv[n++] = hx_bin("vgpu-extender");
 	argv[n++] = "--listen";
 	argv[n++] = listen;
@@ -141,8 +140,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
-int hx_http(const char *method, const char *url, const char *body, size_t len,
-	    struct hx_resp *r)
+int hx_http(const char *method, const char *url, const char *body, size_t len, struct hx_resp *r)
 {
 	memset(r, 0, sizeof *r);
 	CURL *c = curl_easy_init();

@@ -33,8 +33,7 @@ int hx_start(struct hx_daemon *d, const char *const *args);
 int hx_stop(struct hx_daemon *d);
 /* Prints the daemon's log to stderr (for failed tests). */
 void hx_dump_log(const struct hx_daemon *d);
-int hx_http(const char *method, const char *url, const char *body, size_t len,
-	    struct hx_resp *r);
+int hx_http(const char *method, const char *url, const char *body, size_t len, struct hx_resp *r);
 int hx_get(const struct hx_daemon *d, const char *path, struct hx_resp *r);
 int hx_post(const struct hx_daemon *d, const char *path, const char *body, struct hx_resp *r);
 void hx_resp_free(struct hx_resp *r);

@@ -65,8 +65,10 @@ static const cJSON *get(const cJSON *o, const char *k)
 static void filter_node_names(void **state)
 {
 	(void)state;
-	char *pod = pod_json("f1", "{\"volcano.sh/vgpu-number\":\"1\",\"volcano.sh/vgpu-memory\":\"20000\"}", NULL);
-	char *body = args_json(pod, "NodeNames", "[\"gpu-a\",\"gpu-b\",\"broken\",\"cpu-only\",\"ghost\"]");
+	char *pod = pod_json(
+	    "f1", "{\"volcano.sh/vgpu-number\":\"1\",\"volcano.sh/vgpu-memory\":\"20000\"}", NULL);
+	char *body =
+	    args_json(pod, "NodeNames", "[\"gpu-a\",\"gpu-b\",\"broken\",\"cpu-only\",\"ghost\"]");
 	struct hx_resp r;
 	assert_int_equal(hx_post(&D, "/filter", body, &r), 0);
 	assert_int_equal(r.status, 200);
@@ -85,7 +87,8 @@ static void filter_node_names(void **state)
 	free(pod);
 
 	/* 24576 - 4000 used on GPU-b0 leaves 20576: 22000 fits only on empty cards. */
-	pod = pod_json("f2", "{\"volcano.sh/vgpu-number\":\"2\",\"volcano.sh/vgpu-memory\":\"22000\"}", NULL);
+	pod = pod_json(
+	    "f2", "{\"volcano.sh/vgpu-number\":\"2\",\"volcano.sh/vgpu-memory\":\"22000\"}", NULL);
 	body = args_json(pod, "NodeNames", "[\"gpu-a\",\"gpu-b\"]");
 	assert_int_equal(hx_post(&D, "/filter", body, &r), 0);
 	assert_int_equal(cJSON_GetArraySize(get(r.json, "NodeNames")), 1);
@@ -199,10 +202,11 @@ static int bind_phase_done(const cJSON *pod, void *ud)
 static void filter_then_bind(void **state)
 {
 	(void)state;
-	char *pod = pod_json("job1",
-			     "{\"volcano.sh/vgpu-number\":\"2\",\"volcano.sh/vgpu-memory\":\"3000\","
-			     "\"volcano.sh/vgpu-cores\":\"30\"}",
-			     NULL);
+	char *pod =
+	    pod_json("job1",
+		     "{\"volcano.sh/vgpu-number\":\"2\",\"volcano.sh/vgpu-memory\":\"3000\","
+		     "\"volcano.sh/vgpu-cores\":\"30\"}",
+		     NULL);
 	char *body = args_json(pod, "NodeNames", "[\"gpu-a\",\"gpu-b\"]");
 	struct hx_resp r;
 	assert_int_equal(hx_post(&D, "/filter", body, &r), 0);
@@ -255,8 +259,7 @@ static void filter_then_bind(void **state)
 	/* /debug/state shows the slices on gpu-a. */
 	assert_int_equal(hx_get(&D, "/debug/state", &r), 0);
 	const cJSON *n, *found = NULL;
-	cJSON_ArrayForEach(n, get(r.json, "nodes"))
-	{
+	cJSON_ArrayForEach (n, get(r.json, "nodes")) {
 		if (!strcmp(get(n, "name")->valuestring, "gpu-a"))
 			found = n;
 	}
@@ -276,16 +279,19 @@ static void bind_errors(void **state)
 	(void)state;
 	struct hx_resp r;
 	/* Unknown pod. */
-	assert_int_equal(hx_post(&D, "/bind",
-				 "{\"PodName\":\"nobody\",\"PodNamespace\":\"default\",\"PodUID\":\"x\","
-				 "\"Node\":\"gpu-a\"}",
-				 &r),
-			 0);
+	assert_int_equal(
+	    hx_post(&D, "/bind",
+		    "{\"PodName\":\"nobody\",\"PodNamespace\":\"default\",\"PodUID\":\"x\","
+		    "\"Node\":\"gpu-a\"}",
+		    &r),
+	    0);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(get(r.json, "Error")->valuestring, "not found"));
 	hx_resp_free(&r);
 	/* A pod that cannot fit where kube-scheduler wants it. */
-	char *pod = pod_json("huge", "{\"volcano.sh/vgpu-memory\":\"24000\",\"volcano.sh/vgpu-number\":\"2\"}", NULL);
+	char *pod = pod_json(
+	    "huge", "{\"volcano.sh/vgpu-memory\":\"24000\",\"volcano.sh/vgpu-number\":\"2\"}",
+	    NULL);
 	char *body = args_json(pod, "NodeNames", "[\"gpu-b\"]");
 	assert_int_equal(hx_post(&D, "/filter", body, &r), 0);
 	hx_resp_free(&r);
@@ -306,17 +312,17 @@ static void bad_input(void **state)
 	static const struct {
 		const char *path, *body, *want;
 	} cases[] = {
-		{"/filter", "{not json", "malformed JSON"},
-		{"/filter", "[1,2]", "JSON object"},
-		{"/filter", "{\"NodeNames\":[\"gpu-a\"]}", "missing Pod"},
-		{"/filter", "{\"Pod\":\"x\",\"NodeNames\":[]}", "Pod must be an object"},
-		{"/filter", "{\"Pod\":{},\"NodeNames\":\"gpu-a\"}", "NodeNames must be an array"},
-		{"/filter", "{\"Pod\":{},\"NodeNames\":[1]}", "NodeNames[0]"},
-		{"/filter", "{\"Pod\":{},\"Nodes\":{\"items\":[{}]}}", "metadata.name"},
-		{"/prioritize", "", "malformed JSON"},
-		{"/bind", "{\"PodName\":\"x\"}", "Node"},
-		{"/bind", "{\"PodName\":5,\"Node\":\"a\"}", "PodName"},
-		{"/preempt", "{}", "missing Pod"},
+	    {"/filter", "{not json", "malformed JSON"},
+	    {"/filter", "[1,2]", "JSON object"},
+	    {"/filter", "{\"NodeNames\":[\"gpu-a\"]}", "missing Pod"},
+	    {"/filter", "{\"Pod\":\"x\",\"NodeNames\":[]}", "Pod must be an object"},
+	    {"/filter", "{\"Pod\":{},\"NodeNames\":\"gpu-a\"}", "NodeNames must be an array"},
+	    {"/filter", "{\"Pod\":{},\"NodeNames\":[1]}", "NodeNames[0]"},
+	    {"/filter", "{\"Pod\":{},\"Nodes\":{\"items\":[{}]}}", "metadata.name"},
+	    {"/prioritize", "", "malformed JSON"},
+	    {"/bind", "{\"PodName\":\"x\"}", "Node"},
+	    {"/bind", "{\"PodName\":5,\"Node\":\"a\"}", "PodName"},
+	    {"/preempt", "{}", "missing Pod"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct hx_resp r;
@@ -361,7 +367,8 @@ static void preempt_keeps_useful_victims(void **state)
 	(void)state;
 	/* gpu-b holds "running" (GPU-b0, 4000 MiB); the preemptor needs 22000 MiB on
 	 * both cards, so evicting "running" helps, a stranger's UID does not. */
-	char *pod = pod_json("pre", "{\"volcano.sh/vgpu-number\":\"2\",\"volcano.sh/vgpu-memory\":\"22000\"}", NULL);
+	char *pod = pod_json(
+	    "pre", "{\"volcano.sh/vgpu-number\":\"2\",\"volcano.sh/vgpu-memory\":\"22000\"}", NULL);
 	char body[8192];
 	struct hx_resp r;
 	assert_int_equal(hx_get(&D, "/api/v1/pods/team/running", &r), 0);
@@ -403,12 +410,13 @@ static void dev_pods_run_and_finish(void **state)
 	assert_int_equal(hx_post(&D, "/api/v1/pods", pod, &r), 0);
 	assert_int_equal(r.status, 409); /* already exists */
 	hx_resp_free(&r);
-	assert_int_equal(hx_wait_json(&D, "/api/v1/pods/default/timed", bind_phase_done, NULL, 5000),
-			 0);
+	assert_int_equal(
+	    hx_wait_json(&D, "/api/v1/pods/default/timed", bind_phase_done, NULL, 5000), 0);
 	assert_int_equal(hx_post(&D, "/debug/clock/advance?seconds=3601", "", &r), 0);
 	assert_int_equal(r.status, 200);
 	hx_resp_free(&r);
-	assert_int_equal(hx_wait_json(&D, "/api/v1/pods/default/timed", pod_completed, NULL, 5000), 0);
+	assert_int_equal(hx_wait_json(&D, "/api/v1/pods/default/timed", pod_completed, NULL, 5000),
+			 0);
 	assert_int_equal(hx_post(&D, "/debug/clock/advance?seconds=abc", "", &r), 0);
 	assert_int_equal(r.status, 400);
 	hx_resp_free(&r);
@@ -424,10 +432,13 @@ static void metrics_count_requests(void **state)
 	struct hx_resp r;
 	assert_int_equal(hx_get(&D, "/metrics", &r), 0);
 	assert_int_equal(r.status, 200);
-	assert_non_null(strstr(r.body, "vgpu_extender_requests_total{verb=\"filter\",code=\"2xx\"}"));
-	assert_non_null(strstr(r.body, "vgpu_extender_request_duration_seconds_bucket{verb=\"bind\""));
+	assert_non_null(
+	    strstr(r.body, "vgpu_extender_requests_total{verb=\"filter\",code=\"2xx\"}"));
+	assert_non_null(
+	    strstr(r.body, "vgpu_extender_request_duration_seconds_bucket{verb=\"bind\""));
 	assert_non_null(strstr(r.body, "vgpu_extender_node_slots_used{node=\"gpu-b\"}"));
-	assert_null(strstr(r.body, "vgpu_extender_requests_total{verb=\"filter\",code=\"2xx\"} 0\n"));
+	assert_null(
+	    strstr(r.body, "vgpu_extender_requests_total{verb=\"filter\",code=\"2xx\"} 0\n"));
 	hx_resp_free(&r);
 }
 
@@ -439,7 +450,8 @@ static void bad_flags_exit_2(void **state)
 	assert_int_equal(hx_run(argv1, &out), 2);
 	assert_non_null(strstr(out, "--node-policy"));
 	free(out);
-	const char *argv2[] = {hx_bin("vgpu-extender"), "--dev", "--cluster", "/nonexistent.yaml", NULL};
+	const char *argv2[] = {hx_bin("vgpu-extender"), "--dev", "--cluster", "/nonexistent.yaml",
+			       NULL};
 	assert_int_equal(hx_run(argv2, &out), 1);
 	assert_non_null(strstr(out, "/nonexistent.yaml"));
 	free(out);
@@ -452,18 +464,18 @@ static void bad_flags_exit_2(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(filter_node_names),
-		cmocka_unit_test(filter_full_nodes_and_lowercase),
-		cmocka_unit_test(non_vgpu_pod_passes),
-		cmocka_unit_test(invalid_request_is_unresolvable),
-		cmocka_unit_test(prioritize_scales_scores),
-		cmocka_unit_test(filter_then_bind),
-		cmocka_unit_test(bind_errors),
-		cmocka_unit_test(bad_input),
-		cmocka_unit_test(preempt_keeps_useful_victims),
-		cmocka_unit_test(dev_pods_run_and_finish),
-		cmocka_unit_test(metrics_count_requests),
-		cmocka_unit_test(bad_flags_exit_2),
+	    cmocka_unit_test(filter_node_names),
+	    cmocka_unit_test(filter_full_nodes_and_lowercase),
+	    cmocka_unit_test(non_vgpu_pod_passes),
+	    cmocka_unit_test(invalid_request_is_unresolvable),
+	    cmocka_unit_test(prioritize_scales_scores),
+	    cmocka_unit_test(filter_then_bind),
+	    cmocka_unit_test(bind_errors),
+	    cmocka_unit_test(bad_input),
+	    cmocka_unit_test(preempt_keeps_useful_victims),
+	    cmocka_unit_test(dev_pods_run_and_finish),
+	    cmocka_unit_test(metrics_count_requests),
+	    cmocka_unit_test(bad_flags_exit_2),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

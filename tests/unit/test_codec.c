@@ -38,14 +38,14 @@ static void register_malformed(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"",					      /* no entry */
-		"GPU-a,10,32768,NVIDIA,true",		      /* no ':' */
-		"GPU-a,10,32768,NVIDIA,true:",		      /* 5 fields */
-		"GPU-a,ten,32768,NVIDIA,true,hami-core:",     /* count not a number */
-		"GPU-a,10,-5,NVIDIA,true,hami-core:",	      /* negative memory */
-		"GPU-a,10,32768,NVIDIA,maybe,hami-core:",     /* health */
-		",10,32768,NVIDIA,true,hami-core:",	      /* empty uuid */
-		"GPU-a,10,32768,NVIDIA,true,hami-core,x,y,z:", /* too many fields */
+	    "",                                            /* no entry */
+	    "GPU-a,10,32768,NVIDIA,true",                  /* no ':' */
+	    "GPU-a,10,32768,NVIDIA,true:",                 /* 5 fields */
+	    "GPU-a,ten,32768,NVIDIA,true,hami-core:",      /* count not a number */
+	    "GPU-a,10,-5,NVIDIA,true,hami-core:",          /* negative memory */
+	    "GPU-a,10,32768,NVIDIA,maybe,hami-core:",      /* health */
+	    ",10,32768,NVIDIA,true,hami-core:",            /* empty uuid */
+	    "GPU-a,10,32768,NVIDIA,true,hami-core,x,y,z:", /* too many fields */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char err[128] = "";
@@ -73,11 +73,11 @@ static void pod_devs_round_trip(void **state)
 {
 	(void)state;
 	static const char *const cases[] = {
-		"GPU-a,NVIDIA,3000,30:",
-		"GPU-a,NVIDIA,3000,30:GPU-b,NVIDIA,3000,30:",
-		"GPU-a,NVIDIA,3000,30:;",
-		";GPU-a,NVIDIA,1000,0:;",
-		"",
+	    "GPU-a,NVIDIA,3000,30:",
+	    "GPU-a,NVIDIA,3000,30:GPU-b,NVIDIA,3000,30:",
+	    "GPU-a,NVIDIA,3000,30:;",
+	    ";GPU-a,NVIDIA,1000,0:;",
+	    "",
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct codec_pod_devs p;
@@ -105,9 +105,8 @@ static void pod_devs_copy(void **state)
 	(void)state;
 	struct codec_pod_devs p, q;
 	char err[64];
-	assert_int_equal(codec_decode_pod_devs("GPU-a,NVIDIA,1,2:;GPU-b,NVIDIA,3,4:", &p, err,
-					       sizeof err),
-			 0);
+	assert_int_equal(
+	    codec_decode_pod_devs("GPU-a,NVIDIA,1,2:;GPU-b,NVIDIA,3,4:", &p, err, sizeof err), 0);
 	codec_copy_pod_devs(&q, &p);
 	codec_free_pod_devs(&p);
 	assert_int_equal(q.nctr, 2);
@@ -120,12 +119,12 @@ static void pod_devs_malformed(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"GPU-a,NVIDIA,3000,30",	      /* unterminated */
-		"GPU-a,NVIDIA,3000:",	      /* 3 fields */
-		"GPU-a,NVIDIA,lots,30:",      /* memory */
-		"GPU-a,NVIDIA,3000,101:",     /* cores above 100 */
-		",NVIDIA,3000,30:",	      /* empty uuid */
-		"GPU-a,NVIDIA,3000,30:;garbage",
+	    "GPU-a,NVIDIA,3000,30",   /* unterminated */
+	    "GPU-a,NVIDIA,3000:",     /* 3 fields */
+	    "GPU-a,NVIDIA,lots,30:",  /* memory */
+	    "GPU-a,NVIDIA,3000,101:", /* cores above 100 */
+	    ",NVIDIA,3000,30:",       /* empty uuid */
+	    "GPU-a,NVIDIA,3000,30:;garbage",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct codec_pod_devs p;
@@ -139,12 +138,12 @@ static void pod_devs_malformed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(register_round_trip),
-		cmocka_unit_test(register_malformed),
-		cmocka_unit_test(register_ignores_commaless_segments),
-		cmocka_unit_test(pod_devs_round_trip),
-		cmocka_unit_test(pod_devs_copy),
-		cmocka_unit_test(pod_devs_malformed),
+	    cmocka_unit_test(register_round_trip),
+	    cmocka_unit_test(register_malformed),
+	    cmocka_unit_test(register_ignores_commaless_segments),
+	    cmocka_unit_test(pod_devs_round_trip),
+	    cmocka_unit_test(pod_devs_copy),
+	    cmocka_unit_test(pod_devs_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

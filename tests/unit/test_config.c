@@ -96,12 +96,12 @@ static void config_file_errors(void **state)
 	static const struct {
 		const char *text, *want;
 	} bad[] = {
-		{"listen: x\nnodePolicy: tight\n", ":2: key \"nodePolicy\": want binpack or spread"},
-		{"listen: x\n\nbogus: 1\n", ":3: unknown key \"bogus\""},
-		{"listen: [a, b]\n", ":1: key \"listen\" needs a single value"},
-		{"- just\n- a list\n", ":1: the config must be a mapping"},
-		{"listen: x\n  bad: indent: here\n", ":2:"},
-		{"threads: 0\n", ":1: key \"threads\": want a number"},
+	    {"listen: x\nnodePolicy: tight\n", ":2: key \"nodePolicy\": want binpack or spread"},
+	    {"listen: x\n\nbogus: 1\n", ":3: unknown key \"bogus\""},
+	    {"listen: [a, b]\n", ":1: key \"listen\" needs a single value"},
+	    {"- just\n- a list\n", ":1: the config must be a mapping"},
+	    {"listen: x\n  bad: indent: here\n", ":2:"},
+	    {"threads: 0\n", ":1: key \"threads\": want a number"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct vx_config c;
@@ -174,12 +174,12 @@ static void yaml_scalars_and_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(defaults_and_flags),
-		cmocka_unit_test(bad_flags),
-		cmocka_unit_test(config_file_and_override),
-		cmocka_unit_test(config_file_errors),
-		cmocka_unit_test(yaml_stream),
-		cmocka_unit_test(yaml_scalars_and_errors),
+	    cmocka_unit_test(defaults_and_flags),
+	    cmocka_unit_test(bad_flags),
+	    cmocka_unit_test(config_file_and_override),
+	    cmocka_unit_test(config_file_errors),
+	    cmocka_unit_test(yaml_stream),
+	    cmocka_unit_test(yaml_scalars_and_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,8 +95,8 @@ static void hang(struct srv *s, int fd)
 
 static const struct step *pick_step(struct srv *s, const char *req)
 {
-	static const struct step unauthorized = {
-		401, NULL, "{\"kind\":\"Status\",\"code\":401}", NULL, 0, NULL};
+	static const struct step unauthorized = {401,  NULL, "{\"kind\":\"Status\",\"code\":401}",
+						 NULL, 0,    NULL};
 	pthread_mutex_lock(&s->lock);
 	if (s->nreq < MAX_REQS)
 		snprintf(s->reqs[s->nreq++], sizeof s->reqs[0], "%s", req);
@@ -124,7 +124,8 @@ static int respond(struct srv *s, int fd, const char *req)
 	int n = snprintf(head, sizeof head, "HTTP/1.1 %d X\r\n%s", st->status,
 			 st->headers ? st->headers : "");
 	if (st->chunks)
-		n += snprintf(head + n, sizeof head - (size_t)n, "Transfer-Encoding: chunked\r\n\r\n");
+		n += snprintf(head + n, sizeof head - (size_t)n,
+			      "Transfer-Encoding: chunked\r\n\r\n");
 	else
 		n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %zu\r\n\r\n",
 			      st->body ? strlen(st->body) : 0);
@@ -231,9 +232,8 @@ static struct kube_client *client_for(struct srv *s, const char *token, const ch
 {
 	char server[64], err[256] = "";
 	snprintf(server, sizeof server, "http://127.0.0.1:%d/", s->port);
-	struct kube_config cfg = {.server = server,
-				  .token = (char *)token,
-				  .token_file = (char *)token_file};
+	struct kube_config cfg = {
+	    .server = server, .token = (char *)token, .token_file = (char *)token_file};
 	struct kube_client *c = kube_client_new(&cfg, err, sizeof err);
 	if (!c)
 		fail_msg("kube_client_new: %s", err);
@@ -268,8 +268,8 @@ static void test_bearer_and_body(void **state)
 	assert_string_equal(r.body.data, "{\"kind\":\"Pod\"}");
 	kube_resp_free(&r);
 	assert_int_equal(kube_request(c, "PATCH", "/api/v1/nodes/n1",
-				      "application/merge-patch+json", "{\"a\":1}", 7, &r, NULL,
-				      err, sizeof err),
+				      "application/merge-patch+json", "{\"a\":1}", 7, &r, NULL, err,
+				      sizeof err),
 			 0);
 	assert_int_equal(r.status, 201);
 	kube_resp_free(&r);
@@ -296,8 +296,8 @@ static void test_retry_500_then_ok(void **state)
 	struct kube_client *c = client_for(&s, NULL, NULL);
 	struct kube_resp r;
 	char err[256];
-	assert_int_equal(kube_request(c, "POST", "/api/v1/namespaces/a/pods/b/binding", NULL,
-				      "{}", 2, &r, NULL, err, sizeof err),
+	assert_int_equal(kube_request(c, "POST", "/api/v1/namespaces/a/pods/b/binding", NULL, "{}",
+				      2, &r, NULL, err, sizeof err),
 			 0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body.data, "ok"); /* the failed attempts' bodies are gone */
@@ -320,9 +320,8 @@ static void test_429_retry_after(void **state)
 	struct kube_resp r;
 	char err[256];
 	double t0 = now_s();
-	assert_int_equal(kube_request(c, "GET", "/api/v1/nodes", NULL, NULL, 0, &r, NULL, err,
-				      sizeof err),
-			 0);
+	assert_int_equal(
+	    kube_request(c, "GET", "/api/v1/nodes", NULL, NULL, 0, &r, NULL, err, sizeof err), 0);
 	double waited = now_s() - t0;
 	assert_int_equal(r.status, 200);
 	kube_resp_free(&r);
@@ -486,7 +485,8 @@ static void *hammer_run(void *arg)
 	for (int i = 0; i < 25; i++) {
 		struct kube_resp r;
 		char err[256];
-		if (kube_request(h->c, "GET", "/p", NULL, NULL, 0, &r, NULL, err, sizeof err) == 0 &&
+		if (kube_request(h->c, "GET", "/p", NULL, NULL, 0, &r, NULL, err, sizeof err) ==
+			0 &&
 		    r.status == 200 && r.body.data && !strcmp(r.body.data, "ok"))
 			h->ok++;
 		kube_resp_free(&r);
@@ -521,7 +521,7 @@ static void test_threads_share_a_client(void **state)
 struct lines {
 	char got[16][128];
 	int n;
-	int stop_after;  /* return non-zero after this many lines (0: never) */
+	int stop_after;   /* return non-zero after this many lines (0: never) */
 	atomic_int *flag; /* or set this flag after the first line */
 };
 
@@ -650,22 +650,22 @@ static void test_watch_refused(void **state)
 {
 	(void)state;
 	static const struct step steps[] = {
-		{410, NULL,
-		 "{\"kind\":\"Status\",\"message\":\"too old resource version: 5 (9)\",\"code\":410}",
-		 NULL, 0, NULL}};
+	    {410, NULL,
+	     "{\"kind\":\"Status\",\"message\":\"too old resource version: 5 (9)\",\"code\":410}",
+	     NULL, 0, NULL}};
 	struct srv s;
 	srv_start(&s, steps, ARRAY_LEN(steps));
 	struct kube_client *c = client_for(&s, NULL, NULL);
 	struct lines l = {0};
 	char err[256] = "";
-	assert_int_equal(kube_watch(c, "/w?resourceVersion=5", collect, &l, NULL, 0, err, sizeof err),
-			 410);
+	assert_int_equal(
+	    kube_watch(c, "/w?resourceVersion=5", collect, &l, NULL, 0, err, sizeof err), 410);
 	assert_int_equal(l.n, 0);
-	assert_string_equal(err, "watch /w?resourceVersion=5: HTTP 410: too old resource version: 5 (9)");
+	assert_string_equal(
+	    err, "watch /w?resourceVersion=5: HTTP 410: too old resource version: 5 (9)");
 	kube_client_free(c);
 	srv_stop(&s);
 }
-
 
 /* ---- TLS, against `openssl s_server` with a throwaway self-signed cert ---- */
 
@@ -718,7 +718,8 @@ static int tls_start(struct tls_env *e)
 		_exit(127);
 	}
 	for (int i = 0; i < 100; i++) { /* wait until it listens */
-		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)e->port),
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_port = htons((uint16_t)e->port),
 					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		int s = socket(AF_INET, SOCK_STREAM, 0);
 		int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
@@ -771,11 +772,11 @@ static void test_tls(void **state)
 	char err[512] = "";
 	struct kube_config files = {.ca_file = e.cert, .cert_file = e.cert, .key_file = e.key};
 	assert_int_equal(tls_get(&e, &files, err, sizeof err), 200);
-	struct kube_config blobs = {.ca_data = e.cert_pem, .cert_data = e.cert_pem,
-				    .key_data = e.key_pem};
+	struct kube_config blobs = {
+	    .ca_data = e.cert_pem, .cert_data = e.cert_pem, .key_data = e.key_pem};
 	assert_int_equal(tls_get(&e, &blobs, err, sizeof err), 200);
-	struct kube_config insecure = {.insecure = 1, .cert_data = e.cert_pem,
-				       .key_data = e.key_pem};
+	struct kube_config insecure = {
+	    .insecure = 1, .cert_data = e.cert_pem, .key_data = e.key_pem};
 	assert_int_equal(tls_get(&e, &insecure, err, sizeof err), 200);
 
 	struct kube_config no_ca = {.cert_file = e.cert, .key_file = e.key};
@@ -807,22 +808,22 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bearer_and_body),
-		cmocka_unit_test(test_retry_500_then_ok),
-		cmocka_unit_test(test_429_retry_after),
-		cmocka_unit_test(test_no_retry_on_404),
-		cmocka_unit_test(test_gives_up_after_max_attempts),
-		cmocka_unit_test(test_connection_refused),
-		cmocka_unit_test(test_timeout),
-		cmocka_unit_test(test_token_file_rotation),
-		cmocka_unit_test(test_missing_token_file),
-		cmocka_unit_test(test_threads_share_a_client),
-		cmocka_unit_test(test_watch_lines_across_chunks),
-		cmocka_unit_test(test_watch_stop_flag),
-		cmocka_unit_test(test_watch_callback_stops),
-		cmocka_unit_test(test_watch_idle_timeout),
-		cmocka_unit_test(test_watch_refused),
-		cmocka_unit_test(test_tls),
+	    cmocka_unit_test(test_bearer_and_body),
+	    cmocka_unit_test(test_retry_500_then_ok),
+	    cmocka_unit_test(test_429_retry_after),
+	    cmocka_unit_test(test_no_retry_on_404),
+	    cmocka_unit_test(test_gives_up_after_max_attempts),
+	    cmocka_unit_test(test_connection_refused),
+	    cmocka_unit_test(test_timeout),
+	    cmocka_unit_test(test_token_file_rotation),
+	    cmocka_unit_test(test_missing_token_file),
+	    cmocka_unit_test(test_threads_share_a_client),
+	    cmocka_unit_test(test_watch_lines_across_chunks),
+	    cmocka_unit_test(test_watch_stop_flag),
+	    cmocka_unit_test(test_watch_callback_stops),
+	    cmocka_unit_test(test_watch_idle_timeout),
+	    cmocka_unit_test(test_watch_refused),
+	    cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

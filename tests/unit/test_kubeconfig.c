@@ -16,7 +16,7 @@
 
 #define PEM "-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAKHHIG\n-----END CERTIFICATE-----\n"
 #define PEM_B64                                                                                    \
-	"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJrVENCK3dJSkFLSEhJRwotLS0tLUVORCBDRVJUSUZJQ0F" \
+	"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJrVENCK3dJSkFLSEhJRwotLS0tLUVORCBDRVJUSUZJQ0F"  \
 	"URS0tLS0tCg=="
 
 struct fixture {
@@ -139,15 +139,16 @@ static void test_wrapped_base64_and_key_data(void **state)
 static void test_token_file_relative(void **state)
 {
 	struct fixture *fx = *state;
-	assert_int_equal(load(fx, "current-context: x\n"
-				  "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
-				  "clusters:\n"
-				  "- name: c\n"
-				  "  cluster: {server: 'https://k:443', insecure-skip-tls-verify: true}\n"
-				  "users:\n"
-				  "- name: u\n"
-				  "  user: {tokenFile: secrets/token}\n"),
-			 0);
+	assert_int_equal(
+	    load(fx, "current-context: x\n"
+		     "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+		     "clusters:\n"
+		     "- name: c\n"
+		     "  cluster: {server: 'https://k:443', insecure-skip-tls-verify: true}\n"
+		     "users:\n"
+		     "- name: u\n"
+		     "  user: {tokenFile: secrets/token}\n"),
+	    0);
 	char want[256];
 	snprintf(want, sizeof want, "%s/secrets/token", fx->dir);
 	assert_string_equal(fx->cfg.token_file, want);
@@ -229,9 +230,10 @@ static void test_errors_name_the_problem(void **state)
 	assert_non_null(strstr(fx->err, "line 7: certificate-authority-data of cluster \"c\""));
 
 	kube_config_free(&fx->cfg);
-	assert_int_equal(load(fx, "current-context: x\n"
-				  "contexts: [{name: x, context: {cluster: c}}]\n"
-				  "clusters: [{name: c, cluster: {insecure-skip-tls-verify: true}}]\n"),
+	assert_int_equal(load(fx,
+			      "current-context: x\n"
+			      "contexts: [{name: x, context: {cluster: c}}]\n"
+			      "clusters: [{name: c, cluster: {insecure-skip-tls-verify: true}}]\n"),
 			 -1);
 	assert_non_null(strstr(fx->err, "cluster \"c\" needs a server"));
 
@@ -311,17 +313,17 @@ static void test_in_cluster_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_token_and_ca_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrapped_base64_and_key_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_token_file_relative, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_cert_files_relative, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_context, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_yaml, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors_name_the_problem, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_in_cluster, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_in_cluster_ipv6_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_in_cluster_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_token_and_ca_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wrapped_base64_and_key_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_token_file_relative, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_cert_files_relative, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_context, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_yaml, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_errors_name_the_problem, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_in_cluster, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_in_cluster_ipv6_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_in_cluster_errors, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,20 +99,21 @@ static void invalid_values(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"{\"volcano.sh/vgpu-cores\":\"150\"}",
-		"{\"volcano.sh/vgpu-number\":\"two\"}",
-		"{\"volcano.sh/vgpu-memory\":\"-5\"}",
-		"{\"volcano.sh/vgpu-memory\":1.5}",
-		"{\"volcano.sh/vgpu-memory-percentage\":\"101\"}",
-		"{\"volcano.sh/vgpu-number\":\"1000\"}",
-		"{\"volcano.sh/vgpu-memory\":true}",
+	    "{\"volcano.sh/vgpu-cores\":\"150\"}",
+	    "{\"volcano.sh/vgpu-number\":\"two\"}",
+	    "{\"volcano.sh/vgpu-memory\":\"-5\"}",
+	    "{\"volcano.sh/vgpu-memory\":1.5}",
+	    "{\"volcano.sh/vgpu-memory-percentage\":\"101\"}",
+	    "{\"volcano.sh/vgpu-number\":\"1000\"}",
+	    "{\"volcano.sh/vgpu-memory\":true}",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char json[512], err[256] = "";
 		struct req_pod r;
-		snprintf(json, sizeof json,
-			 "{\"spec\":{\"containers\":[{\"name\":\"c1\",\"resources\":{\"limits\":%s}}]}}",
-			 bad[i]);
+		snprintf(
+		    json, sizeof json,
+		    "{\"spec\":{\"containers\":[{\"name\":\"c1\",\"resources\":{\"limits\":%s}}]}}",
+		    bad[i]);
 		assert_int_equal(parse(json, &r, err, sizeof err), -1);
 		assert_non_null(strstr(err, "container c1"));
 	}
@@ -146,15 +147,15 @@ static void selectors_and_policies(void **state)
 	struct req_pod r;
 	char err[256];
 	assert_int_equal(
-		parse("{\"metadata\":{\"annotations\":{\"nvidia.com/use-gputype\":\"a100, H100\","
-		      "\"nvidia.com/nouse-gputype\":\"mig\","
-		      "\"volcano.sh/vgpu-nouse-gpuuuid\":\"GPU-bad\","
-		      "\"vgpu-extender.io/node-policy\":\"spread\","
-		      "\"vgpu-extender.io/gpu-policy\":\"Binpack\"}},"
-		      "\"spec\":{\"containers\":[{\"resources\":{\"limits\":{"
-		      "\"volcano.sh/vgpu-number\":\"1\"}}}]}}",
-		      &r, err, sizeof err),
-		0);
+	    parse("{\"metadata\":{\"annotations\":{\"nvidia.com/use-gputype\":\"a100, H100\","
+		  "\"nvidia.com/nouse-gputype\":\"mig\","
+		  "\"volcano.sh/vgpu-nouse-gpuuuid\":\"GPU-bad\","
+		  "\"vgpu-extender.io/node-policy\":\"spread\","
+		  "\"vgpu-extender.io/gpu-policy\":\"Binpack\"}},"
+		  "\"spec\":{\"containers\":[{\"resources\":{\"limits\":{"
+		  "\"volcano.sh/vgpu-number\":\"1\"}}}]}}",
+		  &r, err, sizeof err),
+	    0);
 	assert_true(req_type_allowed(&r, "NVIDIA-A100-SXM4-80GB"));
 	assert_true(req_type_allowed(&r, "NVIDIA-H100"));
 	assert_false(req_type_allowed(&r, "NVIDIA-L4"));
@@ -169,13 +170,13 @@ static void selectors_and_policies(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(limits_win_over_requests),
-		cmocka_unit_test(defaults),
-		cmocka_unit_test(percentage),
-		cmocka_unit_test(init_containers_ignored),
-		cmocka_unit_test(invalid_values),
-		cmocka_unit_test(quantities),
-		cmocka_unit_test(selectors_and_policies),
+	    cmocka_unit_test(limits_win_over_requests),
+	    cmocka_unit_test(defaults),
+	    cmocka_unit_test(percentage),
+	    cmocka_unit_test(init_containers_ignored),
+	    cmocka_unit_test(invalid_values),
+	    cmocka_unit_test(quantities),
+	    cmocka_unit_test(selectors_and_policies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,8 +32,8 @@ static void pod(struct cluster *c, const char *name, const char *node_name, cons
 {
 	char json[2048], ann[1024] = "";
 	if (ids)
-		snprintf(ann, sizeof ann, "\"" ANN_IDS "\":\"%s\",\"" ANN_BIND_PHASE "\":\"%s\"", ids,
-			 bind_phase ? bind_phase : "success");
+		snprintf(ann, sizeof ann, "\"" ANN_IDS "\":\"%s\",\"" ANN_BIND_PHASE "\":\"%s\"",
+			 ids, bind_phase ? bind_phase : "success");
 	snprintf(json, sizeof json,
 		 "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"ns\",\"uid\":\"u-%s\","
 		 "\"annotations\":{%s}},\"spec\":{%s%s%s\"containers\":[{\"name\":\"c\","
@@ -109,8 +109,9 @@ static void reregistration_keeps_existing_slices(void **state)
 	pod(&c, "a", "n1", "GPU-0,NVIDIA,1000,10:", "Running", NULL);
 	pod(&c, "b", "n1", "GPU-1,NVIDIA,2000,10:", "Running", NULL);
 	/* The plugin re-registers: GPU-0 is gone, GPU-2 appears, GPU-1 moves. */
-	node(&c, "n1",
-	     "GPU-2,10,24576,NVIDIA-L4,true,hami-core:GPU-1,10,24576,NVIDIA-L4,true,hami-core:", 20);
+	node(
+	    &c, "n1",
+	    "GPU-2,10,24576,NVIDIA-L4,true,hami-core:GPU-1,10,24576,NVIDIA-L4,true,hami-core:", 20);
 	assert_string_equal(gpu(&c, "n1", 1)->uuid, "GPU-1");
 	assert_int_equal(gpu(&c, "n1", 1)->used_mem, 2000);
 	assert_int_equal(gpu(&c, "n1", 0)->used_mem, 0);
@@ -171,12 +172,12 @@ static void plain_pods_are_not_tracked(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(bound_pod_is_charged_and_released),
-		cmocka_unit_test(corrupt_ids_are_ignored),
-		cmocka_unit_test(reregistration_keeps_existing_slices),
-		cmocka_unit_test(node_deleted_and_back),
-		cmocka_unit_test(pods_before_their_node),
-		cmocka_unit_test(plain_pods_are_not_tracked),
+	    cmocka_unit_test(bound_pod_is_charged_and_released),
+	    cmocka_unit_test(corrupt_ids_are_ignored),
+	    cmocka_unit_test(reregistration_keeps_existing_slices),
+	    cmocka_unit_test(node_deleted_and_back),
+	    cmocka_unit_test(pods_before_their_node),
+	    cmocka_unit_test(plain_pods_are_not_tracked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
