@@ -246,6 +246,10 @@ enum cfg_result cfg_parse(int argc, char **argv, struct vx_config *c, char *err,
 		snprintf(err, errlen, "--tls-cert and --tls-key go together");
 		return CFG_ERROR;
 	}
+	if (c->dev && c->kubeconfig) {
+		snprintf(err, errlen, "--dev and --kubeconfig exclude each other");
+		return CFG_ERROR;
+	}
 	if (c->cluster && !c->dev) {
 		snprintf(err, errlen, "--cluster needs --dev");
 		return CFG_ERROR;
@@ -262,5 +266,6 @@ void cfg_free(struct vx_config *c)
 	free(c->kubeconfig);
 	free(c->cluster);
 	free(c->state_dir);
+	free(c->lease_namespace);
 	memset(c, 0, sizeof *c);
 }

@@ -4,6 +4,7 @@
  * here, so no handler ever runs in the middle of a request. */
 #include "vx/daemon.h"
 #include "vx/devloop.h"
+#include "vx/kubestore.h"
 #include "vx/log.h"
 #include "vx/memstore.h"
 #include "vx/sync.h"
@@ -44,13 +45,36 @@ static void sink_synced(void *ud)
 	cluster_unlock(&d->cluster);
 }
 
-static struct store *open_store(struct vx_daemon *d, char *err, size_t errlen)
+static struct store *open_kube_store(struct vx_daemon *d, char *err, size_t errlen)
 {
-	if (!d->cfg.dev) {
+	struct kube_config kc = {0};
+	int rc;
+	if (d->cfg.kubeconfig)
+		rc = kube_config_load_file(d->cfg.kubeconfig, &kc, err, errlen);
+	else if (getenv("KUBERNETES_SERVICE_HOST"))
+		rc = kube_config_in_cluster(&kc, err, errlen);
+	else {
 		snprintf(err, errlen,
-			 "cluster mode is not available in this build yet; run with --dev");
+			 "no API server: pass --kubeconfig FILE, run in a cluster, "
+			 "or use --dev for the embedded demo");
 		return NULL;
 	}
+	if (rc)
+		return NULL;
+	struct kstore_opts o = {.leader_elect = d->cfg.leader_elect,
+				.lease_namespace = d->cfg.lease_namespace};
+	struct store *s = kstore_new(&kc, &o, &d->clock, err, errlen);
+	if (s)
+		log_info("cluster mode: API server %s%s", kc.server,
+			 d->cfg.leader_elect ? ", leader election on" : "");
+	kube_config_free(&kc);
+	return s;
+}
+
+static struct store *open_store(struct vx_daemon *d, char *err, size_t errlen)
+{
+	if (!d->cfg.dev)
+		return open_kube_store(d, err, errlen);
 	struct store *s = mstore_new(&d->clock);
 	int rc = d->cfg.cluster ? mstore_load_file(s, d->cfg.cluster, err, errlen)
 				: mstore_load_demo(s, err, errlen);
@@ -150,9 +174,14 @@ int main(int argc, char **argv)
 	log_info("vgpu-extender %s starting (node policy %s, GPU policy %s)", VX_VERSION,
 		 d.cfg.node_policy == POLICY_SPREAD ? "spread" : "binpack",
 		 d.cfg.gpu_policy == POLICY_BINPACK ? "binpack" : "spread");
+	if (kube_global_init(err, sizeof err)) {
+		fprintf(stderr, "vgpu-extender: %s\n", err);
+		return 1;
+	}
 	int rc = run(&d, err, sizeof err);
 	if (rc)
 		log_error("%s", err);
 	shutdown_all(&d);
+	kube_global_cleanup();
 	return rc ? 1 : 0;
 }

@@ -45,7 +45,7 @@ struct command {
 	const char *name;
 	int (*run)(const struct ctl *c, const struct args *a);
 	const char *flags; /* options it accepts, by short letter */
-	int npos;	   /* positional arguments it requires */
+	int npos;          /* positional arguments it requires */
 	const char *synopsis, *help;
 };
 
@@ -53,7 +53,7 @@ static void usage(FILE *out);
 
 /* Says what is wrong (for cmd, when given), then the usage; returns exit code 2. */
 __attribute__((format(printf, 2, 3))) static int usage_error(const struct command *cmd,
-							      const char *fmt, ...)
+							     const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "vgpuctl: %s%s", cmd ? cmd->name : "", cmd ? ": " : "");
@@ -138,7 +138,7 @@ static void error_text(const struct reply *r, const cJSON *j, char *out, size_t 
 	if (cJSON_IsString(e) && e->valuestring[0])
 		snprintf(out, len, "%s", e->valuestring);
 	else
-		snprintf(out, len, "HTTP %ld from %s", r->status, "the daemon");
+		snprintf(out, len, "HTTP %ld", r->status);
 }
 
 /* One request. On success *out (if asked for) is the parsed body, NULL when
@@ -157,8 +157,7 @@ static int call(const struct ctl *c, const char *method, const char *path, const
 	cJSON *j = cJSON_ParseWithLength(r.body.data, r.body.len);
 	const cJSON *e = cJSON_GetObjectItem(j, "Error");
 	/* A 200 carrying a non-empty Error is how extender-style routes fail. */
-	bool failed = r.status < 200 || r.status > 299 ||
-		      (cJSON_IsString(e) && e->valuestring[0]);
+	bool failed = r.status < 200 || r.status > 299 || (cJSON_IsString(e) && e->valuestring[0]);
 	if (failed) {
 		char msg[1024];
 		error_text(&r, j, msg, sizeof msg);
@@ -202,7 +201,8 @@ static char *value_text(const cJSON *v)
 		return strdup(v->valuestring[0] ? v->valuestring : "-");
 	if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
-		if (d == (double)(long long)d)
+		/* The range check keeps the cast defined (UBSan) for huge values. */
+		if (d > -1e15 && d < 1e15 && d == (double)(long long)d)
 			snprintf(tmp, sizeof tmp, "%lld", (long long)d);
 		else
 			snprintf(tmp, sizeof tmp, "%.4g", d);
@@ -287,14 +287,16 @@ static int collect_doc(void *ud, const cJSON *doc, int line, char *err, size_t e
 	(void)err;
 	(void)errlen;
 	if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "List") && cJSON_IsArray(items)) {
-		cJSON_ArrayForEach(it, items) add_manifest(m, it, line);
+		cJSON_ArrayForEach (it, items) {
+			add_manifest(m, it, line);
+		}
 	} else {
 		add_manifest(m, doc, line);
 	}
 	return 0;
 }
 
-static char *read_stdin(void)
+static char *read_stdin(size_t *len)
 {
 	struct buf b = BUF_INIT;
 	char chunk[65536];
@@ -305,8 +307,15 @@ static char *read_stdin(void)
 		buf_free(&b);
 		return NULL;
 	}
+	*len = b.len;
 	buf_putc(&b, '\0');
 	return buf_steal(&b);
+}
+
+/* How FILE is named in messages. */
+static const char *source_name(const char *file)
+{
+	return strcmp(file, "-") != 0 ? file : "<stdin>";
 }
 
 /* Reads FILE ("-" = stdin) into m; returns 0 or 1 after printing why. */
@@ -315,24 +324,22 @@ static int load_manifest(const char *file, struct manifest *m)
 	char err[512];
 	size_t len = 0;
 	bool in = !strcmp(file, "-");
-	char *data = in ? read_stdin() : yj_read_file(file, &len, err, sizeof err);
+	char *data = in ? read_stdin(&len) : yj_read_file(file, &len, err, sizeof err);
 	if (!data) {
 		if (in)
 			snprintf(err, sizeof err, "<stdin>: read error");
 		fprintf(stderr, "vgpuctl: %s\n", err);
 		return 1;
 	}
-	if (in)
-		len = strlen(data);
 	m->objs = cJSON_CreateArray();
-	int n = yj_parse(data, len, in ? "<stdin>" : file, collect_doc, m, err, sizeof err);
+	int n = yj_parse(data, len, source_name(file), collect_doc, m, err, sizeof err);
 	free(data);
 	if (n < 0) {
 		fprintf(stderr, "vgpuctl: %s\n", err);
 		return 1;
 	}
 	if (cJSON_GetArraySize(m->objs) == 0) {
-		fprintf(stderr, "vgpuctl: %s: no objects to apply\n", in ? "<stdin>" : file);
+		fprintf(stderr, "vgpuctl: %s: no objects to apply\n", source_name(file));
 		return 1;
 	}
 	return 0;
@@ -352,10 +359,10 @@ static int apply_one(const struct ctl *c, const char *file, const cJSON *w)
 	int line = cJSON_GetObjectItemCaseSensitive(w, "line")->valueint;
 	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
 	const char *name = meta_str(obj, "name", "<unnamed>");
-	if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "Pod")) {
+	if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "Pod") != 0) {
 		fprintf(stderr, "vgpuctl: warning: %s:%d: skipping %s %s: only Pods are applied\n",
-			file, line, cJSON_IsString(kind) ? kind->valuestring : "object without kind",
-			name);
+			file, line,
+			cJSON_IsString(kind) ? kind->valuestring : "object without kind", name);
 		return 0;
 	}
 	char what[600];
@@ -377,11 +384,10 @@ static int cmd_apply(const struct ctl *c, const struct args *a)
 		cJSON_Delete(m.objs);
 		return 1;
 	}
-	const char *file = strcmp(a->file, "-") ? a->file : "<stdin>";
+	const char *file = source_name(a->file);
 	int failed = 0;
 	const cJSON *w;
-	cJSON_ArrayForEach(w, m.objs)
-	{
+	cJSON_ArrayForEach (w, m.objs) {
 		int rc = apply_one(c, file, w);
 		fflush(stdout); /* keep "created" lines and errors in file order */
 		failed |= rc != 0;
@@ -402,8 +408,8 @@ static const char *const list_head[NCOLS] = {"Workload", "Queue", "Status",
 /* One row's cells, in list_head order; each is malloc'ed. */
 static void row_cells(const cJSON *row, char **cell)
 {
-	static const char *const keys[NCOLS] = {NULL, "queue", "status", "priority", "gpus",
-						"node"};
+	static const char *const keys[NCOLS] = {NULL,       "queue", "status",
+						"priority", "gpus",  "node"};
 	char *ns = value_text(cJSON_GetObjectItemCaseSensitive(row, "namespace"));
 	char *name = value_text(cJSON_GetObjectItemCaseSensitive(row, "name"));
 	struct buf b = BUF_INIT;
@@ -424,7 +430,9 @@ static void print_table(const cJSON *rows)
 		abort();
 	for (int k = 0; k < NCOLS; k++)
 		cell[k] = strdup(list_head[k]);
-	cJSON_ArrayForEach(row, rows) row_cells(row, cell + NCOLS * ++i);
+	cJSON_ArrayForEach (row, rows) {
+		row_cells(row, cell + NCOLS * ++i); /* row 0 is the header */
+	}
 	for (i = 0; i < (n + 1) * NCOLS; i++)
 		if (strlen(cell[i]) > w[i % NCOLS])
 			w[i % NCOLS] = strlen(cell[i]);
@@ -446,7 +454,7 @@ static void keep_namespace(cJSON *rows, const char *ns)
 	while (ns && row) {
 		cJSON *next = row->next;
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "namespace");
-		if (!cJSON_IsString(v) || strcmp(v->valuestring, ns))
+		if (!cJSON_IsString(v) || strcmp(v->valuestring, ns) != 0)
 			cJSON_Delete(cJSON_DetachItemViaPointer(rows, row));
 		row = next;
 	}
@@ -458,7 +466,7 @@ static int cmd_list(const struct ctl *c, const struct args *a)
 	bool json = a->output && !strcmp(a->output, "json");
 	if (a->all && a->ns)
 		return usage_error(NULL, "list: -A and -n exclude each other");
-	if (a->output && !json && strcmp(a->output, "table"))
+	if (a->output && !json && strcmp(a->output, "table") != 0)
 		return usage_error(NULL, "unknown output format \"%s\" (json or table)", a->output);
 	struct buf path = BUF_INIT;
 	buf_puts(&path, "/api/v1/jobs");
@@ -491,13 +499,13 @@ static int cmd_list(const struct ctl *c, const struct args *a)
 /* ---- single-object commands ---------------------------------------------- */
 
 /* GET path and pretty-print the answer. */
-static int show(const struct ctl *c, const char *path, const char *what)
+static int show(const struct ctl *c, const char *path)
 {
 	cJSON *j;
-	if (call(c, "GET", path, NULL, what, &j))
+	if (call(c, "GET", path, NULL, NULL, &j))
 		return 1;
 	if (!j) {
-		fprintf(stderr, "vgpuctl: %s: the daemon's answer is not JSON\n", what ? what : path);
+		fprintf(stderr, "vgpuctl: the answer to GET %s is not JSON\n", path);
 		return 1;
 	}
 	print_json(j);
@@ -510,7 +518,7 @@ static int cmd_get(const struct ctl *c, const struct args *a)
 	char *path = object_path("/api/v1/pods/", a->pos[0], NULL);
 	if (!path)
 		return usage_error(NULL, "expected NS/NAME, got \"%s\"", a->pos[0]);
-	int rc = show(c, path, NULL);
+	int rc = show(c, path);
 	free(path);
 	return rc;
 }
@@ -518,12 +526,12 @@ static int cmd_get(const struct ctl *c, const struct args *a)
 static int cmd_state(const struct ctl *c, const struct args *a)
 {
 	(void)a;
-	return show(c, "/debug/state", NULL);
+	return show(c, "/debug/state");
 }
 
 /* Sends METHOD to /api/v1/jobs/NS/NAME[suffix]; prints "job/NS/NAME done". */
-static int job_action(const struct ctl *c, const char *ref, const char *method,
-		      const char *suffix, const char *body, const char *done)
+static int job_action(const struct ctl *c, const char *ref, const char *method, const char *suffix,
+		      const char *body, const char *done)
 {
 	char *path = object_path("/api/v1/jobs/", ref, suffix);
 	if (!path)
@@ -574,8 +582,7 @@ static int cmd_license(const struct ctl *c, const struct args *a)
 		return 1;
 	}
 	const cJSON *v;
-	cJSON_ArrayForEach(v, j)
-	{
+	cJSON_ArrayForEach (v, j) {
 		char *t = value_text(v);
 		printf("%s: %s\n", v->string, t);
 		free(t);
@@ -595,18 +602,18 @@ static int cmd_help(const struct ctl *c, const struct args *a)
 /* ---- command line -------------------------------------------------------- */
 
 static const struct command commands[] = {
-	{"apply", cmd_apply, "f", 0, "apply -f FILE",
-	 "create the Pods of a YAML or JSON file (- for stdin; dev mode)"},
-	{"list", cmd_list, "nAo", 0, "list [-A | -n NS] [-o json]",
-	 "list workloads (namespace default unless -n or -A)"},
-	{"get", cmd_get, "", 1, "get NS/NAME", "print a pod as JSON"},
-	{"state", cmd_state, "", 0, "state", "print the daemon's /debug/state"},
-	{"priority", cmd_priority, "", 2, "priority NS/NAME N", "set licence priority (1..10)"},
-	{"use-credits", cmd_use_credits, "", 1, "use-credits NS/NAME",
-	 "bill a job to credits, outside its licence"},
-	{"delete", cmd_delete, "", 1, "delete NS/NAME", "delete a job"},
-	{"license", cmd_license, "", 1, "license NAME", "print a licence's figures"},
-	{"help", cmd_help, "", 0, "help", "print this help"},
+    {"apply", cmd_apply, "f", 0, "apply -f FILE",
+     "create the Pods of a YAML or JSON file (- for stdin; dev mode)"},
+    {"list", cmd_list, "nAo", 0, "list [-A | -n NS] [-o json]",
+     "list workloads (namespace default unless -n or -A)"},
+    {"get", cmd_get, "", 1, "get NS/NAME", "print a pod as JSON"},
+    {"state", cmd_state, "", 0, "state", "print the daemon's /debug/state"},
+    {"priority", cmd_priority, "", 2, "priority NS/NAME N", "set licence priority (1..10)"},
+    {"use-credits", cmd_use_credits, "", 1, "use-credits NS/NAME",
+     "bill a job to credits, outside its licence"},
+    {"delete", cmd_delete, "", 1, "delete NS/NAME", "delete a job"},
+    {"license", cmd_license, "", 1, "license NAME", "print a licence's figures"},
+    {"help", cmd_help, "", 0, "help", "print this help"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -639,10 +646,10 @@ struct option_def {
 };
 
 static const struct option_def options[] = {
-	{'f', "filename", offsetof(struct args, file)},
-	{'n', "namespace", offsetof(struct args, ns)},
-	{'o', "output", offsetof(struct args, output)},
-	{'A', "all-namespaces", 0},
+    {'f', "filename", offsetof(struct args, file)},
+    {'n', "namespace", offsetof(struct args, ns)},
+    {'o', "output", offsetof(struct args, output)},
+    {'A', "all-namespaces", 0},
 };
 
 static const struct option_def *find_option(const char *arg, const char **inline_val)

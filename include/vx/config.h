@@ -20,6 +20,8 @@ struct vx_config {
 	enum vx_policy node_policy, gpu_policy;
 	int log_level;
 	int threads; /* HTTP worker threads (extension) */
+	bool leader_elect;
+	char *lease_namespace;
 };
 
 enum cfg_result { CFG_OK, CFG_EXIT, CFG_ERROR };

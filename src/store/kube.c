@@ -1,0 +1,420 @@
+/* kube: the cluster-mode store's writes: get, bind, create, delete, patch,
+ * and Events. Bind follows SPEC section 2: take the node lock `hamivgpu`
+ * with a merge patch guarded by the node's resourceVersion, then POST the
+ * Binding carrying the Volcano annotations, which the API server applies to
+ * the pod together with spec.nodeName. Any failure gives the lock back, so
+ * nothing this bind wrote survives it. */
+#include "kube_int.h"
+#include "vx/log.h"
+#include "vx/request.h"
+#include "vx/sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOCK_TTL_S 300
+#define LOCK_WAIT_MS 5000
+
+static struct kstore *ks_of(struct store *s)
+{
+	return (struct kstore *)s;
+}
+
+void kstore_sleep(struct kstore *ks, long ms)
+{
+	for (long slept = 0; slept < ms && !atomic_load(&ks->stop); slept += 50) {
+		long step = ms - slept < 50 ? ms - slept : 50;
+		struct timespec ts = {0, step * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+void kstore_api_error(const struct kube_resp *r, char *out, size_t len)
+{
+	cJSON *st = r->body.len ? cJSON_ParseWithLength(r->body.data, r->body.len) : NULL;
+	const char *msg = json_str(st, "message");
+	snprintf(out, len, "%s", msg ? msg : r->status ? "unexpected answer" : "no answer");
+	cJSON_Delete(st);
+}
+
+/* One API call; returns the HTTP status, or -1 with e set. */
+static long call(struct kstore *ks, const char *method, const char *path, const char *ctype,
+		 const char *body, struct kube_resp *r, struct store_err *e)
+{
+	char err[256];
+	if (kube_request(ks->kc, method, path, ctype, body, body ? strlen(body) : 0, r, NULL, err,
+			 sizeof err)) {
+		store_err_set(e, 503, "%s %s: %s", method, path, err);
+		return -1;
+	}
+	if (r->status >= 300) {
+		kstore_api_error(r, err, sizeof err);
+		store_err_set(e, (int)r->status, "%s", err);
+	}
+	return r->status;
+}
+
+static cJSON *get_json(struct kstore *ks, const char *path, struct store_err *e)
+{
+	struct kube_resp r;
+	long st = call(ks, "GET", path, NULL, NULL, &r, e);
+	cJSON *j = st == 200 ? cJSON_ParseWithLength(r.body.data, r.body.len) : NULL;
+	if (st == 200 && !j)
+		store_err_set(e, 502, "GET %s: the answer is not JSON", path);
+	kube_resp_free(&r);
+	return j;
+}
+
+static cJSON *ks_get_pod(struct store *s, const char *ns, const char *name, struct store_err *e)
+{
+	char path[768];
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
+	return get_json(ks_of(s), path, e);
+}
+
+/* A lock is live while a pod on that node is still being allocated. */
+static bool lock_is_live(struct kstore *ks, const char *node)
+{
+	char path[768];
+	struct store_err e;
+	snprintf(path, sizeof path, "/api/v1/pods?fieldSelector=spec.nodeName%%3D%s", node);
+	cJSON *list = get_json(ks, path, &e);
+	if (!list)
+		return true; /* cannot tell: assume live, fail safe */
+	bool live = false;
+	const cJSON *p;
+	cJSON_ArrayForEach (p, cJSON_GetObjectItemCaseSensitive(list, "items")) {
+		const char *bp = json_annotation(p, ANN_BIND_PHASE);
+		const char *phase = json_str(json_path(p, "status", NULL), "phase");
+		bool terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
+		live |= bp && !strcmp(bp, "allocating") && !terminal;
+	}
+	cJSON_Delete(list);
+	return live;
+}
+
+static char *lock_patch(const char *rv, const char *value)
+{
+	cJSON *o = cJSON_CreateObject(), *md = cJSON_AddObjectToObject(o, "metadata");
+	if (rv)
+		cJSON_AddStringToObject(md, "resourceVersion", rv);
+	cJSON *ann = cJSON_AddObjectToObject(md, "annotations");
+	if (value)
+		cJSON_AddStringToObject(ann, ANN_NODE_LOCK, value);
+	else
+		cJSON_AddNullToObject(ann, ANN_NODE_LOCK);
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+/* One attempt: 0 taken, 1 try again (busy or conflict), -1 failed. */
+static int try_lock(struct kstore *ks, const char *node, struct store_err *e)
+{
+	char path[512], ts[32];
+	snprintf(path, sizeof path, "/api/v1/nodes/%s", node);
+	cJSON *n = get_json(ks, path, e);
+	if (!n)
+		return -1;
+	const char *held = json_annotation(n, ANN_NODE_LOCK);
+	int64_t since = held ? sync_parse_time(held) : -1;
+	int64_t now = clk_now_s(ks->clock);
+	if (held && since >= 0 && now - since < LOCK_TTL_S && lock_is_live(ks, node)) {
+		cJSON_Delete(n);
+		store_err_set(e, 409, "node %s is locked by a vGPU allocation in progress since %s",
+			      node, held);
+		return 1;
+	}
+	if (held)
+		log_info("node %s: taking over the %s lock from %s (%s)", node, ANN_NODE_LOCK, held,
+			 since >= 0 && now - since >= LOCK_TTL_S ? "expired" : "no pod allocating");
+	clk_format_rfc3339(now, ts, sizeof ts);
+	char *body = lock_patch(json_str(json_path(n, "metadata", NULL), "resourceVersion"), ts);
+	cJSON_Delete(n);
+	struct kube_resp r;
+	long st = call(ks, "PATCH", path, "application/merge-patch+json", body, &r, e);
+	free(body);
+	kube_resp_free(&r);
+	return st == 200 ? 0 : st == 409 ? 1 : -1;
+}
+
+static void unlock_node(struct kstore *ks, const char *node)
+{
+	char path[512];
+	struct store_err e;
+	struct kube_resp r;
+	snprintf(path, sizeof path, "/api/v1/nodes/%s", node);
+	char *body = lock_patch(NULL, NULL);
+	if (call(ks, "PATCH", path, "application/merge-patch+json", body, &r, &e) != 200)
+		log_warn("node %s: could not release the %s lock: %s", node, ANN_NODE_LOCK, e.msg);
+	free(body);
+	kube_resp_free(&r);
+}
+
+/* Our own binds to one node queue here, so they never race for its lock. */
+static void local_acquire(struct kstore *ks, const char *node)
+{
+	pthread_mutex_lock(&ks->lock_mu);
+	while (hmap_get(&ks->locking, node))
+		pthread_cond_wait(&ks->lock_cv, &ks->lock_mu);
+	char *key = strdup(node);
+	hmap_put(&ks->locking, key, key);
+	pthread_mutex_unlock(&ks->lock_mu);
+}
+
+static void local_release(struct kstore *ks, const char *node)
+{
+	pthread_mutex_lock(&ks->lock_mu);
+	free(hmap_del(&ks->locking, node));
+	pthread_cond_broadcast(&ks->lock_cv);
+	pthread_mutex_unlock(&ks->lock_mu);
+}
+
+static int lock_node(struct kstore *ks, const char *node, struct store_err *e)
+{
+	long waited = 0, step = 50;
+	for (;;) {
+		int rc = try_lock(ks, node, e);
+		if (rc <= 0 || waited >= LOCK_WAIT_MS || atomic_load(&ks->stop))
+			return rc == 0 ? 0 : -1;
+		kstore_sleep(ks, step);
+		waited += step;
+		step = step < 400 ? step * 2 : 400;
+	}
+}
+
+static char *binding_body(const struct store_binding *b)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "apiVersion", "v1");
+	cJSON_AddStringToObject(o, "kind", "Binding");
+	cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+	cJSON_AddStringToObject(md, "name", b->name);
+	cJSON_AddStringToObject(md, "namespace", b->ns);
+	if (b->uid && *b->uid)
+		cJSON_AddStringToObject(md, "uid", b->uid);
+	if (b->annotations)
+		cJSON_AddItemToObject(md, "annotations", cJSON_Duplicate(b->annotations, 1));
+	cJSON *t = cJSON_AddObjectToObject(o, "target");
+	cJSON_AddStringToObject(t, "apiVersion", "v1");
+	cJSON_AddStringToObject(t, "kind", "Node");
+	cJSON_AddStringToObject(t, "name", b->node);
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+/* After a 409 the pod may already be ours: a retried bind whose first answer
+ * was lost. That is success, as kube-scheduler expects. */
+static bool already_bound_here(struct kstore *ks, const struct store_binding *b)
+{
+	struct store_err e;
+	cJSON *pod = ks_get_pod(&ks->base, b->ns, b->name, &e);
+	const char *node = json_str(json_path(pod, "spec", NULL), "nodeName");
+	bool here = node && !strcmp(node, b->node);
+	cJSON_Delete(pod);
+	return here;
+}
+
+static void emit_event(struct kstore *ks, const struct store_binding *b, const char *reason,
+		       const char *msg)
+{
+	char path[512], ts[32], name[320];
+	struct store_err e;
+	struct kube_resp r;
+	clk_format_rfc3339(clk_now_s(ks->clock), ts, sizeof ts);
+	snprintf(name, sizeof name, "%s.%llx", b->name, (unsigned long long)clk_now_ms(ks->clock));
+	cJSON *o = cJSON_CreateObject(), *md = cJSON_AddObjectToObject(o, "metadata");
+	cJSON_AddStringToObject(o, "apiVersion", "v1");
+	cJSON_AddStringToObject(o, "kind", "Event");
+	cJSON_AddStringToObject(md, "name", name);
+	cJSON_AddStringToObject(md, "namespace", b->ns);
+	cJSON *io = cJSON_AddObjectToObject(o, "involvedObject");
+	cJSON_AddStringToObject(io, "apiVersion", "v1");
+	cJSON_AddStringToObject(io, "kind", "Pod");
+	cJSON_AddStringToObject(io, "namespace", b->ns);
+	cJSON_AddStringToObject(io, "name", b->name);
+	if (b->uid && *b->uid)
+		cJSON_AddStringToObject(io, "uid", b->uid);
+	cJSON_AddStringToObject(o, "reason", reason);
+	cJSON_AddStringToObject(o, "message", msg);
+	cJSON_AddStringToObject(o, "type", "Warning");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "source"), "component", "vgpu-extender");
+	cJSON_AddStringToObject(o, "firstTimestamp", ts);
+	cJSON_AddStringToObject(o, "lastTimestamp", ts);
+	cJSON_AddNumberToObject(o, "count", 1);
+	char *body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/events", b->ns);
+	if (call(ks, "POST", path, NULL, body, &r, &e) >= 300)
+		log_warn("cannot record event for pod %s/%s: %s", b->ns, b->name, e.msg);
+	free(body);
+	kube_resp_free(&r);
+}
+
+static int post_binding(struct kstore *ks, const struct store_binding *b, struct store_err *e)
+{
+	char path[768];
+	struct kube_resp r;
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s/binding", b->ns, b->name);
+	char *body = binding_body(b);
+	long st = call(ks, "POST", path, NULL, body, &r, e);
+	free(body);
+	kube_resp_free(&r);
+	if (st == 200 || st == 201 || (st == 409 && already_bound_here(ks, b)))
+		return 0;
+	return -1;
+}
+
+static int ks_bind(struct store *s, const struct store_binding *b, struct store_err *e)
+{
+	struct kstore *ks = ks_of(s);
+	if (!kstore_is_leader(s)) {
+		store_err_set(e, 503, "this replica is not the leader; binds go to the leader");
+		return -1;
+	}
+	if (!b->annotations)
+		return post_binding(ks, b, e);
+	local_acquire(ks, b->node);
+	int rc = lock_node(ks, b->node, e);
+	if (rc == 0) {
+		rc = post_binding(ks, b, e);
+		if (rc)
+			unlock_node(ks, b->node);
+	}
+	local_release(ks, b->node);
+	if (rc)
+		emit_event(ks, b, "FailedBinding", e->msg);
+	return rc;
+}
+
+static int simple_write(struct kstore *ks, const char *method, const char *path, const char *ctype,
+			const char *body, struct store_err *e)
+{
+	struct kube_resp r;
+	long st = call(ks, method, path, ctype, body, &r, e);
+	kube_resp_free(&r);
+	return st >= 200 && st < 300 ? 0 : -1;
+}
+
+static int ks_create_pod(struct store *s, const cJSON *pod, struct store_err *e)
+{
+	const char *ns = json_str(json_path(pod, "metadata", NULL), "namespace");
+	char path[512], *body = cJSON_PrintUnformatted(pod);
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", ns ? ns : "default");
+	int rc = simple_write(ks_of(s), "POST", path, NULL, body, e);
+	free(body);
+	return rc;
+}
+
+static int ks_delete_pod(struct store *s, const char *ns, const char *name, struct store_err *e)
+{
+	char path[768];
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
+	return simple_write(ks_of(s), "DELETE", path, NULL, NULL, e);
+}
+
+static int ks_patch_ann(struct store *s, const char *ns, const char *name, const cJSON *ann,
+			struct store_err *e)
+{
+	char path[768];
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(o, "metadata"), "annotations",
+			      cJSON_Duplicate(ann, 1));
+	char *body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	int rc = simple_write(ks_of(s), "PATCH", path, "application/merge-patch+json", body, e);
+	free(body);
+	return rc;
+}
+
+static int ks_start(struct store *s, const struct store_sink *sink)
+{
+	struct kstore *ks = ks_of(s);
+	ks->sink = *sink;
+	if (informer_start(&ks->nodes) || informer_start(&ks->pods))
+		return -1;
+	return 0;
+}
+
+static void ks_stop(struct store *s)
+{
+	struct kstore *ks = ks_of(s);
+	atomic_store(&ks->stop, 1);
+	informer_join(&ks->nodes);
+	informer_join(&ks->pods);
+	if (ks->leader_elect)
+		lease_stop(&ks->lease);
+	ks->leader_elect = false;
+}
+
+static void ks_destroy(struct store *s)
+{
+	struct kstore *ks = ks_of(s);
+	ks_stop(s);
+	informer_free(&ks->nodes);
+	informer_free(&ks->pods);
+	kube_client_free(ks->kc);
+	size_t it = 0;
+	void *v;
+	while (hmap_next(&ks->locking, &it, NULL, &v))
+		free(v);
+	hmap_free(&ks->locking);
+	pthread_mutex_destroy(&ks->lock_mu);
+	pthread_cond_destroy(&ks->lock_cv);
+	free(ks->ns);
+	free(ks);
+}
+
+static const struct store_ops kstore_ops = {
+    .start = ks_start,
+    .stop = ks_stop,
+    .destroy = ks_destroy,
+    .get_pod = ks_get_pod,
+    .bind = ks_bind,
+    .create_pod = ks_create_pod,
+    .delete_pod = ks_delete_pod,
+    .patch_pod_annotations = ks_patch_ann,
+    .observe_pod = NULL,
+};
+
+bool kstore_is_leader(struct store *s)
+{
+	struct kstore *ks = ks_of(s);
+	return !ks->leader_elect || atomic_load(&ks->lease.leader);
+}
+
+struct store *kstore_new(const struct kube_config *cfg, const struct kstore_opts *o,
+			 struct vx_clock *clock, char *err, size_t errlen)
+{
+	struct kstore *ks = calloc(1, sizeof *ks);
+	if (!ks)
+		abort();
+	ks->kc = kube_client_new(cfg, err, errlen);
+	if (!ks->kc) {
+		free(ks);
+		return NULL;
+	}
+	ks->base.ops = &kstore_ops;
+	ks->base.kind = "kubernetes";
+	ks->clock = clock;
+	ks->page_size = o && o->page_size > 0 ? o->page_size : 500;
+	ks->ns = strdup(cfg->namespace ? cfg->namespace : "default");
+	pthread_mutex_init(&ks->lock_mu, NULL);
+	pthread_cond_init(&ks->lock_cv, NULL);
+	hmap_init(&ks->locking);
+	informer_init(&ks->nodes, ks, "nodes", "/api/v1/nodes", false);
+	informer_init(&ks->pods, ks, "pods", "/api/v1/pods", true);
+	if (o && o->leader_elect) {
+		ks->leader_elect = true;
+		if (lease_start(&ks->lease, ks, o)) {
+			snprintf(err, errlen, "cannot start leader election");
+			ks_destroy(&ks->base);
+			return NULL;
+		}
+	}
+	return &ks->base;
+}
