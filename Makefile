@@ -99,10 +99,12 @@ run:
 deps:
 	bash scripts/deps.sh
 
-LINT_SRC := $(wildcard src/*.c src/*/*.c include/vx/*.h tests/*/*.c tests/*/*.h)
+LINT_SRC := $(wildcard src/*.c src/*/*.c src/*/*.h include/vx/*.h tests/*/*.c tests/*/*.h)
+TIDY_SRC := $(wildcard src/*.c src/*/*.c)
 lint:
+	@WITH_LINT=1 bash scripts/deps.sh --check-only || WITH_LINT=1 bash scripts/deps.sh
 	clang-format --dry-run -Werror $(LINT_SRC)
-	clang-tidy --quiet $(filter %.c,$(LINT_SRC)) -- -std=c11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS)
+	clang-tidy --quiet $(TIDY_SRC) -- -std=c11 -D_GNU_SOURCE -DVX_VERSION='"lint"' -Iinclude $(PKG_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -Iinclude src tests
 

@@ -289,8 +289,9 @@ struct cl_node *cluster_node_update(struct cluster *c, const char *name, const c
 				    int64_t allocatable)
 {
 	struct cl_node *n = node_ensure(c, name);
-	bool changed = !n->present || n->allocatable != allocatable ||
-		       (reg ? !n->register_raw || strcmp(reg, n->register_raw) : !!n->register_raw);
+	bool changed =
+	    !n->present || n->allocatable != allocatable ||
+	    (reg ? !n->register_raw || strcmp(reg, n->register_raw) != 0 : !!n->register_raw);
 	n->present = true;
 	if (!changed)
 		return n;

@@ -65,7 +65,7 @@ static int set_opt(struct vx_config *c, const struct opt *o, const char *v, char
 		return 0;
 	}
 	case OPT_BOOL:
-		if (strcmp(v, "true") && strcmp(v, "false")) {
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
 			snprintf(why, len, "want true or false, got \"%s\"", v);
 			return -1;
 		}

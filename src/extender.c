@@ -52,7 +52,8 @@ static int names_from_nodes(struct ext_args *a, const cJSON *nodes, char *err, s
 	}
 	int n = cJSON_GetArraySize(items), i = 0;
 	a->names = calloc(n ? (size_t)n : 1, sizeof *a->names);
-	a->items = calloc(n ? (size_t)n : 1, sizeof *a->items);
+	a->items =
+	    calloc(n ? (size_t)n : 1, sizeof *a->items); // NOLINT(bugprone-sizeof-expression)
 	if (!a->names || !a->items)
 		abort();
 	const cJSON *it;

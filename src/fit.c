@@ -8,8 +8,8 @@
 #include <string.h>
 
 struct usage {
-	int slots;
 	int64_t mem;
+	int slots;
 	int cores;
 };
 
@@ -148,8 +148,9 @@ enum fit_verdict fit_pod(const struct cl_node *n, const struct req_pod *r,
 		return FIT_NEVER;
 	}
 	for (int i = 0; i < n->ngpus; i++)
-		u[i] = (struct usage){n->gpus[i].used_slots, n->gpus[i].used_mem,
-				      n->gpus[i].used_cores};
+		u[i] = (struct usage){.mem = n->gpus[i].used_mem,
+				      .slots = n->gpus[i].used_slots,
+				      .cores = n->gpus[i].used_cores};
 	if (out)
 		out_init(out, r);
 	for (int ci = 0; ci < r->nctr; ci++) {

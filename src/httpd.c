@@ -72,9 +72,12 @@ static int open_listener(const char *listen_addr, int *port, char *err, size_t e
 	freeaddrinfo(ai);
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
-	getsockname(fd, (struct sockaddr *)&ss, &sl);
-	*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-					       : ((struct sockaddr_in *)&ss)->sin_port);
+	memset(&ss, 0, sizeof ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		in_port_t p = ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						       : ((struct sockaddr_in *)&ss)->sin_port;
+		*port = ntohs(p);
+	}
 	return fd;
 }
 
@@ -171,7 +174,7 @@ struct httpd *httpd_start(const struct httpd_opts *o, http_handler h, void *ud, 
 	    {MHD_OPTION_THREAD_POOL_SIZE, o->threads > 0 ? o->threads : 2, NULL},
 	    {MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s > 0 ? o->idle_timeout_s : 120, NULL},
 	    {MHD_OPTION_CONNECTION_LIMIT, 2048, NULL},
-	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
+	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)128 * 1024, NULL},
 	    {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)o->cert_pem},
 	    {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->key_pem},
 	    {MHD_OPTION_END, 0, NULL}};

@@ -215,7 +215,7 @@ void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, struct buf
 	buf_putc(b, '[');
 	for (size_t i = 0; i < np; i++) {
 		const struct cl_pod *p = pods[i];
-		if ((ns && strcmp(ns, p->ns)) || (queue && strcmp(queue, queue_of(p))))
+		if ((ns && strcmp(ns, p->ns) != 0) || (queue && strcmp(queue, queue_of(p)) != 0))
 			continue;
 		clk_format_rfc3339(p->created, ts, sizeof ts);
 		buf_puts(b, k++ ? ",{\"user\":" : "{\"user\":");

@@ -333,7 +333,8 @@ static const struct cl_pod *pod_on_node(const struct cl_node *n, const char *uid
 static void preempt_node(const struct cl_node *n, const struct req_pod *r, enum vx_policy gp,
 			 struct pipe_victims *v)
 {
-	const struct cl_pod **vp = calloc((size_t)v->n + 1, sizeof *vp);
+	const struct cl_pod **vp =
+	    calloc((size_t)v->n + 1, sizeof *vp); // NOLINT(bugprone-sizeof-expression)
 	if (!vp)
 		abort();
 	for (int i = 0; i < v->n; i++) {

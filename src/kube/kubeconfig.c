@@ -238,7 +238,8 @@ static int load_cluster(struct kc *k, const char *name, const char *ctx_name,
 	char owner[300];
 	snprintf(owner, sizeof owner, "cluster \"%s\"", name);
 	const char *server = get_str(k, cl, "server");
-	if (!server || (strncmp(server, "https://", 8) && strncmp(server, "http://", 7))) {
+	if (!server ||
+	    (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)) {
 		seterr(k->err, k->errlen,
 		       "kubeconfig %s: line %lu: %s needs a server such as https://host:6443",
 		       k->path, line_of(cl), owner);

@@ -705,7 +705,8 @@ int mstore_pending(struct store *s, char ***keys)
 	size_t it = 0, n = 0;
 	void *v;
 	pthread_mutex_lock(&m->mu);
-	struct mobj **list = calloc(hmap_size(&m->pods) + 1, sizeof *list);
+	struct mobj **list =
+	    calloc(hmap_size(&m->pods) + 1, sizeof *list); // NOLINT(bugprone-sizeof-expression)
 	if (!list)
 		abort();
 	while (hmap_next(&m->pods, &it, NULL, &v)) {
@@ -713,7 +714,7 @@ int mstore_pending(struct store *s, char ***keys)
 		if (!o->external && !o->bound && !o->terminal)
 			list[n++] = o;
 	}
-	qsort(list, n, sizeof *list, by_age);
+	qsort(list, n, sizeof *list, by_age); // NOLINT(bugprone-sizeof-expression)
 	*keys = calloc(n + 1, sizeof **keys);
 	if (!*keys)
 		abort();

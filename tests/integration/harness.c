@@ -206,8 +206,12 @@ int hx_run(const char *const *argv, char **out)
 	ssize_t got;
 	while (buf && (got = read(pfd[0], buf + len, cap - len - 1)) > 0) {
 		len += (size_t)got;
-		if (len + 1 >= cap)
-			buf = realloc(buf, cap *= 2);
+		if (len + 1 >= cap) {
+			char *nb = realloc(buf, cap *= 2);
+			if (!nb)
+				free(buf);
+			buf = nb;
+		}
 	}
 	close(pfd[0]);
 	if (buf)
