@@ -1,0 +1,213 @@
+/* Integration tests of dev mode as a whole: the built-in demo cluster,
+ * pending pods from the cluster file, the persisted clock, HTTPS serving. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const cJSON *get(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static void demo_cluster_by_default(void **state)
+{
+	(void)state;
+	struct hx_daemon d;
+	const char *args[] = {"--dev", NULL};
+	assert_int_equal(hx_start(&d, args), 0);
+	struct hx_resp r;
+	assert_int_equal(hx_get(&d, "/debug/state", &r), 0);
+	const cJSON *nodes = get(r.json, "nodes");
+	assert_int_equal(cJSON_GetArraySize(nodes), 2);
+	const cJSON *n;
+	cJSON_ArrayForEach (n, nodes) {
+		const cJSON *gpus = get(n, "gpus");
+		assert_int_equal(cJSON_GetArraySize(gpus), 2);
+		assert_int_equal(get(cJSON_GetArrayItem(gpus, 0), "memoryMiB")->valueint, 24576);
+		assert_int_equal(get(cJSON_GetArrayItem(gpus, 0), "slots")->valueint, 10);
+	}
+	hx_resp_free(&r);
+	assert_int_equal(hx_stop(&d), 0);
+}
+
+static int all_placed(const cJSON *state, void *ud)
+{
+	const char *want = ud; /* the one pod that must wait, or NULL for none */
+	const cJSON *p;
+	int running = 0, waiting = 0, named = 0;
+	cJSON_ArrayForEach (p, get(state, "pods")) {
+		const char *st = get(p, "status")->valuestring;
+		running += !strcmp(st, "Running");
+		waiting += !strcmp(st, "Submitted");
+		named +=
+		    want && !strcmp(get(p, "name")->valuestring, want) && !strcmp(st, "Submitted");
+	}
+	return running == 2 && waiting == (want ? 1 : 0) && named == (want ? 1 : 0);
+}
+
+static void pending_pods_from_the_cluster_file(void **state)
+{
+	(void)state;
+	const char *yaml =
+	    "apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  annotations:\n"
+	    "    volcano.sh/node-vgpu-register: \"GPU-1,10,16000,NVIDIA-T4,true,hami-core:\"\n"
+	    "status:\n  allocatable:\n    volcano.sh/vgpu-number: \"10\"\n"
+	    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: first\nspec:\n  containers:\n"
+	    "  - name: c\n    resources:\n      limits:\n        volcano.sh/vgpu-memory: 8000\n"
+	    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: second\nspec:\n  containers:\n"
+	    "  - name: c\n    resources:\n      limits:\n        volcano.sh/vgpu-memory: 8000\n"
+	    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: third\nspec:\n  containers:\n"
+	    "  - name: c\n    resources:\n      limits:\n        volcano.sh/vgpu-memory: 8000\n";
+	const char *file = hx_tmpfile(yaml, ".yaml");
+	struct hx_daemon d;
+	const char *args[] = {"--dev", "--cluster", file, NULL};
+	assert_int_equal(hx_start(&d, args), 0);
+	/* 16000 MiB holds two 8000 MiB pods; the third, created last, waits. */
+	assert_int_equal(hx_wait_json(&d, "/debug/state", all_placed, "third", 5000), 0);
+	struct hx_resp r;
+	assert_int_equal(hx_get(&d, "/api/v1/jobs", &r), 0);
+	assert_int_equal(cJSON_GetArraySize(r.json), 3);
+	hx_resp_free(&r);
+	/* Deleting a running pod frees room for the waiting one. */
+	char url[256];
+	snprintf(url, sizeof url, "%s/api/v1/jobs/default/first", d.url);
+	assert_int_equal(hx_http("DELETE", url, NULL, 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	hx_resp_free(&r);
+	assert_int_equal(hx_wait_json(&d, "/debug/state", all_placed, NULL, 5000), 0);
+	assert_int_equal(hx_stop(&d), 0);
+	unlink(file);
+}
+
+static long long now_of(struct hx_daemon *d)
+{
+	struct hx_resp r;
+	assert_int_equal(hx_post(d, "/debug/clock/advance?seconds=0", "", &r), 0);
+	long long now = (long long)get(r.json, "now")->valuedouble;
+	hx_resp_free(&r);
+	return now;
+}
+
+static void clock_persists_in_state_dir(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vx-state-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	const char *args[] = {"--dev", "--state-dir", dir, NULL};
+	struct hx_daemon d;
+	assert_int_equal(hx_start(&d, args), 0);
+	long long before = now_of(&d);
+	struct hx_resp r;
+	assert_int_equal(hx_post(&d, "/debug/clock/advance?seconds=86400", "", &r), 0);
+	hx_resp_free(&r);
+	assert_int_equal(hx_stop(&d), 0);
+	assert_int_equal(hx_start(&d, args), 0);
+	long long after = now_of(&d);
+	assert_true(after - before >= 86400 && after - before < 86400 + 60);
+	assert_int_equal(hx_stop(&d), 0);
+	char path[128];
+	snprintf(path, sizeof path, "%s/clock.json", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static size_t sink(char *p, size_t sz, size_t n, void *ud)
+{
+	(void)p;
+	*(size_t *)ud += sz * n;
+	return sz * n;
+}
+
+static void serves_https(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vx-tls-XXXXXX", cert[128], key[128], *out = NULL;
+	assert_non_null(mkdtemp(dir));
+	snprintf(cert, sizeof cert, "%s/tls.crt", dir);
+	snprintf(key, sizeof key, "%s/tls.key", dir);
+	const char *gen[] = {"/usr/bin/openssl",
+			     "req",
+			     "-x509",
+			     "-newkey",
+			     "rsa:2048",
+			     "-nodes",
+			     "-days",
+			     "1",
+			     "-subj",
+			     "/CN=127.0.0.1",
+			     "-addext",
+			     "subjectAltName=IP:127.0.0.1",
+			     "-keyout",
+			     key,
+			     "-out",
+			     cert,
+			     NULL};
+	if (access(gen[0], X_OK) != 0)
+		skip();
+	assert_int_equal(hx_run(gen, &out), 0);
+	free(out);
+	struct hx_daemon d;
+	const char *args[] = {"--dev", "--tls-cert", cert, "--tls-key", key, NULL};
+	/* hx_start polls plain HTTP, so start it by hand and poll over TLS. */
+	int port = hx_free_port();
+	char listen[64], url[128];
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+	const char *argv[] = {hx_bin("vgpu-extender"),
+			      "--listen",
+			      listen,
+			      args[0],
+			      args[1],
+			      args[2],
+			      args[3],
+			      args[4],
+			      NULL};
+	memset(&d, 0, sizeof d);
+	snprintf(d.log_path, sizeof d.log_path, "/tmp/vx-tls-%d.log", port);
+	d.pid = fork();
+	if (d.pid == 0) {
+		freopen(d.log_path, "w", stderr);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	snprintf(url, sizeof url, "https://127.0.0.1:%d/healthz", port);
+	long status = 0;
+	for (int i = 0; i < 100 && status != 200; i++) {
+		CURL *c = curl_easy_init();
+		size_t got = 0;
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_CAINFO, cert);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &got);
+		if (curl_easy_perform(c) == CURLE_OK)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_cleanup(c);
+		if (status != 200)
+			usleep(100000);
+	}
+	assert_int_equal(status, 200);
+	assert_int_equal(hx_stop(&d), 0);
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(demo_cluster_by_default),
+	    cmocka_unit_test(pending_pods_from_the_cluster_file),
+	    cmocka_unit_test(clock_persists_in_state_dir),
+	    cmocka_unit_test(serves_https),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
