@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void buf_json_escape(struct buf *b, const char *s, size_t n);
+
 void buf_reserve(struct buf *b, size_t extra)
 {
 	if (b->len + extra + 1 <= b->cap)
@@ -57,6 +59,24 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 }
 
 void buf_json_strn(struct buf *b, const char *s, size_t n)
+{
+	size_t k = 0;
+	while (k < n && (unsigned char)s[k] >= 0x20 && s[k] != '"' && s[k] != '\\')
+		k++;
+	if (k == n) { /* the usual case: nothing to escape, one copy */
+		buf_reserve(b, n + 2);
+		char *d = b->data + b->len;
+		d[0] = '"';
+		memcpy(d + 1, s, n);
+		d[n + 1] = '"';
+		d[n + 2] = '\0';
+		b->len += n + 2;
+		return;
+	}
+	buf_json_escape(b, s, n);
+}
+
+static void buf_json_escape(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	buf_reserve(b, n + 2);

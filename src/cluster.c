@@ -9,6 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Device UUIDs are interned: a pod's slices then cost no string of their
+ * own, and the table is bounded by the GPUs the cluster has ever had. */
+static const char *intern(struct cluster *c, const char *s)
+{
+	char *v = hmap_get(&c->uuids, s);
+	if (v)
+		return v;
+	v = strdup(s);
+	if (!v)
+		abort();
+	hmap_put(&c->uuids, v, v);
+	return v;
+}
+
 static void *xcalloc(size_t n, size_t sz)
 {
 	void *p = calloc(n ? n : 1, sz);
@@ -36,15 +50,13 @@ void cluster_init(struct cluster *c)
 	pthread_rwlockattr_destroy(&attr);
 	hmap_init(&c->nodes);
 	hmap_init(&c->pods);
+	hmap_init(&c->uuids);
 }
 
 static void free_devs(struct cl_pod *p)
 {
-	for (int i = 0; i < p->nctr; i++) {
-		for (int j = 0; j < p->devs[i].ndev; j++)
-			free(p->devs[i].devs[j].uuid);
+	for (int i = 0; i < p->nctr; i++)
 		free(p->devs[i].devs);
-	}
 	free(p->devs);
 	p->devs = NULL;
 	p->nctr = 0;
@@ -54,9 +66,6 @@ static void free_pod(struct cl_pod *p)
 {
 	free_devs(p);
 	req_free(&p->req);
-	free(p->key);
-	free(p->ns);
-	free(p->name);
 	free(p->uid);
 	free(p->req_error);
 	free(p->queue);
@@ -79,8 +88,9 @@ static void free_gpus(struct cl_node *n)
 
 static void free_node(struct cl_node *n)
 {
+	if (n->name != n->name_buf)
+		free(n->name);
 	free_gpus(n);
-	free(n->name);
 	free(n->register_raw);
 	free(n);
 }
@@ -96,6 +106,9 @@ void cluster_free(struct cluster *c)
 		free_node(v);
 	hmap_free(&c->pods);
 	hmap_free(&c->nodes);
+	for (it = 0; hmap_next(&c->uuids, &it, NULL, &v);)
+		free(v);
+	hmap_free(&c->uuids);
 	pthread_rwlock_destroy(&c->lock);
 }
 
@@ -124,11 +137,27 @@ struct cl_node *cluster_noden(const struct cluster *c, const char *name, size_t 
 	return hmap_getn(&c->nodes, name, len);
 }
 
+/* Remembers, for quick accepts, the GPU with the most free memory and the
+ * one with the most free compute, each with its other free figure. */
+static void track_best(struct cl_node *n, int64_t free_mem, int free_cores)
+{
+	if (free_mem > n->max_free_mem ||
+	    (free_mem == n->max_free_mem && free_cores > n->cores_at_max_mem)) {
+		n->max_free_mem = free_mem;
+		n->cores_at_max_mem = free_cores;
+	}
+	if (free_cores > n->max_free_cores ||
+	    (free_cores == n->max_free_cores && free_mem > n->mem_at_max_cores)) {
+		n->max_free_cores = free_cores;
+		n->mem_at_max_cores = free_mem;
+	}
+}
+
 void cluster_node_recompute(struct cl_node *n)
 {
 	n->total_slots = n->used_slots = n->free_slots = n->idle_gpus = n->healthy_gpus = 0;
-	n->total_mem = n->used_mem = n->max_free_mem = 0;
-	n->used_cores = n->max_free_cores = 0;
+	n->total_mem = n->used_mem = n->max_free_mem = n->mem_at_max_cores = 0;
+	n->used_cores = n->max_free_cores = n->cores_at_max_mem = 0;
 	for (int i = 0; i < n->ngpus; i++) {
 		const struct cl_gpu *g = &n->gpus[i];
 		n->total_slots += g->slots;
@@ -143,10 +172,15 @@ void cluster_node_recompute(struct cl_node *n)
 			continue;
 		n->free_slots += g->slots - g->used_slots;
 		n->idle_gpus += g->used_slots == 0;
-		if (g->mem_mib - g->used_mem > n->max_free_mem)
-			n->max_free_mem = g->mem_mib - g->used_mem;
-		if (100 - g->used_cores > n->max_free_cores)
-			n->max_free_cores = 100 - g->used_cores;
+		track_best(n, g->mem_mib - g->used_mem, 100 - g->used_cores);
+	}
+	n->usage = 0;
+	if (n->ngpus) {
+		n->usage = (double)n->used_cores / (100.0 * n->ngpus);
+		if (n->total_slots)
+			n->usage += (double)n->used_slots / n->total_slots;
+		if (n->total_mem)
+			n->usage += (double)n->used_mem / (double)n->total_mem;
 	}
 }
 
@@ -196,8 +230,14 @@ static struct cl_node *node_ensure(struct cluster *c, const char *name)
 	struct cl_node *n = hmap_get(&c->nodes, name);
 	if (n)
 		return n;
-	n = xcalloc(1, sizeof *n);
-	n->name = xstrdup(name);
+	size_t len = strlen(name) + 1;
+	/* Cache-line aligned so the name and the hot aggregates share lines. */
+	n = aligned_alloc(64, (sizeof *n + 63) / 64 * 64);
+	if (!n)
+		abort();
+	memset(n, 0, sizeof *n);
+	n->name = len <= CL_NAME_INLINE ? n->name_buf : xstrdup(name);
+	memcpy(n->name, name, len);
 	snprintf(n->reason, sizeof n->reason, "node not known");
 	hmap_put(&c->nodes, n->name, n);
 	return n;
@@ -337,20 +377,26 @@ struct cl_pod *cluster_pod(const struct cluster *c, const char *key)
 
 struct cl_pod *cluster_pod_ensure(struct cluster *c, const char *ns, const char *name)
 {
-	size_t kl = strlen(ns) + strlen(name) + 2;
-	char *key = malloc(kl);
-	if (!key)
-		abort();
-	snprintf(key, kl, "%s/%s", ns, name);
+	size_t nl = strlen(ns), ml = strlen(name);
+	char *key = xcalloc(1, nl + ml + 2);
+	memcpy(key, ns, nl);
+	key[nl] = '/';
+	memcpy(key + nl + 1, name, ml + 1);
 	struct cl_pod *p = hmap_get(&c->pods, key);
-	if (p) {
-		free(key);
+	free(key);
+	if (p)
 		return p;
-	}
-	p = xcalloc(1, sizeof *p);
-	p->key = key;
-	p->ns = xstrdup(ns);
-	p->name = xstrdup(name);
+	/* One allocation holds the struct and "ns/name\0ns\0name\0": 100,000 pods
+	 * make per-string mallocs add up. */
+	p = xcalloc(1, sizeof *p + 2 * (nl + ml + 2));
+	p->key = (char *)(p + 1);
+	p->ns = p->key + nl + ml + 2;
+	p->name = p->ns + nl + 1;
+	memcpy(p->key, ns, nl);
+	p->key[nl] = '/';
+	memcpy(p->key + nl + 1, name, ml + 1);
+	memcpy(p->ns, ns, nl + 1);
+	memcpy(p->name, name, ml + 1);
 	p->priority = 5;
 	hmap_put(&c->pods, p->key, p);
 	c->version++;
@@ -383,8 +429,7 @@ void cluster_pod_set_alloc(struct cluster *c, struct cl_pod *p, const char *node
 		p->devs[i].devs = xcalloc((size_t)src->ndev, sizeof *p->devs[i].devs);
 		for (int j = 0; j < src->ndev; j++) {
 			struct cl_dev *d = &p->devs[i].devs[j];
-			d->uuid = src->devs[j].uuid;
-			src->devs[j].uuid = NULL;
+			d->uuid = intern(c, src->devs[j].uuid);
 			d->mem_mib = src->devs[j].mem_mib;
 			d->cores = src->devs[j].cores;
 			d->gpu = -1;
@@ -428,7 +473,8 @@ void cluster_pod_devs_view(const struct cl_pod *p, struct codec_pod_devs *out)
 		out->ctrs[i].ndev = p->devs[i].ndev;
 		out->ctrs[i].devs = xcalloc((size_t)p->devs[i].ndev, sizeof *out->ctrs[i].devs);
 		for (int j = 0; j < p->devs[i].ndev; j++) {
-			out->ctrs[i].devs[j].uuid = p->devs[i].devs[j].uuid;
+			/* a borrowed view: the codec type is not const */
+			out->ctrs[i].devs[j].uuid = (char *)p->devs[i].devs[j].uuid;
 			out->ctrs[i].devs[j].mem_mib = p->devs[i].devs[j].mem_mib;
 			out->ctrs[i].devs[j].cores = p->devs[i].devs[j].cores;
 		}
@@ -452,13 +498,5 @@ const char *cluster_status_name(enum pod_status st)
 
 double cluster_node_usage(const struct cl_node *n)
 {
-	if (!n->ngpus)
-		return 0;
-	double u = 0;
-	if (n->total_slots)
-		u += (double)n->used_slots / n->total_slots;
-	u += (double)n->used_cores / (100.0 * n->ngpus);
-	if (n->total_mem)
-		u += (double)n->used_mem / (double)n->total_mem;
-	return u;
+	return n->usage;
 }

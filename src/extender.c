@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static cJSON *parse_root(const char *body, size_t len, char *err, size_t errlen)
 {
@@ -70,9 +71,183 @@ static int names_from_nodes(struct ext_args *a, const cJSON *nodes, char *err, s
 	return 0;
 }
 
+/* The fast path for kube-scheduler's bodies: find the top-level keys without
+ * building a tree, take NodeNames as slices of the body (5,000 names would
+ * otherwise cost 10,000 cJSON allocations per call) and let cJSON parse only
+ * the Pod. Anything unusual (escapes in names, a full Nodes list, a
+ * structural surprise) returns -1 and the caller uses the plain cJSON path,
+ * which also produces the precise error message. */
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+static const char *skip_string(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+static const char *skip_value(const char *p, const char *end)
+{
+	int depth = 0;
+	if (p >= end)
+		return NULL;
+	if (*p == '"')
+		return skip_string(p, end);
+	if (*p != '{' && *p != '[') {
+		const char *s = p;
+		while (p < end && strchr("truefalsn0123456789+-.eE", *p))
+			p++;
+		return p > s ? p : NULL;
+	}
+	for (; p < end; p++) {
+		if (*p == '"') {
+			p = skip_string(p, end);
+			if (!p)
+				return NULL;
+			p--;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if ((*p == '}' || *p == ']') && --depth == 0) {
+			return p + 1;
+		}
+	}
+	return NULL;
+}
+
+static bool key_is(const char *k, size_t n, const char *want)
+{
+	return strlen(want) == n && strncasecmp(k, want, n) == 0;
+}
+
+struct span {
+	const char *p;
+	size_t n;
+};
+
+/* Splits the top-level object into the spans of Pod, NodeNames and Nodes. */
+static int split_top(const char *body, size_t len, struct span *pod, struct span *names,
+		     struct span *nodes)
+{
+	const char *p = skip_ws(body, body + len), *end = body + len;
+	if (p >= end || *p++ != '{')
+		return -1;
+	for (;;) {
+		p = skip_ws(p, end);
+		if (p < end && *p == '}')
+			return skip_ws(p + 1, end) == end ? 0 : -1;
+		if (p >= end || *p != '"')
+			return -1;
+		const char *k = p + 1, *ke = skip_string(p, end);
+		if (!ke || memchr(k, '\\', (size_t)(ke - 1 - k)))
+			return -1;
+		p = skip_ws(ke, end);
+		if (p >= end || *p++ != ':')
+			return -1;
+		p = skip_ws(p, end);
+		const char *v = p;
+		if (!(p = skip_value(p, end)))
+			return -1;
+		struct span sv = {v, (size_t)(p - v)};
+		size_t kn = (size_t)(ke - 1 - k);
+		if (key_is(k, kn, "Pod"))
+			*pod = sv;
+		else if (key_is(k, kn, "NodeNames"))
+			*names = sv;
+		else if (key_is(k, kn, "Nodes"))
+			*nodes = sv;
+		p = skip_ws(p, end);
+		if (p < end && *p == ',')
+			p++;
+		else if (p >= end || *p != '}')
+			return -1;
+	}
+}
+
+static bool is_null(struct span s)
+{
+	return !s.p || (s.n == 4 && memcmp(s.p, "null", 4) == 0);
+}
+
+/* Takes the names as slices of the body; -1 on anything but plain strings. */
+static int scan_names(struct ext_args *a, struct span s)
+{
+	const char *p = s.p + 1, *end = s.p + s.n - 1;
+	int cap = 16, n = 0;
+	if (s.n < 2 || s.p[0] != '[')
+		return -1;
+	a->names = malloc((size_t)cap * sizeof *a->names);
+	a->lens = malloc((size_t)cap * sizeof *a->lens);
+	for (p = skip_ws(p, end); p < end;) {
+		if (*p != '"')
+			return -1;
+		const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+		if (!q || memchr(p + 1, '\\', (size_t)(q - p - 1)))
+			return -1;
+		if (n == cap) {
+			cap *= 2;
+			a->names = realloc(a->names, (size_t)cap * sizeof *a->names);
+			a->lens = realloc(a->lens, (size_t)cap * sizeof *a->lens);
+		}
+		if (!a->names || !a->lens)
+			abort();
+		a->names[n] = p + 1;
+		a->lens[n++] = (size_t)(q - p - 1);
+		p = skip_ws(q + 1, end);
+		if (p < end && *p == ',')
+			p = skip_ws(p + 1, end);
+		else if (p < end)
+			return -1;
+	}
+	a->n = n;
+	a->node_names = true;
+	return 0;
+}
+
+static int fast_parse(const char *body, size_t len, struct ext_args *a)
+{
+	struct span pod = {0}, names = {0}, nodes = {0};
+	if (split_top(body, len, &pod, &names, &nodes) || !pod.p || is_null(names) ||
+	    !is_null(nodes) || scan_names(a, names))
+		return -1;
+	a->root = cJSON_ParseWithLength(pod.p, pod.n);
+	a->pod = a->root;
+	return cJSON_IsObject(a->pod) ? 0 : -1;
+}
+
+static void set_lens(struct ext_args *a)
+{
+	a->lens = calloc((size_t)a->n + 1, sizeof *a->lens);
+	if (!a->lens)
+		abort();
+	for (int i = 0; i < a->n; i++)
+		a->lens[i] = strlen(a->names[i]);
+}
+
+static int slow_parse(const char *body, size_t len, struct ext_args *a, char *err, size_t errlen);
+
 int ext_parse_args(const char *body, size_t len, struct ext_args *a, char *err, size_t errlen)
 {
 	memset(a, 0, sizeof *a);
+	if (fast_parse(body, len, a) == 0)
+		return 0;
+	ext_args_free(a);
+	int rc = slow_parse(body, len, a, err, errlen);
+	if (a->names && !a->lens)
+		set_lens(a);
+	return rc;
+}
+
+static int slow_parse(const char *body, size_t len, struct ext_args *a, char *err, size_t errlen)
+{
 	if (!(a->root = parse_root(body, len, err, errlen)))
 		return -1;
 	a->pod = cJSON_GetObjectItem(a->root, "Pod");
@@ -103,6 +278,7 @@ void ext_args_free(struct ext_args *a)
 {
 	cJSON_Delete(a->root);
 	free(a->names);
+	free(a->lens);
 	free(a->items);
 	memset(a, 0, sizeof *a);
 }
@@ -116,7 +292,7 @@ static void write_failed(struct buf *out, const struct ext_args *a, const struct
 		if (f->verdict[i] != which)
 			continue;
 		buf_puts(out, sep);
-		buf_json_str(out, a->names[i]);
+		buf_json_strn(out, a->names[i], a->lens[i]);
 		buf_putc(out, ':');
 		buf_json_str(out, f->reasons.data + f->reason[i]);
 		sep = ",";
@@ -134,7 +310,7 @@ void ext_write_filter(struct buf *out, const struct ext_args *a, const struct pi
 			if (f && f->verdict[i] != PIPE_PASS)
 				continue;
 			buf_puts(out, sep);
-			buf_json_str(out, a->names[i]);
+			buf_json_strn(out, a->names[i], a->lens[i]);
 			sep = ",";
 		}
 		buf_puts(out, "]");
@@ -160,11 +336,19 @@ void ext_write_filter(struct buf *out, const struct ext_args *a, const struct pi
 
 void ext_write_priorities(struct buf *out, const struct ext_args *a, const int *scores)
 {
+	buf_reserve(out, (size_t)a->n * 40 + 2);
 	buf_putc(out, '[');
 	for (int i = 0; i < a->n; i++) {
+		char score[24] = ",\"Score\":10}";
+		int v = scores[i] < 0 ? 0 : scores[i] > 10 ? 10 : scores[i];
+		if (v < 10) { /* printf per node costs more than the rest of prioritize */
+			score[9] = (char)('0' + v);
+			score[10] = '}';
+			score[11] = '\0';
+		}
 		buf_puts(out, i ? ",{\"Host\":" : "{\"Host\":");
-		buf_json_str(out, a->names[i]);
-		buf_printf(out, ",\"Score\":%d}", scores[i]);
+		buf_json_strn(out, a->names[i], a->lens[i]);
+		buf_puts(out, score);
 	}
 	buf_putc(out, ']');
 }

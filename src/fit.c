@@ -39,6 +39,18 @@ bool fit_quick_reject(const struct cl_node *n, const struct req_pod *r)
 	return r->max_cores == 100 && n->idle_gpus == 0;
 }
 
+bool fit_quick_accept(const struct cl_node *n, const struct req_pod *r)
+{
+	if (r->total_vgpus != 1 || r->max_mem_mib == 0 || r->max_cores == 100 || r->use_types.n ||
+	    r->nouse_types.n || r->use_uuids.n || r->nouse_uuids.n || !n->present || !n->usable)
+		return false;
+	int64_t mem = r->max_mem_mib;
+	/* Cores 0 must not land on a card whose compute is fully used. */
+	int cores = r->max_cores > 0 ? r->max_cores : 1;
+	return (n->max_free_mem >= mem && n->cores_at_max_mem >= cores) ||
+	       (n->max_free_cores >= cores && n->mem_at_max_cores >= mem);
+}
+
 static enum fit_reason check_gpu(const struct cl_gpu *g, const struct usage *u,
 				 const struct req_pod *r, const struct req_ctr *c)
 {

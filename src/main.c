@@ -10,6 +10,7 @@
 #include "vx/sync.h"
 #include "vx/yamljson.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@ static void sink_synced(void *ud)
 	log_info("model synced: %zu nodes, %zu vGPU pods", hmap_size(&d->cluster.nodes),
 		 hmap_size(&d->cluster.pods));
 	cluster_unlock(&d->cluster);
+	/* The first sync parsed every object once; give that scratch memory back. */
+	malloc_trim(0);
 }
 
 static struct store *open_kube_store(struct vx_daemon *d, char *err, size_t errlen)

@@ -6,21 +6,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int by_name(const void *a, const void *b)
+struct kv {
+	const char *key;
+	void *val;
+};
+
+static int by_key(const void *a, const void *b)
 {
-	return strcmp(**(char *const *const *)a, **(char *const *const *)b);
+	return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
 }
 
-/* Collects the map's values (whose first field is their name) sorted. */
+/* The map's values in key order (node name, or "namespace/name"). */
 static void **sorted_values(const struct hmap *m, size_t *n)
 {
+	struct kv *kv = calloc(hmap_size(m) + 1, sizeof *kv);
 	void **v = calloc(hmap_size(m) + 1, sizeof *v);
 	size_t it = 0, k = 0;
-	if (!v)
+	if (!kv || !v)
 		abort();
-	while (hmap_next(m, &it, NULL, &v[k]))
+	while (hmap_next(m, &it, &kv[k].key, &kv[k].val))
 		k++;
-	qsort(v, k, sizeof *v, by_name);
+	qsort(kv, k, sizeof *kv, by_key);
+	for (size_t i = 0; i < k; i++)
+		v[i] = kv[i].val;
+	free(kv);
 	*n = k;
 	return v;
 }

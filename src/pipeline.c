@@ -46,8 +46,8 @@ void pipe_filter_reject_all(struct pipe_filter_out *out, int n, const char *why)
 		fail(out, i, PIPE_UNRESOLVABLE, why);
 }
 
-void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *const *names, int n,
-		 struct pipe_filter_out *out)
+void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *const *names,
+		 const size_t *lens, int n, struct pipe_filter_out *out)
 {
 	char why[256];
 	out_init(out, n);
@@ -56,12 +56,13 @@ void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *const
 	enum vx_policy gp = gpu_policy(pl, r);
 	cluster_rdlock(pl->cluster);
 	for (int i = 0; i < n; i++) {
-		const struct cl_node *node = cluster_node(pl->cluster, names[i]);
+		const struct cl_node *node = cluster_noden(pl->cluster, names[i], lens[i]);
 		if (!node || !node->present) {
 			fail(out, i, PIPE_UNRESOLVABLE, "node not known to the vGPU scheduler");
 			continue;
 		}
-		if (!fit_quick_reject(node, r) && fit_pod(node, r, gp, NULL, NULL, 0) == FIT_FITS)
+		if (!fit_quick_reject(node, r) &&
+		    (fit_quick_accept(node, r) || fit_pod(node, r, gp, NULL, NULL, 0) == FIT_FITS))
 			continue;
 		enum fit_verdict v = fit_pod(node, r, gp, NULL, why, sizeof why);
 		fail(out, i, v == FIT_NEVER ? PIPE_UNRESOLVABLE : PIPE_FAIL, why);
@@ -77,19 +78,21 @@ void pipe_filter_out_free(struct pipe_filter_out *out)
 	memset(out, 0, sizeof *out);
 }
 
-void pipe_prioritize(struct pipeline *pl, const struct req_pod *r, const char *const *names, int n,
-		     int *scores)
+void pipe_prioritize(struct pipeline *pl, const struct req_pod *r, const char *const *names,
+		     const size_t *lens, int n, int *scores)
 {
 	double *raw = malloc((n ? (size_t)n : 1) * sizeof *raw), lo = INFINITY, hi = -INFINITY;
 	if (!raw)
 		abort();
-	enum vx_policy np = node_policy(pl, r), gp = gpu_policy(pl, r);
+	enum vx_policy np = node_policy(pl, r);
 	cluster_rdlock(pl->cluster);
 	for (int i = 0; i < n; i++) {
-		const struct cl_node *node = cluster_node(pl->cluster, names[i]);
+		const struct cl_node *node = cluster_noden(pl->cluster, names[i], lens[i]);
 		raw[i] = NAN;
-		if (!node || (r->is_vgpu && (fit_quick_reject(node, r) ||
-					     fit_pod(node, r, gp, NULL, NULL, 0) != FIT_FITS)))
+		/* Candidates come from filter, which ran the full walk; repeating it
+		 * here would double the cost for nothing. The O(1) test still gives
+		 * 0 to a node that filled up since. */
+		if (!node || (r->is_vgpu && fit_quick_reject(node, r)))
 			continue;
 		raw[i] = r->is_vgpu ? fit_node_score(node, np) : 0;
 		lo = raw[i] < lo ? raw[i] : lo;

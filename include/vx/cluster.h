@@ -30,27 +30,35 @@ struct cl_gpu {
 
 struct cl_pod;
 
+#define CL_NAME_INLINE 40
+
 struct cl_node {
-	char *name;
+	/* Hot: what filter reads for every candidate, in the first two cache
+	 * lines: the name the hash lookup compares (inline when short), then
+	 * the aggregates that decide most nodes in O(1) without touching GPUs.
+	 * Aggregates cover healthy GPUs with a free slot unless named total. */
+	char name_buf[CL_NAME_INLINE];
 	bool present; /* false: a placeholder for pods that name an unseen node */
 	bool usable;
-	char reason[128]; /* why the node is not usable */
-	int ngpus;
+	int ngpus, healthy_gpus, free_slots, idle_gpus;
+	int max_free_cores, cores_at_max_mem;   /* free cores of the GPU with most free memory */
+	int64_t max_free_mem, mem_at_max_cores; /* free memory of the GPU with most free cores */
+	double usage;                           /* cluster_node_usage(), kept current */
+	char *name;                             /* name_buf, or the heap for long names */
 	struct cl_gpu *gpus;
-	char *register_raw;
+	/* Cold. */
+	int total_slots, used_slots, used_cores;
+	int64_t total_mem, used_mem;
 	int64_t allocatable; /* status.allocatable volcano.sh/vgpu-number */
-	/* Aggregates over healthy GPUs, kept current so filter rejects most
-	 * nodes in O(1) without looking at GPUs. */
-	int total_slots, used_slots, free_slots, idle_gpus, healthy_gpus;
-	int64_t total_mem, used_mem, max_free_mem;
-	int used_cores, max_free_cores;
+	char *register_raw;
 	struct cl_pod *pods; /* attached pods, linked through node_next */
 	int npods;
+	char reason[128]; /* why the node is not usable */
 };
 
 struct cl_dev {
-	char *uuid;
-	int gpu; /* index into node->gpus, -1 when the node lacks that UUID */
+	const char *uuid; /* interned in cluster.uuids */
+	int gpu;          /* index into node->gpus, -1 when the node lacks that UUID */
 	int64_t mem_mib;
 	int cores;
 };
@@ -84,6 +92,7 @@ struct cluster {
 	pthread_rwlock_t lock;
 	struct hmap nodes; /* name -> cl_node */
 	struct hmap pods;  /* "ns/name" -> cl_pod */
+	struct hmap uuids; /* interned device UUIDs */
 	uint64_t alloc_seq;
 	uint64_t version; /* bumps on any change; readers use it to skip work */
 };

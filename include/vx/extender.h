@@ -14,7 +14,8 @@ struct ext_args {
 	cJSON *root;
 	const cJSON *pod;
 	int n;
-	const char **names;  /* candidate node names */
+	const char **names; /* candidate node names, not NUL-terminated: see lens */
+	size_t *lens;
 	const cJSON **items; /* the Node objects when Nodes was sent, else NULL */
 	bool node_names;     /* answer with NodeNames (it was sent) */
 };

@@ -23,6 +23,9 @@ enum fit_reason {
 const char *fit_reason_text(enum fit_reason r);
 /* O(1) test on the node's aggregates: true when the pod cannot fit. */
 bool fit_quick_reject(const struct cl_node *n, const struct req_pod *r);
+/* O(1) test for the common request (one vGPU of fixed memory, no
+ * selectors, not exclusive): true when it certainly fits. */
+bool fit_quick_accept(const struct cl_node *n, const struct req_pod *r);
 enum fit_verdict {
 	FIT_FITS,        /* the pod fits now */
 	FIT_NO_CAPACITY, /* it would fit if slices were freed */

@@ -35,6 +35,9 @@ struct mstore {
 	pthread_mutex_t mu;
 	pthread_cond_t changed;
 	struct hmap pods, nodes;
+	/* Indexes over pods, kept by index_pod() so the dev loop's passes cost
+	 * what is pending, allocating or timed, never a scan of every pod. */
+	struct hmap pending, allocating, timed;
 	struct store_sink sink;
 	bool started;
 	uint64_t rv, seq, changes;
@@ -66,6 +69,21 @@ static void refresh_flags(struct mobj *o, const cJSON *pod)
 	o->runtime_s = rt ? strtoll(rt, NULL, 10) : -1;
 }
 
+static void set_member(struct hmap *h, struct mobj *o, bool in)
+{
+	if (in)
+		hmap_put(h, o->key, o);
+	else
+		hmap_del(h, o->key);
+}
+
+static void index_pod(struct mstore *m, struct mobj *o, bool present)
+{
+	set_member(&m->pending, o, present && !o->external && !o->bound && !o->terminal);
+	set_member(&m->allocating, o, present && o->allocating);
+	set_member(&m->timed, o, present && o->running && !o->terminal && o->runtime_s >= 0);
+}
+
 /* Stamps a new resourceVersion, stores the text and tells the sink. */
 static void commit(struct mstore *m, struct mobj *o, cJSON *obj, bool is_pod, enum store_ev ev)
 {
@@ -78,8 +96,10 @@ static void commit(struct mstore *m, struct mobj *o, cJSON *obj, bool is_pod, en
 	o->json = cJSON_PrintUnformatted(obj);
 	if (!o->json)
 		abort();
-	if (is_pod)
+	if (is_pod) {
 		refresh_flags(o, obj);
+		index_pod(m, o, true);
+	}
 	m->changes++;
 	pthread_cond_broadcast(&m->changed);
 	if (!m->started)
@@ -341,6 +361,9 @@ static void free_objs(struct hmap *h)
 static void ms_destroy(struct store *s)
 {
 	struct mstore *m = ms_of(s);
+	hmap_free(&m->pending);
+	hmap_free(&m->allocating);
+	hmap_free(&m->timed);
 	free_objs(&m->pods);
 	free_objs(&m->nodes);
 	pthread_mutex_destroy(&m->mu);
@@ -540,6 +563,7 @@ static int ms_delete_pod(struct store *s, const char *ns, const char *name, stru
 	}
 	cJSON *j = parse_obj(o);
 	hmap_del(&m->pods, o->key);
+	index_pod(m, o, false);
 	m->changes++;
 	pthread_cond_broadcast(&m->changed);
 	if (m->started && m->sink.pod)
@@ -610,6 +634,9 @@ struct store *mstore_new(struct vx_clock *clock)
 	pthread_cond_init(&m->changed, NULL);
 	hmap_init(&m->pods);
 	hmap_init(&m->nodes);
+	hmap_init(&m->pending);
+	hmap_init(&m->allocating);
+	hmap_init(&m->timed);
 	return &m->base;
 }
 
@@ -646,25 +673,39 @@ static void finish_pod(struct mstore *m, struct mobj *o)
 	log_info("dev: pod %s succeeded after its dev-runtime-seconds", o->key);
 }
 
+/* Copies a set's members first: acting on them changes the set. */
+static struct mobj **members(const struct hmap *h, size_t *n)
+{
+	struct mobj **list = calloc(hmap_size(h) + 1, sizeof(struct mobj *));
+	size_t it = 0, k = 0;
+	void *v;
+	if (!list)
+		abort();
+	while (hmap_next(h, &it, NULL, &v))
+		list[k++] = v;
+	*n = k;
+	return list;
+}
+
 int mstore_tick(struct store *s)
 {
 	struct mstore *m = ms_of(s);
 	int changed = 0;
-	size_t it = 0;
-	void *v;
+	size_t n;
 	pthread_mutex_lock(&m->mu);
 	int64_t now = clk_now_ms(m->clock);
-	while (hmap_next(&m->pods, &it, NULL, &v)) {
-		struct mobj *o = v;
-		if (o->allocating) {
-			play_plugin(m, o, now);
-			changed++;
-		} else if (o->running && !o->terminal && o->runtime_s >= 0 &&
-			   now >= o->start_ms + o->runtime_s * 1000) {
-			finish_pod(m, o);
+	struct mobj **list = members(&m->allocating, &n);
+	for (size_t i = 0; i < n; i++, changed++)
+		play_plugin(m, list[i], now);
+	free(list);
+	list = members(&m->timed, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (now >= list[i]->start_ms + list[i]->runtime_s * 1000) {
+			finish_pod(m, list[i]);
 			changed++;
 		}
 	}
+	free(list);
 	pthread_mutex_unlock(&m->mu);
 	return changed;
 }
@@ -677,10 +718,8 @@ int64_t mstore_next_due_ms(struct store *s)
 	void *v;
 	pthread_mutex_lock(&m->mu);
 	int64_t now = clk_now_ms(m->clock);
-	while (hmap_next(&m->pods, &it, NULL, &v)) {
+	while (hmap_next(&m->timed, &it, NULL, &v)) {
 		const struct mobj *o = v;
-		if (!o->running || o->terminal || o->runtime_s < 0)
-			continue;
 		int64_t due = o->start_ms + o->runtime_s * 1000 - now;
 		if (due < 0)
 			due = 0;
@@ -702,20 +741,11 @@ static int by_age(const void *a, const void *b)
 int mstore_pending(struct store *s, char ***keys)
 {
 	struct mstore *m = ms_of(s);
-	size_t it = 0, n = 0;
-	void *v;
+	size_t n;
 	pthread_mutex_lock(&m->mu);
-	struct mobj **list =
-	    calloc(hmap_size(&m->pods) + 1, sizeof *list); // NOLINT(bugprone-sizeof-expression)
-	if (!list)
-		abort();
-	while (hmap_next(&m->pods, &it, NULL, &v)) {
-		struct mobj *o = v;
-		if (!o->external && !o->bound && !o->terminal)
-			list[n++] = o;
-	}
-	qsort(list, n, sizeof *list, by_age); // NOLINT(bugprone-sizeof-expression)
-	*keys = calloc(n + 1, sizeof **keys);
+	struct mobj **list = members(&m->pending, &n);
+	qsort(list, n, sizeof(struct mobj *), by_age);
+	*keys = calloc(n + 1, sizeof(char *));
 	if (!*keys)
 		abort();
 	for (size_t i = 0; i < n; i++)

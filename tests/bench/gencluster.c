@@ -60,20 +60,21 @@ long bench_gen_cluster(const char *path, int nodes, int gpus, int busy, char *er
 		return -1;
 	}
 	setvbuf(f, NULL, _IOFBF, 1 << 20);
-	fputs("{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[\n", f);
+	/* One document per object, as a cluster file is a multi-document stream:
+	 * the reader then holds one small object at a time, not one huge List. */
 	for (int i = 1; i <= nodes; i++) {
 		bench_node_name(name, sizeof name, i);
-		fputs(i > 1 ? ",\n" : "", f);
+		fputs(i > 1 ? "\n---\n" : "", f);
 		put_node(f, name, gpus);
 	}
 	for (int i = 1; i <= nodes; i++) {
 		bench_node_name(name, sizeof name, i);
 		for (int k = 0; k < busy; k++) {
-			fputs(",\n", f);
+			fputs("\n---\n", f);
 			put_busy_pod(f, name, i, k, gpus);
 		}
 	}
-	fputs("\n]}\n", f);
+	fputs("\n", f);
 	long size = ftell(f);
 	int bad = ferror(f);
 	if (fclose(f) || bad || size < 0) {

@@ -354,10 +354,10 @@ static void node_scores_follow_policy(void **state)
 	cluster_free(&c);
 }
 
-static void quick_reject_never_contradicts(void **state)
+static void quick_tests_never_contradict(void **state)
 {
 	(void)state;
-	/* Whenever quick reject says no, the full walk must say no as well. */
+	/* Whenever a quick test decides, the full walk must agree. */
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct cluster c;
 		struct req_pod r;
@@ -367,9 +367,55 @@ static void quick_reject_never_contradicts(void **state)
 		if (fit_quick_reject(n, &r))
 			assert_int_not_equal(fit_pod(n, &r, POLICY_SPREAD, NULL, NULL, 0),
 					     FIT_FITS);
+		if (fit_quick_accept(n, &r))
+			assert_int_equal(fit_pod(n, &r, POLICY_SPREAD, NULL, NULL, 0), FIT_FITS);
+		assert_false(fit_quick_reject(n, &r) && fit_quick_accept(n, &r));
 		req_free(&r);
 		cluster_free(&c);
 	}
+}
+
+static void quick_accept_cases(void **state)
+{
+	(void)state;
+	struct cluster c;
+	cluster_init(&c);
+	/* GPU-0: lots of memory, little compute; GPU-1: the reverse. */
+	struct cl_node *n = cluster_node_update(&c, "n1", TWO_L4, 20);
+	struct codec_pod_devs devs;
+	char err[64];
+	assert_int_equal(codec_decode_pod_devs("GPU-0,NVIDIA,1000,90:GPU-1,NVIDIA,20000,10:", &devs,
+					       err, sizeof err),
+			 0);
+	struct cl_pod *p = cluster_pod_ensure(&c, "ns", "p");
+	cluster_pod_set_alloc(&c, p, "n1", &devs, ALLOC_BOUND);
+	codec_free_pod_devs(&devs);
+	static const struct {
+		const char *limits;
+		bool accept;
+		enum fit_verdict full;
+	} q[] = {
+	    {"{\"volcano.sh/vgpu-memory\":\"4000\",\"volcano.sh/vgpu-cores\":\"80\"}", true,
+	     FIT_FITS},
+	    {"{\"volcano.sh/vgpu-memory\":\"20000\",\"volcano.sh/vgpu-cores\":\"10\"}", true,
+	     FIT_FITS},
+	    /* needs the memory of GPU-0 and the compute of GPU-1 at once */
+	    {"{\"volcano.sh/vgpu-memory\":\"20000\",\"volcano.sh/vgpu-cores\":\"50\"}", false,
+	     FIT_NO_CAPACITY},
+	    /* percentage and multi-vGPU requests always take the full walk */
+	    {"{\"volcano.sh/vgpu-memory-percentage\":\"10\"}", false, FIT_FITS},
+	    {"{\"volcano.sh/vgpu-number\":\"2\",\"volcano.sh/vgpu-memory\":\"100\"}", false,
+	     FIT_FITS},
+	};
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+		struct fit_case fc = {.limits = {q[i].limits}};
+		struct req_pod r;
+		build_pod(&fc, &r);
+		assert_int_equal(fit_quick_accept(n, &r), q[i].accept);
+		assert_int_equal(fit_pod(n, &r, POLICY_SPREAD, NULL, NULL, 0), q[i].full);
+		req_free(&r);
+	}
+	cluster_free(&c);
 }
 
 int main(void)
@@ -377,7 +423,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(fit_table),
 	    cmocka_unit_test(node_scores_follow_policy),
-	    cmocka_unit_test(quick_reject_never_contradicts),
+	    cmocka_unit_test(quick_tests_never_contradict),
+	    cmocka_unit_test(quick_accept_cases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
