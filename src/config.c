@@ -36,6 +36,12 @@ static const struct opt opts[] = {
     {"--gpu-policy", "gpuPolicy", OPT_POLICY, OFF(gpu_policy), "binpack|spread (spread)"},
     {"--log-level", "logLevel", OPT_LEVEL, OFF(log_level), "debug|info|warn|error (info)"},
     {"--threads", "threads", OPT_INT, OFF(threads), "HTTP worker threads (2)"},
+    {"--leader-elect", "leaderElect", OPT_BOOL, OFF(leader_elect),
+     "cluster mode: only the holder of the Lease binds"},
+    {"--lease-duration", "leaseDuration", OPT_INT, OFF(lease_seconds),
+     "seconds a leader's Lease lasts without renewal (15)"},
+    {"--lease-namespace", "leaseNamespace", OPT_STR, OFF(lease_namespace),
+     "namespace of the Lease (default: the kubeconfig's)"},
     {NULL, "queues", OPT_IGNORED, 0, NULL},
     {NULL, "licenses", OPT_IGNORED, 0, NULL},
 };

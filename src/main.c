@@ -65,7 +65,8 @@ static struct store *open_kube_store(struct vx_daemon *d, char *err, size_t errl
 	if (rc)
 		return NULL;
 	struct kstore_opts o = {.leader_elect = d->cfg.leader_elect,
-				.lease_namespace = d->cfg.lease_namespace};
+				.lease_namespace = d->cfg.lease_namespace,
+				.lease_seconds = d->cfg.lease_seconds};
 	struct store *s = kstore_new(&kc, &o, &d->clock, err, errlen);
 	if (s)
 		log_info("cluster mode: API server %s%s", kc.server,

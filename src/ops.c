@@ -209,8 +209,11 @@ void ops_metrics(struct vx_daemon *d, struct buf *b)
 		   "# HELP vgpu_extender_pods Pods tracked by the model.\n"
 		   "# TYPE vgpu_extender_pods gauge\nvgpu_extender_pods %zu\n"
 		   "# HELP vgpu_extender_ready Whether the model is synced.\n"
-		   "# TYPE vgpu_extender_ready gauge\nvgpu_extender_ready %d\n",
-		   hmap_size(&d->cluster.pods), atomic_load(&d->ready));
+		   "# TYPE vgpu_extender_ready gauge\nvgpu_extender_ready %d\n"
+		   "# HELP vgpu_extender_leader Whether this replica may bind.\n"
+		   "# TYPE vgpu_extender_leader gauge\nvgpu_extender_leader %d\n",
+		   hmap_size(&d->cluster.pods), atomic_load(&d->ready),
+		   !d->store->ops->is_leader || d->store->ops->is_leader(d->store));
 	cluster_unlock(&d->cluster);
 	free(nodes);
 }

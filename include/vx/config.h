@@ -21,6 +21,7 @@ struct vx_config {
 	int log_level;
 	int threads; /* HTTP worker threads (extension) */
 	bool leader_elect;
+	int lease_seconds;
 	char *lease_namespace;
 };
 

@@ -7,6 +7,7 @@
 #define VX_STORE_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
 enum store_ev { STORE_ADDED, STORE_MODIFIED, STORE_DELETED };
 
@@ -41,6 +42,8 @@ struct store_ops {
 	/* Merge-patches metadata.annotations; a JSON null value removes a key. */
 	int (*patch_pod_annotations)(struct store *s, const char *ns, const char *name,
 				     const cJSON *annotations, struct store_err *e);
+	/* Whether this replica may bind (leader election); NULL = always. */
+	bool (*is_leader)(struct store *s);
 	/* Dev mode registers pods first seen through /filter; may be NULL. */
 	void (*observe_pod)(struct store *s, const cJSON *pod);
 };

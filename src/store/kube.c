@@ -369,6 +369,8 @@ static void ks_destroy(struct store *s)
 	free(ks);
 }
 
+bool kstore_is_leader(struct store *s);
+
 static const struct store_ops kstore_ops = {
     .start = ks_start,
     .stop = ks_stop,
@@ -378,6 +380,7 @@ static const struct store_ops kstore_ops = {
     .create_pod = ks_create_pod,
     .delete_pod = ks_delete_pod,
     .patch_pod_annotations = ks_patch_ann,
+    .is_leader = kstore_is_leader,
     .observe_pod = NULL,
 };
 

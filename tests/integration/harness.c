@@ -46,7 +46,7 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-int hx_start(struct hx_daemon *d, const char *const *args)
+int hx_spawn(struct hx_daemon *d, const char *const *args)
 {
 	char listen[64];
 	const char *argv[64];
@@ -72,13 +72,17 @@ int hx_start(struct hx_daemon *d, const char *const *args)
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	for (int i = 0; i < 300; i++) {
+	return d->pid > 0 ? 0 : -1;
+}
+
+int hx_wait_ready(struct hx_daemon *d, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 50) {
 		struct hx_resp r;
-		if (hx_get(d, "/readyz", &r) == 0 && r.status == 200) {
-			hx_resp_free(&r);
-			return 0;
-		}
+		int ok = hx_get(d, "/readyz", &r) == 0 && r.status == 200;
 		hx_resp_free(&r);
+		if (ok)
+			return 0;
 		int st;
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
 			d->pid = 0;
@@ -89,6 +93,23 @@ int hx_start(struct hx_daemon *d, const char *const *args)
 	}
 	hx_dump_log(d);
 	return -1;
+}
+
+int hx_start(struct hx_daemon *d, const char *const *args)
+{
+	if (hx_spawn(d, args))
+		return -1;
+	return hx_wait_ready(d, 15000);
+}
+
+void hx_kill(struct hx_daemon *d)
+{
+	int st;
+	if (d->pid <= 0)
+		return;
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, &st, 0);
+	d->pid = 0;
 }
 
 int hx_stop(struct hx_daemon *d)
@@ -140,12 +161,19 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
-int hx_http(const char *method, const char *url, const char *body, size_t len, struct hx_resp *r)
+static int http_do(const char *method, const char *url, const char *body, size_t len,
+		   const char *ca, const char *ctype, struct hx_resp *r)
 {
+	char ct[128];
 	memset(r, 0, sizeof *r);
 	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
+	struct curl_slist *h = curl_slist_append(NULL, ct);
 	h = curl_slist_append(h, "Expect:");
+	if (ca) {
+		h = curl_slist_append(h, "Authorization: Bearer test-token");
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -164,6 +192,11 @@ int hx_http(const char *method, const char *url, const char *body, size_t len, s
 	if (r->body)
 		r->json = cJSON_Parse(r->body);
 	return rc == CURLE_OK ? 0 : -1;
+}
+
+int hx_http(const char *method, const char *url, const char *body, size_t len, struct hx_resp *r)
+{
+	return http_do(method, url, body, len, NULL, NULL, r);
 }
 
 int hx_get(const struct hx_daemon *d, const char *path, struct hx_resp *r)
@@ -248,4 +281,134 @@ const char *hx_tmpfile(const char *text, const char *suffix)
 	fputs(text, f);
 	fclose(f);
 	return p;
+}
+
+static int make_cert(const char *dir, char *ca, size_t calen)
+{
+	char key[128], *out = NULL;
+	snprintf(ca, calen, "%s/tls.crt", dir);
+	snprintf(key, sizeof key, "%s/tls.key", dir);
+	const char *argv[] = {"/usr/bin/openssl",
+			      "req",
+			      "-x509",
+			      "-newkey",
+			      "ec",
+			      "-pkeyopt",
+			      "ec_paramgen_curve:prime256v1",
+			      "-nodes",
+			      "-days",
+			      "1",
+			      "-subj",
+			      "/CN=127.0.0.1",
+			      "-addext",
+			      "subjectAltName=IP:127.0.0.1",
+			      "-keyout",
+			      key,
+			      "-out",
+			      ca,
+			      NULL};
+	int rc = hx_run(argv, &out);
+	free(out);
+	return rc;
+}
+
+static int write_kubeconfig(struct hx_fake *f)
+{
+	char text[1024];
+	snprintf(f->kubeconfig, sizeof f->kubeconfig, "%s/kubeconfig", f->dir);
+	snprintf(text, sizeof text,
+		 "apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
+		 "clusters:\n- name: fake\n  cluster:\n    server: %s\n"
+		 "    certificate-authority: tls.crt\n"
+		 "users:\n- name: tester\n  user:\n    token: test-token\n"
+		 "contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tester\n"
+		 "    namespace: kube-system\n",
+		 f->url);
+	FILE *fp = fopen(f->kubeconfig, "w");
+	if (!fp)
+		return -1;
+	fputs(text, fp);
+	return fclose(fp);
+}
+
+/* Reads "LISTENING <port>" from the fake's stdout. */
+static int read_port(int fd)
+{
+	char buf[128];
+	size_t n = 0;
+	while (n + 1 < sizeof buf) {
+		ssize_t got = read(fd, buf + n, 1);
+		if (got <= 0)
+			return -1;
+		if (buf[n++] == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	int port = -1;
+	return sscanf(buf, "LISTENING %d", &port) == 1 ? port : -1;
+}
+
+int hx_fake_start(struct hx_fake *f, const char *const *args)
+{
+	const char *argv[48];
+	int n = 0, pfd[2];
+	memset(f, 0, sizeof *f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/vx-fake-XXXXXX");
+	if (!mkdtemp(f->dir) || make_cert(f->dir, f->ca, sizeof f->ca) || pipe(pfd))
+		return -1;
+	char key[128];
+	snprintf(key, sizeof key, "%s/tls.key", f->dir);
+	snprintf(f->log_path, sizeof f->log_path, "%s/fake.log", f->dir);
+	argv[n++] = hx_bin("fake-apiserver");
+	const char *fixed[] = {
+	    "--listen", "127.0.0.1:0", "--tls-cert",       f->ca,           "--tls-key", key,
+	    "--token",  "test-token",  "--plugin-standin", "--bookmark-ms", "200"};
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		argv[n++] = fixed[i];
+	for (int i = 0; args && args[i] && n < 46; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	f->pid = fork();
+	if (f->pid == 0) {
+		int fd = open(f->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0)
+			dup2(fd, 2);
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	f->port = read_port(pfd[0]);
+	close(pfd[0]);
+	if (f->port <= 0)
+		return -1;
+	snprintf(f->url, sizeof f->url, "https://127.0.0.1:%d", f->port);
+	return write_kubeconfig(f);
+}
+
+int hx_fake_stop(struct hx_fake *f)
+{
+	int st = 0;
+	char path[256];
+	if (f->pid <= 0)
+		return -1;
+	kill(f->pid, SIGTERM);
+	waitpid(f->pid, &st, 0);
+	f->pid = 0;
+	const char *files[] = {"tls.crt", "tls.key", "kubeconfig", "fake.log"};
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
+		unlink(path);
+	}
+	rmdir(f->dir);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int hx_fake_call(const struct hx_fake *f, const char *method, const char *path, const char *ctype,
+		 const char *body, struct hx_resp *r)
+{
+	char url[1024];
+	snprintf(url, sizeof url, "%s%s", f->url, path);
+	return http_do(method, url, body, body ? strlen(body) : 0, f->ca, ctype, r);
 }

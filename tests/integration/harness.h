@@ -29,6 +29,11 @@ int hx_free_port(void);
 /* Starts vgpu-extender with --listen on a free port plus args (NULL-ended),
  * and waits up to 15 s for /readyz. Returns 0 or -1. */
 int hx_start(struct hx_daemon *d, const char *const *args);
+/* Like hx_start, but returns as soon as the process runs. */
+int hx_spawn(struct hx_daemon *d, const char *const *args);
+int hx_wait_ready(struct hx_daemon *d, int timeout_ms);
+/* SIGKILL: a crash at an arbitrary point. */
+void hx_kill(struct hx_daemon *d);
 /* SIGTERM and wait; returns the exit status (0 = clean, no leaks under ASan). */
 int hx_stop(struct hx_daemon *d);
 /* Prints the daemon's log to stderr (for failed tests). */
@@ -45,5 +50,23 @@ int hx_wait_json(const struct hx_daemon *d, const char *path, int (*pred)(const 
 		 void *ud, int timeout_ms);
 /* Writes text to a temporary file; returns its path (static storage per call slot). */
 const char *hx_tmpfile(const char *text, const char *suffix);
+
+/* The project's fake API server over HTTPS with a bearer token, and a
+ * kubeconfig for the daemon that points at it. */
+struct hx_fake {
+	pid_t pid;
+	int port;
+	char url[64];
+	char dir[64]; /* holds tls.crt, tls.key, kubeconfig */
+	char kubeconfig[128], ca[128];
+	char log_path[256];
+};
+
+/* Starts build/fake-apiserver with --plugin-standin plus args (NULL-ended). */
+int hx_fake_start(struct hx_fake *f, const char *const *args);
+int hx_fake_stop(struct hx_fake *f);
+/* A request to the fake (token and CA set); ctype NULL = application/json. */
+int hx_fake_call(const struct hx_fake *f, const char *method, const char *path, const char *ctype,
+		 const char *body, struct hx_resp *r);
 
 #endif
