@@ -80,7 +80,7 @@ test:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 check
 
 check: all $(UNIT_BIN) $(INTEG_BIN) $(FAKE_BIN)
-	@VX_BUILD=$(BUILD) bash scripts/run-tests.sh $(UNIT_BIN) $(INTEG_BIN)
+	@VX_BUILD=$(BUILD) bash scripts/run-tests.sh $(UNIT_BIN) tests/fake-apiserver/selftest.sh $(INTEG_BIN)
 
 unit: all $(UNIT_BIN)
 	@VX_BUILD=$(BUILD) bash scripts/run-tests.sh $(UNIT_BIN)
