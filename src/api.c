@@ -39,6 +39,11 @@ static int pod_request(const cJSON *pod, struct req_pod *r, char *why, size_t le
 	return -1;
 }
 
+static const char *pod_uid(const cJSON *pod)
+{
+	return json_str(json_path(pod, "metadata", NULL), "uid");
+}
+
 static void h_filter(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
 {
 	struct ext_args a;
@@ -55,7 +60,7 @@ static void h_filter(struct vx_daemon *d, const struct http_req *req, struct htt
 	if (pod_request(a.pod, &r, err, sizeof err) == 0) {
 		if (r.is_vgpu && d->store->ops->observe_pod)
 			d->store->ops->observe_pod(d->store, a.pod);
-		pipe_filter(&d->pipe, &r, a.names, a.lens, a.n, &f);
+		pipe_filter(&d->pipe, &r, pod_uid(a.pod), a.names, a.lens, a.n, &f);
 		req_free(&r);
 	} else {
 		pipe_filter_reject_all(&f, a.n, err);
@@ -81,7 +86,7 @@ static void h_prioritize(struct vx_daemon *d, const struct http_req *req, struct
 	if (!scores)
 		abort();
 	if (pod_request(a.pod, &r, err, sizeof err) == 0) {
-		pipe_prioritize(&d->pipe, &r, a.names, a.lens, a.n, scores);
+		pipe_prioritize(&d->pipe, &r, pod_uid(a.pod), a.names, a.lens, a.n, scores);
 		req_free(&r);
 	}
 	ext_write_priorities(&resp->body, &a, scores);

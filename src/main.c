@@ -121,8 +121,13 @@ static int run(struct vx_daemon *d, char *err, size_t errlen)
 	cluster_init(&d->cluster);
 	if (!(d->store = open_store(d, err, errlen)))
 		return -1;
-	d->pipe = (struct pipeline){&d->cluster, d->store, &d->clock, d->cfg.node_policy,
-				    d->cfg.gpu_policy};
+	scache_init(&d->scores);
+	d->pipe = (struct pipeline){.cluster = &d->cluster,
+				    .store = d->store,
+				    .clock = &d->clock,
+				    .node_policy = d->cfg.node_policy,
+				    .gpu_policy = d->cfg.gpu_policy,
+				    .scores = &d->scores};
 	struct store_sink sink = {d, sink_node, sink_pod, sink_synced};
 	if (d->store->ops->start(d->store, &sink)) {
 		snprintf(err, errlen, "the %s store did not start", d->store->kind);
@@ -153,6 +158,8 @@ static void shutdown_all(struct vx_daemon *d)
 	if (d->store)
 		d->store->ops->destroy(d->store);
 	cluster_free(&d->cluster);
+	if (d->pipe.scores)
+		scache_free(d->pipe.scores);
 	clk_free(&d->clock);
 	cfg_free(&d->cfg);
 }

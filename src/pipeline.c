@@ -46,14 +46,29 @@ void pipe_filter_reject_all(struct pipe_filter_out *out, int n, const char *why)
 		fail(out, i, PIPE_UNRESOLVABLE, why);
 }
 
-void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *const *names,
-		 const size_t *lens, int n, struct pipe_filter_out *out)
+/* Keeps the passing nodes' scores for the prioritize call that follows. */
+static void remember_scores(struct pipeline *pl, const char *uid, const char *const *names,
+			    const size_t *lens, int n, const struct pipe_filter_out *out,
+			    const double *raw)
+{
+	bool *pass = malloc((size_t)n + 1);
+	if (!pass)
+		abort();
+	for (int i = 0; i < n; i++)
+		pass[i] = out->verdict[i] == PIPE_PASS;
+	scache_store(pl->scores, uid, pl->cluster->version, names, lens, pass, raw, n);
+	free(pass);
+}
+
+void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *uid,
+		 const char *const *names, const size_t *lens, int n, struct pipe_filter_out *out)
 {
 	char why[256];
 	out_init(out, n);
 	if (!r->is_vgpu)
 		return; /* every node passes */
-	enum vx_policy gp = gpu_policy(pl, r);
+	enum vx_policy gp = gpu_policy(pl, r), np = node_policy(pl, r);
+	double *raw = pl->scores && uid ? malloc((size_t)n * sizeof *raw + 1) : NULL;
 	cluster_rdlock(pl->cluster);
 	for (int i = 0; i < n; i++) {
 		const struct cl_node *node = cluster_noden(pl->cluster, names[i], lens[i]);
@@ -62,12 +77,18 @@ void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *const
 			continue;
 		}
 		if (!fit_quick_reject(node, r) &&
-		    (fit_quick_accept(node, r) || fit_pod(node, r, gp, NULL, NULL, 0) == FIT_FITS))
+		    (fit_quick_accept(node, r) || fit_pod(node, r, gp, NULL, NULL, 0) == FIT_FITS)) {
+			if (raw)
+				raw[i] = fit_node_score(node, np);
 			continue;
+		}
 		enum fit_verdict v = fit_pod(node, r, gp, NULL, why, sizeof why);
 		fail(out, i, v == FIT_NEVER ? PIPE_UNRESOLVABLE : PIPE_FAIL, why);
 	}
+	if (raw)
+		remember_scores(pl, uid, names, lens, n, out, raw);
 	cluster_unlock(pl->cluster);
+	free(raw);
 }
 
 void pipe_filter_out_free(struct pipe_filter_out *out)
@@ -78,14 +99,10 @@ void pipe_filter_out_free(struct pipe_filter_out *out)
 	memset(out, 0, sizeof *out);
 }
 
-void pipe_prioritize(struct pipeline *pl, const struct req_pod *r, const char *const *names,
-		     const size_t *lens, int n, int *scores)
+static void score_nodes(struct pipeline *pl, const struct req_pod *r, const char *const *names,
+			const size_t *lens, int n, double *raw)
 {
-	double *raw = malloc((n ? (size_t)n : 1) * sizeof *raw), lo = INFINITY, hi = -INFINITY;
-	if (!raw)
-		abort();
 	enum vx_policy np = node_policy(pl, r);
-	cluster_rdlock(pl->cluster);
 	for (int i = 0; i < n; i++) {
 		const struct cl_node *node = cluster_noden(pl->cluster, names[i], lens[i]);
 		raw[i] = NAN;
@@ -95,10 +112,26 @@ void pipe_prioritize(struct pipeline *pl, const struct req_pod *r, const char *c
 		if (!node || (r->is_vgpu && fit_quick_reject(node, r)))
 			continue;
 		raw[i] = r->is_vgpu ? fit_node_score(node, np) : 0;
+	}
+}
+
+void pipe_prioritize(struct pipeline *pl, const struct req_pod *r, const char *uid,
+		     const char *const *names, const size_t *lens, int n, int *scores)
+{
+	double *raw = malloc((n ? (size_t)n : 1) * sizeof *raw), lo = INFINITY, hi = -INFINITY;
+	if (!raw)
+		abort();
+	cluster_rdlock(pl->cluster);
+	if (!r->is_vgpu || !pl->scores ||
+	    !scache_lookup(pl->scores, uid, pl->cluster->version, names, lens, n, raw))
+		score_nodes(pl, r, names, lens, n, raw);
+	cluster_unlock(pl->cluster);
+	for (int i = 0; i < n; i++) {
+		if (isnan(raw[i]))
+			continue;
 		lo = raw[i] < lo ? raw[i] : lo;
 		hi = raw[i] > hi ? raw[i] : hi;
 	}
-	cluster_unlock(pl->cluster);
 	for (int i = 0; i < n; i++) {
 		if (isnan(raw[i]))
 			scores[i] = 0;

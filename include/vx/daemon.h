@@ -22,6 +22,7 @@ struct vx_daemon {
 	struct cluster cluster;
 	struct store *store;
 	struct pipeline pipe;
+	struct score_cache scores;
 	struct metrics metrics;
 	struct devloop *devloop;
 	struct httpd *http;

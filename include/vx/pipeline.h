@@ -9,6 +9,7 @@
 #include "vx/buf.h"
 #include "vx/clock.h"
 #include "vx/cluster.h"
+#include "vx/scorecache.h"
 #include "vx/store.h"
 
 #include <stdint.h>
@@ -19,6 +20,7 @@ struct pipeline {
 	struct vx_clock *clock;
 	enum vx_policy node_policy; /* default when the pod does not say */
 	enum vx_policy gpu_policy;
+	struct score_cache *scores; /* optional: filter's scores for prioritize */
 };
 
 enum pipe_verdict { PIPE_PASS, PIPE_FAIL, PIPE_UNRESOLVABLE };
@@ -30,14 +32,15 @@ struct pipe_filter_out {
 	struct buf reasons;     /* NUL-separated reason strings */
 };
 
-void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *const *names,
-		 const size_t *lens, int n, struct pipe_filter_out *out);
+/* uid (may be NULL) keys the scores kept for the pod's prioritize. */
+void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *uid,
+		 const char *const *names, const size_t *lens, int n, struct pipe_filter_out *out);
 /* Fails every node with one reason (an invalid request). */
 void pipe_filter_reject_all(struct pipe_filter_out *out, int n, const char *why);
 void pipe_filter_out_free(struct pipe_filter_out *out);
 /* Fills scores[i] in 0..10 for names[i] (see SPEC section 4). */
-void pipe_prioritize(struct pipeline *pl, const struct req_pod *r, const char *const *names,
-		     const size_t *lens, int n, int *scores);
+void pipe_prioritize(struct pipeline *pl, const struct req_pod *r, const char *uid,
+		     const char *const *names, const size_t *lens, int n, int *scores);
 /* Returns 0 when bound; -1 with a message for kube-scheduler otherwise. */
 int pipe_bind(struct pipeline *pl, const char *ns, const char *name, const char *uid,
 	      const char *node, char *err, size_t errlen);
