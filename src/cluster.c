@@ -11,7 +11,7 @@
 
 /* Device UUIDs are interned: a pod's slices then cost no string of their
  * own, and the table is bounded by the GPUs the cluster has ever had. */
-static const char *intern(struct cluster *c, const char *s)
+const char *cluster_intern(struct cluster *c, const char *s)
 {
 	char *v = hmap_get(&c->uuids, s);
 	if (v)
@@ -21,6 +21,14 @@ static const char *intern(struct cluster *c, const char *s)
 		abort();
 	hmap_put(&c->uuids, v, v);
 	return v;
+}
+
+static uint64_t register_digest(const char *s)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a, 64 bit */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h ? h : 1;
 }
 
 static void *xcalloc(size_t n, size_t sz)
@@ -55,9 +63,7 @@ void cluster_init(struct cluster *c)
 
 static void free_devs(struct cl_pod *p)
 {
-	for (int i = 0; i < p->nctr; i++)
-		free(p->devs[i].devs);
-	free(p->devs);
+	free(p->devs); /* one block: the containers, then all their devices */
 	p->devs = NULL;
 	p->nctr = 0;
 }
@@ -71,17 +77,12 @@ static void free_pod(struct cl_pod *p)
 	free(p->queue);
 	free(p->billing);
 	free(p->user);
-	free(p->bound_node);
 	free(p);
 }
 
 static void free_gpus(struct cl_node *n)
 {
-	for (int i = 0; i < n->ngpus; i++) {
-		free(n->gpus[i].uuid);
-		free(n->gpus[i].type);
-	}
-	free(n->gpus);
+	free(n->gpus); /* UUIDs and types are interned */
 	n->gpus = NULL;
 	n->ngpus = 0;
 }
@@ -91,7 +92,6 @@ static void free_node(struct cl_node *n)
 	if (n->name != n->name_buf)
 		free(n->name);
 	free_gpus(n);
-	free(n->register_raw);
 	free(n);
 }
 
@@ -281,16 +281,15 @@ static void detach(struct cluster *c, struct cl_pod *p)
 	maybe_drop_node(c, n);
 }
 
-static void set_gpus(struct cl_node *n, struct codec_gpu *g, int count)
+static void set_gpus(struct cluster *c, struct cl_node *n, const struct codec_gpu *g, int count)
 {
 	free_gpus(n);
 	n->gpus = xcalloc((size_t)count, sizeof *n->gpus);
 	n->ngpus = count;
 	for (int i = 0; i < count; i++) {
 		struct cl_gpu *d = &n->gpus[i];
-		d->uuid = g[i].uuid;
-		d->type = g[i].type;
-		g[i].uuid = g[i].type = NULL;
+		d->uuid = cluster_intern(c, g[i].uuid);
+		d->type = cluster_intern(c, g[i].type);
 		d->slots = g[i].slots;
 		d->mem_mib = g[i].mem_mib;
 		d->healthy = g[i].healthy;
@@ -300,7 +299,7 @@ static void set_gpus(struct cl_node *n, struct codec_gpu *g, int count)
 
 /* Re-reads the inventory, then re-charges every attached pod against it, so
  * a re-registered GPU list keeps exactly the slices that still exist. */
-static void reinventory(struct cl_node *n, const char *reg)
+static void reinventory(struct cluster *c, struct cl_node *n, const char *reg)
 {
 	char err[80];
 	struct codec_gpu *g = NULL;
@@ -314,7 +313,7 @@ static void reinventory(struct cl_node *n, const char *reg)
 			 err);
 		count = 0;
 	}
-	set_gpus(n, g, count);
+	set_gpus(c, n, g, count);
 	codec_free_gpus(g, count);
 	for (struct cl_pod *p = n->pods; p; p = p->node_next) {
 		if (!cluster_pod_holds_devices(p))
@@ -329,17 +328,17 @@ struct cl_node *cluster_node_update(struct cluster *c, const char *name, const c
 				    int64_t allocatable)
 {
 	struct cl_node *n = node_ensure(c, name);
-	bool changed =
-	    !n->present || n->allocatable != allocatable ||
-	    (reg ? !n->register_raw || strcmp(reg, n->register_raw) != 0 : !!n->register_raw);
+	/* Only a 64-bit digest of the annotation is kept: node events repeat the
+	 * same value over and over, and 5,000 copies of it are megabytes. */
+	uint64_t digest = reg ? register_digest(reg) : 0;
+	bool changed = !n->present || n->allocatable != allocatable || n->register_digest != digest;
 	n->present = true;
 	if (!changed)
 		return n;
-	free(n->register_raw);
-	n->register_raw = reg ? xstrdup(reg) : NULL;
+	n->register_digest = digest;
 	n->allocatable = allocatable;
 	n->reason[0] = '\0';
-	reinventory(n, reg);
+	reinventory(c, n, reg);
 	if (!reg)
 		snprintf(n->reason, sizeof n->reason, "no vGPU devices registered");
 	else if (allocatable <= 0 && !n->reason[0])
@@ -360,8 +359,7 @@ void cluster_node_remove(struct cluster *c, const char *name)
 	for (struct cl_pod *p = n->pods; p; p = p->node_next)
 		charge(p, -1);
 	free_gpus(n);
-	free(n->register_raw);
-	n->register_raw = NULL;
+	n->register_digest = 0;
 	n->present = n->usable = false;
 	n->allocatable = 0;
 	snprintf(n->reason, sizeof n->reason, "node deleted");
@@ -421,15 +419,20 @@ void cluster_pod_set_alloc(struct cluster *c, struct cl_pod *p, const char *node
 {
 	detach(c, p);
 	free_devs(p);
+	size_t ndev = 0;
+	for (int i = 0; i < devs->nctr; i++)
+		ndev += (size_t)devs->ctrs[i].ndev;
 	p->nctr = devs->nctr;
-	p->devs = xcalloc((size_t)devs->nctr, sizeof *p->devs);
+	p->devs = xcalloc(1, (size_t)devs->nctr * sizeof *p->devs + ndev * sizeof(struct cl_dev));
+	struct cl_dev *next = (struct cl_dev *)(p->devs + devs->nctr);
 	for (int i = 0; i < devs->nctr; i++) {
 		struct codec_ctr *src = &devs->ctrs[i];
 		p->devs[i].ndev = src->ndev;
-		p->devs[i].devs = xcalloc((size_t)src->ndev, sizeof *p->devs[i].devs);
+		p->devs[i].devs = next;
+		next += src->ndev;
 		for (int j = 0; j < src->ndev; j++) {
 			struct cl_dev *d = &p->devs[i].devs[j];
-			d->uuid = intern(c, src->devs[j].uuid);
+			d->uuid = cluster_intern(c, src->devs[j].uuid);
 			d->mem_mib = src->devs[j].mem_mib;
 			d->cores = src->devs[j].cores;
 			d->gpu = -1;

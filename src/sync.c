@@ -73,14 +73,15 @@ static void set_str(char **dst, const char *v)
 	*dst = v ? strdup(v) : NULL;
 }
 
-static void read_meta(struct cl_pod *p, const cJSON *pod)
+static void read_meta(struct cluster *c, struct cl_pod *p, const cJSON *pod)
 {
 	const cJSON *md = json_path(pod, "metadata", NULL);
 	set_str(&p->uid, json_str(md, "uid"));
 	set_str(&p->queue, json_label(pod, "vgpu-extender.io/queue"));
 	set_str(&p->billing, json_annotation(pod, "vgpu-extender.io/billing"));
 	set_str(&p->user, json_annotation(pod, "vgpu-extender.io/user"));
-	set_str(&p->bound_node, json_str(json_path(pod, "spec", NULL), "nodeName"));
+	const char *bound = json_str(json_path(pod, "spec", NULL), "nodeName");
+	p->bound_node = bound ? cluster_intern(c, bound) : NULL;
 	const char *prio = json_annotation(pod, "vgpu-extender.io/priority");
 	int v = prio ? atoi(prio) : 5;
 	p->priority = v >= 1 && v <= 10 ? v : 5;
@@ -169,7 +170,7 @@ void sync_pod(struct cluster *c, const cJSON *pod)
 		p = cluster_pod_ensure(c, ns, name);
 	}
 	parse_request(p, pod);
-	read_meta(p, pod);
+	read_meta(c, p, pod);
 	enum pod_status st = pod_status(pod);
 	if (st == POD_COMPLETED || st == POD_FAILED) {
 		cluster_pod_set_status(c, p, st);

@@ -18,7 +18,7 @@ enum pod_status { POD_SUBMITTED, POD_RUNNING, POD_COMPLETED, POD_FAILED };
 enum pod_alloc { ALLOC_NONE, ALLOC_ASSUMED, ALLOC_BOUND };
 
 struct cl_gpu {
-	char *uuid, *type;
+	const char *uuid, *type; /* interned in cluster.uuids */
 	int slots;
 	int64_t mem_mib;
 	bool healthy;
@@ -50,7 +50,7 @@ struct cl_node {
 	int total_slots, used_slots, used_cores;
 	int64_t total_mem, used_mem;
 	int64_t allocatable; /* status.allocatable volcano.sh/vgpu-number */
-	char *register_raw;
+	uint64_t register_digest; /* of the register annotation, 0 when absent */
 	struct cl_pod *pods; /* attached pods, linked through node_next */
 	int npods;
 	char reason[128]; /* why the node is not usable */
@@ -58,8 +58,8 @@ struct cl_node {
 
 struct cl_dev {
 	const char *uuid; /* interned in cluster.uuids */
-	int gpu;          /* index into node->gpus, -1 when the node lacks that UUID */
 	int64_t mem_mib;
+	int gpu; /* index into node->gpus, -1 when the node lacks that UUID */
 	int cores;
 };
 
@@ -82,7 +82,7 @@ struct cl_pod {
 	char *req_error; /* why the request is invalid, or NULL */
 	/* Metadata for the admin API and later stages (queues, licences). */
 	char *queue, *billing, *user;
-	char *bound_node; /* spec.nodeName as last seen, kept after completion */
+	const char *bound_node; /* spec.nodeName as last seen (interned) */
 	int priority;
 	int64_t created; /* unix seconds */
 	struct cl_pod *node_prev, *node_next;
@@ -126,6 +126,8 @@ void cluster_pod_devs_view(const struct cl_pod *p, struct codec_pod_devs *out);
 void cluster_pod_devs_view_free(struct codec_pod_devs *v);
 bool cluster_pod_holds_devices(const struct cl_pod *p);
 
+/* Returns a stable copy of s, shared by every caller (node names, UUIDs). */
+const char *cluster_intern(struct cluster *c, const char *s);
 /* Refreshes a node's aggregates from its GPUs (also for scratch copies). */
 void cluster_node_recompute(struct cl_node *n);
 const char *cluster_status_name(enum pod_status st);
