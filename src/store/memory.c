@@ -20,7 +20,7 @@
 #define LOCK_TTL_S 300 /* a node lock older than this is taken over */
 
 struct mobj {
-	char *key, *json;
+	char *json;
 	bool external;   /* first seen through /filter: left to the caller */
 	bool bound;      /* spec.nodeName is set */
 	bool allocating; /* bind-phase allocating: the plugin stand-in acts */
@@ -28,6 +28,7 @@ struct mobj {
 	int64_t created_ms, start_ms, runtime_s;
 	uint64_t seq;
 	char *lock_owner; /* nodes: key of the pod whose bind holds hamivgpu */
+	char key[]; /* "ns/name" or the node name */
 };
 
 struct mstore {
@@ -55,6 +56,15 @@ static char *xstrdup(const char *s)
 	if (!p)
 		abort();
 	return p;
+}
+
+static struct mobj *new_obj(const char *key)
+{
+	struct mobj *o = calloc(1, sizeof *o + strlen(key) + 1);
+	if (!o)
+		abort();
+	memcpy(o->key, key, strlen(key) + 1);
+	return o;
 }
 
 static void refresh_flags(struct mobj *o, const cJSON *pod)
@@ -163,6 +173,9 @@ static int add_pod(struct mstore *m, const cJSON *in, bool external, struct stor
 		store_err_set(e, 409, "pods \"%s\" already exists", key);
 		return -1;
 	}
+	/* Field ownership means nothing without server-side apply, and it is
+	 * often the largest part of a pod: the dev store does not keep it. */
+	cJSON_DeleteItemFromObjectCaseSensitive(md, "managedFields");
 	if (!json_str(md, "uid")) {
 		random_uid(uid, sizeof uid);
 		set_string(md, "uid", uid);
@@ -179,10 +192,7 @@ static int add_pod(struct mstore *m, const cJSON *in, bool external, struct stor
 		set_string(st, "phase",
 			   json_str(json_path(pod, "spec", NULL), "nodeName") ? "Running"
 									      : "Pending");
-	struct mobj *o = calloc(1, sizeof *o);
-	if (!o)
-		abort();
-	o->key = xstrdup(key);
+	struct mobj *o = new_obj(key);
 	o->external = external;
 	int64_t created = sync_parse_time(json_str(md, "creationTimestamp"));
 	o->created_ms = created >= 0 ? created * 1000 : now;
@@ -207,10 +217,7 @@ static int add_node(struct mstore *m, const cJSON *in, struct store_err *e)
 	struct mobj *o = hmap_get(&m->nodes, name);
 	enum store_ev ev = o ? STORE_MODIFIED : STORE_ADDED;
 	if (!o) {
-		o = calloc(1, sizeof *o);
-		if (!o)
-			abort();
-		o->key = xstrdup(name);
+		o = new_obj(name);
 		hmap_put(&m->nodes, o->key, o);
 	}
 	set_string(node, "kind", "Node");
@@ -350,7 +357,6 @@ static void free_objs(struct hmap *h)
 	void *v;
 	while (hmap_next(h, &it, NULL, &v)) {
 		struct mobj *o = v;
-		free(o->key);
 		free(o->json);
 		free(o->lock_owner);
 		free(o);
@@ -570,7 +576,6 @@ static int ms_delete_pod(struct store *s, const char *ns, const char *name, stru
 		m->sink.pod(m->sink.ud, STORE_DELETED, j);
 	pthread_mutex_unlock(&m->mu);
 	cJSON_Delete(j);
-	free(o->key);
 	free(o->json);
 	free(o);
 	return 0;
