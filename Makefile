@@ -1,7 +1,8 @@
 # vgpu-extender build.
 #   make            daemon and vgpuctl into build/
 #   make test       unit + integration tests, built with ASan and UBSan into build/san/
-#   make bench      load generator against a 5,000-node dev daemon (optimised build)
+#   make bench      5,000-node dev daemon under kube-scheduler's call sequence, then
+#                   cluster mode against the fake API server (100,000 pods)
 #   make lint       clang-format check, clang-tidy, cppcheck
 #   make run        build and start the daemon in dev mode on the built-in demo cluster
 #   make deps       install the Debian packages the build and the tests need
@@ -119,3 +120,4 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+.SECONDARY:

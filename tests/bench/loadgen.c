@@ -10,9 +10,13 @@
  * floor requests): the floor calls are not part of the scheduling work, so
  * they are taken out of the throughput (exact for one client).
  *
+ * After the dev-mode run, kubebench.c runs the cluster-mode part (the daemon
+ * against the fake API server); both sets of figures go into one JSON file
+ * and two tables. --no-dev and --no-cluster skip a part.
+ *
  * Exit status: 0 when the run completed without request errors (targets
- * missed or not), 1 when requests errored, 2 for usage errors or a daemon
- * that did not start. */
+ * missed or not), 1 when requests or checks errored, 2 for usage errors or
+ * a daemon (or fake API server) that did not start. */
 #include "bench.h"
 #include "vx/buf.h"
 
@@ -82,11 +86,8 @@ static const char pod_template[] =
 struct opts {
 	const char *daemon, *out;
 	int nodes, gpus, pods, warmup, clients, busy;
-};
-
-struct lat {
-	double *us;
-	size_t n, cap;
+	bool dev, cluster; /* which parts run */
+	struct kb_opts kb; /* the cluster part; daemon, nodes and gpus are shared */
 };
 
 struct shared {
@@ -111,60 +112,6 @@ struct client {
 	double elapsed_s, floor_s;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-static void lat_init(struct lat *l, size_t cap)
-{
-	l->us = calloc(cap ? cap : 1, sizeof *l->us);
-	if (!l->us)
-		abort();
-	l->n = 0;
-	l->cap = cap ? cap : 1;
-}
-
-static void lat_add(struct lat *l, double us)
-{
-	if (l->n == l->cap) {
-		l->cap *= 2;
-		l->us = realloc(l->us, l->cap * sizeof *l->us);
-		if (!l->us)
-			abort();
-	}
-	l->us[l->n++] = us;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of a sorted sample; 0 for an empty one. */
-static double pct(const struct lat *l, double p)
-{
-	if (!l->n)
-		return 0;
-	size_t k = (size_t)ceil(p * (double)l->n);
-	return l->us[k ? k - 1 : 0];
-}
-
-static void lat_merge(struct lat *into, const struct lat *from)
-{
-	for (size_t i = 0; i < from->n; i++)
-		lat_add(into, from->us[i]);
-}
-
 static int parse_int(const char *s, const char *flag, int lo, int *out)
 {
 	char *end = NULL;
@@ -178,17 +125,49 @@ static int parse_int(const char *s, const char *flag, int lo, int *out)
 	return 0;
 }
 
+/* "1,2,4": the client counts of the cluster-mode binds. */
+static int parse_clients(const char *s, struct kb_opts *kb)
+{
+	char tmp[128], *save = NULL;
+	snprintf(tmp, sizeof tmp, "%s", s);
+	kb->nclients = 0;
+	for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (kb->nclients == KB_MAX_RUNS ||
+		    parse_int(t, "--bind-clients", 1, &kb->clients[kb->nclients]))
+			return -1;
+		kb->nclients++;
+	}
+	return kb->nclients ? 0 : -1;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){NULL, "build/bench.json", 5000, 8, 3000, 300, 1, 5};
+	*o = (struct opts){NULL, "build/bench.json", 5000, 8, 3000, 300, 1, 5, true, true, {0}};
+	o->kb =
+	    (struct kb_opts){.pods = 100000, .binds = 2000, .clients = {1, 2, 4}, .nclients = 3};
+	static char fake[4096];
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int rc = 0;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			printf("usage: loadgen --daemon PATH [--out FILE] [--nodes N] [--gpus N]\n"
-			       "               [--pods N] [--warmup N] [--clients N]\n"
-			       "               [--busy N  (bound pods per node, default 5)]\n");
+			       "  dev mode:     [--pods N] [--warmup N] [--clients N]\n"
+			       "                [--busy N  (bound pods per node, default 5)]\n"
+			       "  cluster mode: [--fake PATH  (default: fake-apiserver beside the "
+			       "daemon)]\n"
+			       "                [--cluster-pods N  (default 100000)]\n"
+			       "                [--binds N  (per client count, default 2000)]\n"
+			       "                [--bind-clients N,N,..  (default 1,2,4)]\n"
+			       "  --no-dev, --no-cluster: skip that part\n");
 			exit(0);
+		}
+		if (!strcmp(a, "--no-dev") || !strcmp(a, "--no-cluster")) {
+			if (!strcmp(a, "--no-dev"))
+				o->dev = false;
+			else
+				o->cluster = false;
+			i--; /* a flag without a value */
+			continue;
 		}
 		if (!v) {
 			fprintf(stderr, "loadgen: %s needs a value\n", a);
@@ -210,6 +189,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			rc = parse_int(v, a, 1, &o->clients);
 		else if (!strcmp(a, "--busy"))
 			rc = parse_int(v, a, 0, &o->busy);
+		else if (!strcmp(a, "--fake"))
+			o->kb.fake = v;
+		else if (!strcmp(a, "--cluster-pods"))
+			rc = parse_int(v, a, 0, &o->kb.pods);
+		else if (!strcmp(a, "--binds"))
+			rc = parse_int(v, a, 1, &o->kb.binds);
+		else if (!strcmp(a, "--bind-clients"))
+			rc = parse_clients(v, &o->kb);
 		else {
 			fprintf(stderr, "loadgen: unknown option %s (try --help)\n", a);
 			return -1;
@@ -229,28 +216,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "loadgen: --busy is at most 9 (10 slots per GPU)\n");
 		return -1;
 	}
-	return 0;
-}
-
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t l = sizeof a;
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) ||
-	    getsockname(fd, (struct sockaddr *)&a, &l)) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
+	o->kb.daemon = o->daemon;
+	o->kb.nodes = o->nodes;
+	o->kb.gpus = o->gpus;
+	if (!o->kb.fake) {
+		const char *slash = strrchr(o->daemon, '/');
+		snprintf(fake, sizeof fake, "%.*sfake-apiserver",
+			 slash ? (int)(slash - o->daemon + 1) : 0, o->daemon);
+		o->kb.fake = fake;
 	}
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-	buf_append(ud, p, size * n);
-	return size * n;
+	return 0;
 }
 
 /* One handle per connection: libcurl keeps the connection open between
@@ -269,7 +244,7 @@ static CURL *new_handle(struct buf *resp, struct curl_slist **hdrs)
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, bench_on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
 	if (hdrs)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
@@ -288,9 +263,9 @@ static long post(struct client *c, const char *path, const char *body, size_t le
 	curl_easy_setopt(c->h, CURLOPT_URL, url);
 	curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	CURLcode rc = curl_easy_perform(c->h);
-	*us = (now_s() - t0) * 1e6;
+	*us = (bench_now_s() - t0) * 1e6;
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "POST %s: %s", path, curl_easy_strerror(rc));
 		return 0;
@@ -309,102 +284,12 @@ static long post(struct client *c, const char *path, const char *body, size_t le
  * the NodeNames array is passed on verbatim, as kube-scheduler passes the
  * names it got. The small bind reply goes through cJSON. */
 
-struct span {
-	const char *p;
-	size_t n;
-};
-
-static const char *skip_ws(const char *p, const char *e)
-{
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-/* The end of the JSON string whose opening quote is at p, or NULL. */
-static const char *skip_string(const char *p, const char *e)
-{
-	const char *s = p + 1;
-	for (p = s; p < e;) {
-		const char *q = memchr(p, '"', (size_t)(e - p));
-		if (!q)
-			return NULL;
-		size_t bs = 0; /* an odd run of backslashes escapes the quote */
-		while (q - bs > s && q[-1 - (ptrdiff_t)bs] == '\\')
-			bs++;
-		if (bs % 2 == 0)
-			return q + 1;
-		p = q + 1;
-	}
-	return NULL;
-}
-
-/* The end of the JSON value at p, or NULL when it is cut short. */
-static const char *skip_value(const char *p, const char *e)
-{
-	p = skip_ws(p, e);
-	if (p >= e)
-		return NULL;
-	if (*p == '"')
-		return skip_string(p, e);
-	if (*p == '{' || *p == '[') {
-		int depth = 0;
-		while (p < e) {
-			if (*p == '"') {
-				if (!(p = skip_string(p, e)))
-					return NULL;
-				continue;
-			}
-			if (*p == '{' || *p == '[')
-				depth++;
-			else if ((*p == '}' || *p == ']') && --depth == 0)
-				return p + 1;
-			p++;
-		}
-		return NULL;
-	}
-	const char *s = p;
-	while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' &&
-	       *p != '\r' && *p != '\t')
-		p++;
-	return p > s ? p : NULL;
-}
-
-/* The value of member key in the object spanning [p, e); -1 if absent. */
-static int member(const char *p, const char *e, const char *key, struct span *out)
-{
-	size_t kl = strlen(key);
-	p = skip_ws(p, e);
-	if (p >= e || *p != '{')
-		return -1;
-	p = skip_ws(p + 1, e);
-	while (p < e && *p == '"') {
-		const char *k = p, *ke = skip_value(p, e);
-		if (!ke)
-			return -1;
-		p = skip_ws(ke, e);
-		if (p >= e || *p != ':')
-			return -1;
-		const char *v = skip_ws(p + 1, e), *ve = skip_value(v, e);
-		if (!ve)
-			return -1;
-		if ((size_t)(ke - k) == kl + 2 && !memcmp(k + 1, key, kl)) {
-			*out = (struct span){v, (size_t)(ve - v)};
-			return 0;
-		}
-		p = skip_ws(ve, e);
-		if (p < e && *p == ',')
-			p = skip_ws(p + 1, e);
-	}
-	return -1;
-}
-
 /* The whole reply must be one object (or array). */
 static int whole_reply(struct client *c, char open, const char *what, char *err, size_t errlen)
 {
 	const char *p = c->resp.data, *e = p ? p + c->resp.len : NULL;
-	const char *v = p ? skip_ws(p, e) : NULL, *ve = v ? skip_value(v, e) : NULL;
-	if (!ve || *v != open || skip_ws(ve, e) != e) {
+	const char *v = p ? js_skip_ws(p, e) : NULL, *ve = v ? js_skip_value(v, e) : NULL;
+	if (!ve || *v != open || js_skip_ws(ve, e) != e) {
 		snprintf(err, errlen, "%s: reply is not a JSON %s: %.200s", what,
 			 open == '{' ? "object" : "array", p ? p : "(empty)");
 		return -1;
@@ -419,15 +304,15 @@ static int filter_reply(struct client *c, struct span *names, char *err, size_t 
 	const char *p = c->resp.data, *end = p + c->resp.len;
 	if (whole_reply(c, '{', "filter", err, errlen))
 		return -1;
-	if (!member(p, end, "Error", &e) && !(e.n == 2 && !memcmp(e.p, "\"\"", 2))) {
+	if (!js_member(p, end, "Error", &e) && !(e.n == 2 && !memcmp(e.p, "\"\"", 2))) {
 		snprintf(err, errlen, "filter: Error %.*s", (int)(e.n > 300 ? 300 : e.n), e.p);
 		return -1;
 	}
-	if (member(p, end, "NodeNames", names) || names->p[0] != '[') {
+	if (js_member(p, end, "NodeNames", names) || names->p[0] != '[') {
 		snprintf(err, errlen, "filter: reply has no NodeNames array");
 		return -1;
 	}
-	if (*skip_ws(names->p + 1, names->p + names->n) == ']') {
+	if (*js_skip_ws(names->p + 1, names->p + names->n) == ']') {
 		snprintf(err, errlen, "filter: no node fits");
 		return -1;
 	}
@@ -443,20 +328,21 @@ static int best_host(struct client *c, struct span *host, char *err, size_t errl
 	host->p = NULL;
 	if (whole_reply(c, '[', "prioritize", err, errlen))
 		return -1;
-	p = skip_ws(skip_ws(p, e) + 1, e);
+	p = js_skip_ws(js_skip_ws(p, e) + 1, e);
 	while (p < e && *p == '{') {
-		const char *ve = skip_value(p, e);
+		const char *ve = js_skip_value(p, e);
 		struct span h, s;
-		if (!member(p, ve, "Host", &h) && !member(p, ve, "Score", &s) && h.p[0] == '"') {
+		if (!js_member(p, ve, "Host", &h) && !js_member(p, ve, "Score", &s) &&
+		    h.p[0] == '"') {
 			double v = strtod(s.p, NULL);
 			if (v > best) {
 				best = v;
 				*host = h;
 			}
 		}
-		p = skip_ws(ve, e);
+		p = js_skip_ws(ve, e);
 		if (p < e && *p == ',')
-			p = skip_ws(p + 1, e);
+			p = js_skip_ws(p + 1, e);
 	}
 	if (!host->p) {
 		snprintf(err, errlen, "prioritize: no Host with a Score in %.200s", c->resp.data);
@@ -594,9 +480,9 @@ static void *client_main(void *arg)
 	int rc = run_range(c, pod, 0, o->warmup, false);
 	pthread_barrier_wait(&c->sh->warm);
 	if (rc == 0) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		run_range(c, pod, o->warmup, o->warmup + o->pods, true);
-		c->elapsed_s = now_s() - t0;
+		c->elapsed_s = bench_now_s() - t0;
 	}
 	cJSON_Delete(pod);
 	curl_easy_cleanup(c->h);
@@ -678,8 +564,8 @@ static int wait_ready(pid_t pid, const char *base)
 	snprintf(url, sizeof url, "%s/readyz", base);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
-	double deadline = now_s() + STARTUP_TIMEOUT_S;
-	while (now_s() < deadline) {
+	double deadline = bench_now_s() + STARTUP_TIMEOUT_S;
+	while (bench_now_s() < deadline) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			fprintf(stderr, "loadgen: the daemon exited during start-up (%s %d)\n",
 				WIFEXITED(status) ? "status" : "signal",
@@ -695,7 +581,7 @@ static int wait_ready(pid_t pid, const char *base)
 			rc = 0;
 			break;
 		}
-		sleep_ms(5);
+		bench_sleep_ms(5);
 	}
 	if (rc == -1)
 		fprintf(stderr, "loadgen: the daemon was not ready after %d s\n",
@@ -703,43 +589,6 @@ static int wait_ready(pid_t pid, const char *base)
 	curl_easy_cleanup(h);
 	buf_free(&resp);
 	return rc;
-}
-
-/* VmRSS and VmHWM of pid in KiB; -1 where unknown. */
-static void read_mem(pid_t pid, long *rss, long *hwm)
-{
-	char path[64], line[256];
-	*rss = *hwm = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof line, f)) {
-		if (!strncmp(line, "VmRSS:", 6))
-			*rss = strtol(line + 6, NULL, 10);
-		else if (!strncmp(line, "VmHWM:", 6))
-			*hwm = strtol(line + 6, NULL, 10);
-	}
-	fclose(f);
-}
-
-/* SIGTERM, then up to 60 s for a clean exit, then SIGKILL. Returns the
- * wait status, or -1. */
-static int stop_daemon(pid_t pid)
-{
-	int status = 0;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 6000; i++) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			return status;
-		if (w < 0)
-			return -1;
-		sleep_ms(10);
-	}
-	fprintf(stderr, "loadgen: the daemon ignored SIGTERM for 60 s; killing it\n");
-	kill(pid, SIGKILL);
-	return waitpid(pid, &status, 0) == pid ? status : -1;
 }
 
 /* Report ---------------------------------------------------------------- */
@@ -752,9 +601,8 @@ struct figures {
 	int pods, errors, conflicts;
 };
 
-static int write_json(const char *path, const struct figures *f, const struct opts *o)
+static void dev_json(cJSON *j, const struct figures *f, const struct opts *o)
 {
-	cJSON *j = cJSON_CreateObject();
 	cJSON_AddNumberToObject(j, "filter_p50_us", round(f->filter_p50));
 	cJSON_AddNumberToObject(j, "filter_p99_us", round(f->filter_p99));
 	cJSON_AddNumberToObject(j, "prioritize_p99_us", round(f->prio_p99));
@@ -768,6 +616,16 @@ static int write_json(const char *path, const struct figures *f, const struct op
 	cJSON_AddNumberToObject(j, "pods", f->pods);
 	cJSON_AddNumberToObject(j, "errors", f->errors);
 	cJSON_AddNumberToObject(j, "clients", o->clients);
+}
+
+static int write_json(const char *path, const struct figures *f, const struct opts *o,
+		      const struct kb_figures *kf)
+{
+	cJSON *j = cJSON_CreateObject();
+	if (o->dev)
+		dev_json(j, f, o);
+	if (o->cluster)
+		kb_json(j, kf);
 	char *text = cJSON_Print(j);
 	cJSON_Delete(j);
 	FILE *fp = text ? fopen(path, "w") : NULL;
@@ -785,7 +643,7 @@ static const char *verdict(bool ok)
 	return ok ? "PASS" : "MISS";
 }
 
-static void print_table(const struct figures *f, const struct opts *o)
+static int print_table(const struct figures *f, const struct opts *o)
 {
 	double ratio = f->floor_p99 > 0 ? f->filter_p99 / f->floor_p99 : INFINITY;
 	bool ok[6] = {f->filter_p99 <= 2000, f->prio_p99 <= 1000, f->bind_p99 <= 500,
@@ -828,6 +686,7 @@ static void print_table(const struct figures *f, const struct opts *o)
 		printf("%d of 6 targets missed\n", missed);
 	else
 		printf("all 6 targets met\n");
+	return missed;
 }
 
 /* Main ------------------------------------------------------------------ */
@@ -909,14 +768,14 @@ static int run_clients(struct shared *sh, struct client *cs, const struct opts *
 		}
 	}
 	pthread_barrier_wait(&sh->warm);
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	daemon_cpu(pid, &http0, &other0);
 	self0 = self_cpu();
 	printf("warm-up done (%d pods); measuring %d pods\n", o->warmup, o->pods);
 	fflush(stdout);
 	for (int i = 0; i < o->clients; i++)
 		pthread_join(cs[i].thread, NULL);
-	f->wall_s = now_s() - t0;
+	f->wall_s = bench_now_s() - t0;
 	daemon_cpu(pid, &f->cpu_http_s, &f->cpu_other_s);
 	f->cpu_http_s -= http0;
 	f->cpu_other_s -= other0;
@@ -951,30 +810,25 @@ static void collect(struct client *cs, const struct opts *o, struct figures *f)
 	}
 	struct lat *all[] = {&fl, &pr, &bi, &fo};
 	for (size_t i = 0; i < 4; i++)
-		qsort(all[i]->us, all[i]->n, sizeof *all[i]->us, cmp_double);
-	f->filter_p50 = pct(&fl, 0.50);
-	f->filter_p99 = pct(&fl, 0.99);
-	f->prio_p50 = pct(&pr, 0.50);
-	f->prio_p99 = pct(&pr, 0.99);
-	f->bind_p50 = pct(&bi, 0.50);
-	f->bind_p99 = pct(&bi, 0.99);
-	f->floor_p50 = pct(&fo, 0.50);
-	f->floor_p99 = pct(&fo, 0.99);
+		lat_sort(all[i]);
+	f->filter_p50 = lat_pct(&fl, 0.50);
+	f->filter_p99 = lat_pct(&fl, 0.99);
+	f->prio_p50 = lat_pct(&pr, 0.50);
+	f->prio_p99 = lat_pct(&pr, 0.99);
+	f->bind_p50 = lat_pct(&bi, 0.50);
+	f->bind_p99 = lat_pct(&bi, 0.99);
+	f->floor_p50 = lat_pct(&fo, 0.50);
+	f->floor_p99 = lat_pct(&fo, 0.99);
 	for (size_t i = 0; i < 4; i++)
 		free(all[i]->us);
 }
 
-int main(int argc, char **argv)
+/* The dev-mode part: 0 without request errors, 1 with, 2 when the daemon
+ * did not start. */
+static int run_dev(const struct opts *op, struct figures *fp)
 {
-	struct opts o;
+	const struct opts o = *op;
 	char cluster[] = "/tmp/vx-bench-cluster-XXXXXX.json", err[512], listen[64];
-	if (parse_opts(argc, argv, &o))
-		return 2;
-	signal(SIGPIPE, SIG_IGN);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		fprintf(stderr, "loadgen: curl_global_init failed\n");
-		return 2;
-	}
 
 	int fd = mkstemps(cluster, 5);
 	if (fd < 0) {
@@ -982,7 +836,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	close(fd);
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	long size = bench_gen_cluster(cluster, o.nodes, o.gpus, o.busy, err, sizeof err);
 	if (size < 0) {
 		fprintf(stderr, "loadgen: %s\n", err);
@@ -990,9 +844,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("cluster: %s, %d nodes, %d pods, %.1f MB, written in %.0f ms\n", cluster, o.nodes,
-	       o.nodes * o.busy, (double)size / 1e6, (now_s() - t0) * 1e3);
+	       o.nodes * o.busy, (double)size / 1e6, (bench_now_s() - t0) * 1e3);
 
-	int port = free_port();
+	int port = bench_free_port();
 	if (port < 0) {
 		fprintf(stderr, "loadgen: no free loopback port: %s\n", strerror(errno));
 		unlink(cluster);
@@ -1002,7 +856,7 @@ int main(int argc, char **argv)
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
 	snprintf(sh.base, sizeof sh.base, "http://%s", listen);
 	fflush(stdout);
-	t0 = now_s();
+	t0 = bench_now_s();
 	pid_t pid = spawn_daemon(o.daemon, cluster, listen);
 	if (pid < 0) {
 		fprintf(stderr, "loadgen: fork: %s\n", strerror(errno));
@@ -1011,15 +865,17 @@ int main(int argc, char **argv)
 	}
 	int ready = wait_ready(pid, sh.base);
 	struct figures f = {0};
-	f.startup_ms = (now_s() - t0) * 1e3;
+	f.rss = f.hwm = -1;
+	f.startup_ms = (bench_now_s() - t0) * 1e3;
 	unlink(cluster);
 	if (ready) {
 		if (ready == -1)
-			stop_daemon(pid);
+			bench_stop(pid, "the daemon");
+		*fp = f;
 		return 2;
 	}
 	long rss0, hwm0;
-	read_mem(pid, &rss0, &hwm0);
+	bench_read_mem(pid, &rss0, &hwm0);
 	printf("daemon pid %d ready on %s after %.0f ms (rss %ld KiB)\n", (int)pid, listen,
 	       f.startup_ms, rss0);
 	fflush(stdout);
@@ -1038,23 +894,59 @@ int main(int argc, char **argv)
 	free(cs);
 	printf("filter request body: %zu bytes\n", sh.filter_body_len);
 
-	read_mem(pid, &f.rss, &f.hwm);
+	bench_read_mem(pid, &f.rss, &f.hwm);
 	if (f.pods > 0 && verify_binding(&sh))
 		f.errors++;
-	int status = stop_daemon(pid);
+	int status = bench_stop(pid, "the daemon");
 	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		fprintf(stderr, "loadgen: the daemon did not exit cleanly (wait status %d)\n",
 			status);
 	cJSON_Delete(pod);
 	free(names);
-	curl_global_cleanup();
 
 	int missing = o.pods - f.pods;
 	if (f.errors == 0 && missing > 0)
 		f.errors = missing; /* a client gave up */
-	print_table(&f, &o);
-	if (write_json(o.out, &f, &o))
+	*fp = f;
+	return f.errors ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct figures f = {0};
+	struct kb_figures kf = {0};
+	int dev_rc = 0, kb_rc = 0, missed = 0, targets = 0;
+	if (parse_opts(argc, argv, &o))
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0); /* keep stdout and stderr in order */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		fprintf(stderr, "loadgen: curl_global_init failed\n");
+		return 2;
+	}
+	double t0 = bench_now_s();
+	if (o.dev)
+		dev_rc = run_dev(&o, &f);
+	double t1 = bench_now_s();
+	if (o.cluster)
+		kb_rc = kb_run(&o.kb, &kf);
+	double t2 = bench_now_s();
+	curl_global_cleanup();
+
+	if (o.dev && dev_rc != 2) {
+		missed += print_table(&f, &o);
+		targets += 6;
+	}
+	if (o.cluster) {
+		int n;
+		missed += kb_print(&o.kb, &kf, &n);
+		targets += n;
+	}
+	printf("\n%d of %d targets missed; dev part %.1f s, cluster part %.1f s\n", missed, targets,
+	       t1 - t0, t2 - t1);
+	if ((o.dev && dev_rc == 2) || (o.cluster && kb_rc == 2) || write_json(o.out, &f, &o, &kf))
 		return 2;
 	printf("wrote %s\n", o.out);
-	return f.errors ? 1 : 0;
+	return dev_rc || kb_rc ? 1 : 0;
 }

@@ -1,0 +1,242 @@
+/* common: what loadgen.c (dev mode) and kubebench.c (cluster mode) share:
+ * the clock, latency samples, child processes, and a JSON span scanner
+ * that reads big replies without building a tree. */
+#include "bench.h"
+#include "vx/buf.h"
+
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+double bench_now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void bench_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Latency samples ------------------------------------------------------- */
+
+void lat_init(struct lat *l, size_t cap)
+{
+	l->us = calloc(cap ? cap : 1, sizeof *l->us);
+	if (!l->us)
+		abort();
+	l->n = 0;
+	l->cap = cap ? cap : 1;
+}
+
+void lat_add(struct lat *l, double us)
+{
+	if (l->n == l->cap) {
+		l->cap *= 2;
+		l->us = realloc(l->us, l->cap * sizeof *l->us);
+		if (!l->us)
+			abort();
+	}
+	l->us[l->n++] = us;
+}
+
+void lat_merge(struct lat *into, const struct lat *from)
+{
+	for (size_t i = 0; i < from->n; i++)
+		lat_add(into, from->us[i]);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+void lat_sort(struct lat *l)
+{
+	qsort(l->us, l->n, sizeof *l->us, cmp_double);
+}
+
+double lat_pct(const struct lat *l, double p)
+{
+	if (!l->n)
+		return 0;
+	size_t k = (size_t)ceil(p * (double)l->n);
+	return l->us[k ? k - 1 : 0];
+}
+
+/* Processes and ports --------------------------------------------------- */
+
+int bench_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof a;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) ||
+	    getsockname(fd, (struct sockaddr *)&a, &l)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+void bench_read_mem(pid_t pid, long *rss, long *hwm)
+{
+	char path[64], line[256];
+	*rss = *hwm = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		if (!strncmp(line, "VmRSS:", 6))
+			*rss = strtol(line + 6, NULL, 10);
+		else if (!strncmp(line, "VmHWM:", 6))
+			*hwm = strtol(line + 6, NULL, 10);
+	}
+	fclose(f);
+}
+
+int bench_stop(pid_t pid, const char *what)
+{
+	int status = 0;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 6000; i++) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			return status;
+		if (w < 0)
+			return -1;
+		bench_sleep_ms(10);
+	}
+	fprintf(stderr, "bench: %s ignored SIGTERM for 60 s; killing it\n", what);
+	kill(pid, SIGKILL);
+	return waitpid(pid, &status, 0) == pid ? status : -1;
+}
+
+size_t bench_on_data(char *p, size_t size, size_t n, void *ud)
+{
+	buf_append(ud, p, size * n);
+	return size * n;
+}
+
+/* JSON spans ------------------------------------------------------------ */
+
+const char *js_skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* The end of the JSON string whose opening quote is at p, or NULL. */
+static const char *skip_string(const char *p, const char *e)
+{
+	const char *s = p + 1;
+	for (p = s; p < e;) {
+		const char *q = memchr(p, '"', (size_t)(e - p));
+		if (!q)
+			return NULL;
+		size_t bs = 0; /* an odd run of backslashes escapes the quote */
+		while (q - bs > s && q[-1 - (ptrdiff_t)bs] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return q + 1;
+		p = q + 1;
+	}
+	return NULL;
+}
+
+const char *js_skip_value(const char *p, const char *e)
+{
+	p = js_skip_ws(p, e);
+	if (p >= e)
+		return NULL;
+	if (*p == '"')
+		return skip_string(p, e);
+	if (*p == '{' || *p == '[') {
+		int depth = 0;
+		while (p < e) {
+			if (*p == '"') {
+				if (!(p = skip_string(p, e)))
+					return NULL;
+				continue;
+			}
+			if (*p == '{' || *p == '[')
+				depth++;
+			else if ((*p == '}' || *p == ']') && --depth == 0)
+				return p + 1;
+			p++;
+		}
+		return NULL;
+	}
+	const char *s = p;
+	while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' &&
+	       *p != '\r' && *p != '\t')
+		p++;
+	return p > s ? p : NULL;
+}
+
+int js_member(const char *p, const char *e, const char *key, struct span *out)
+{
+	size_t kl = strlen(key);
+	p = js_skip_ws(p, e);
+	if (p >= e || *p != '{')
+		return -1;
+	p = js_skip_ws(p + 1, e);
+	while (p < e && *p == '"') {
+		const char *k = p, *ke = js_skip_value(p, e);
+		if (!ke)
+			return -1;
+		p = js_skip_ws(ke, e);
+		if (p >= e || *p != ':')
+			return -1;
+		const char *v = js_skip_ws(p + 1, e), *ve = js_skip_value(v, e);
+		if (!ve)
+			return -1;
+		if ((size_t)(ke - k) == kl + 2 && !memcmp(k + 1, key, kl)) {
+			*out = (struct span){v, (size_t)(ve - v)};
+			return 0;
+		}
+		p = js_skip_ws(ve, e);
+		if (p < e && *p == ',')
+			p = js_skip_ws(p + 1, e);
+	}
+	return -1;
+}
+
+long js_array_len(struct span a)
+{
+	const char *p = a.p, *e = a.p + a.n;
+	long n = 0;
+	if (!a.p || !a.n || *p != '[')
+		return -1;
+	p = js_skip_ws(p + 1, e);
+	if (p < e && *p == ']')
+		return 0;
+	while (p < e) {
+		const char *ve = js_skip_value(p, e);
+		if (!ve)
+			return -1;
+		n++;
+		p = js_skip_ws(ve, e);
+		if (p < e && *p == ']')
+			return n;
+		if (p >= e || *p != ',')
+			return -1;
+		p = js_skip_ws(p + 1, e);
+	}
+	return -1;
+}
