@@ -12,6 +12,12 @@ static cJSON *parse_root(const char *body, size_t len, char *err, size_t errlen)
 {
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	while (root && end && end < body + len && *end && strchr(" \t\r\n", *end))
+		end++;
+	if (root && end && end < body + len) {
+		cJSON_Delete(root); /* trailing garbage after the object */
+		root = NULL;
+	}
 	if (!root) {
 		snprintf(err, errlen, "malformed JSON near byte %ld",
 			 end ? (long)(end - body) : 0L);
@@ -84,13 +90,19 @@ static const char *skip_ws(const char *p, const char *end)
 	return p;
 }
 
+/* Jumps quote to quote with memchr (most of a filter body is the names). */
 static const char *skip_string(const char *p, const char *end)
 {
-	for (p++; p < end; p++) {
-		if (*p == '\\')
-			p++;
-		else if (*p == '"')
-			return p + 1;
+	for (p++; p < end;) {
+		const char *q = memchr(p, '"', (size_t)(end - p));
+		if (!q)
+			return NULL;
+		size_t bs = 0; /* an odd run of backslashes escapes the quote */
+		while (q - bs > p && q[-1 - (ptrdiff_t)bs] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return q + 1;
+		p = q + 1;
 	}
 	return NULL;
 }
@@ -202,10 +214,13 @@ static int scan_names(struct ext_args *a, struct span s)
 		a->names[n] = p + 1;
 		a->lens[n++] = (size_t)(q - p - 1);
 		p = skip_ws(q + 1, end);
-		if (p < end && *p == ',')
+		if (p < end && *p == ',') {
 			p = skip_ws(p + 1, end);
-		else if (p < end)
+			if (p >= end)
+				return -1; /* a trailing comma */
+		} else if (p < end) {
 			return -1;
+		}
 	}
 	a->n = n;
 	a->node_names = true;
