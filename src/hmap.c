@@ -50,6 +50,27 @@ void *hmap_getn(const struct hmap *m, const char *key, size_t n)
 	return s ? s->val : NULL;
 }
 
+void *hmap_getnh(const struct hmap *m, const char *key, size_t n, uint32_t hash)
+{
+	struct hmap_slot *s = find(m, key, n, hash);
+	return s ? s->val : NULL;
+}
+
+void hmap_prefetch_slot(const struct hmap *m, uint32_t hash)
+{
+	if (m->cap)
+		__builtin_prefetch(&m->slots[hash & (m->cap - 1)]);
+}
+
+void hmap_prefetch_key(const struct hmap *m, uint32_t hash)
+{
+	if (!m->cap)
+		return;
+	const char *k = m->slots[hash & (m->cap - 1)].key;
+	if (k)
+		__builtin_prefetch(k);
+}
+
 void *hmap_get(const struct hmap *m, const char *key)
 {
 	return hmap_getn(m, key, strlen(key));

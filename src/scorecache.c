@@ -32,8 +32,8 @@ static void reserve(struct score_cache *c, int n)
 }
 
 void scache_store(struct score_cache *c, const char *uid, uint64_t version,
-		  const char *const *names, const size_t *lens, const bool *pass,
-		  const double *raw, int n)
+		  const char *const *names, const size_t *lens, const bool *pass, const double *raw,
+		  int n)
 {
 	if (!uid || strlen(uid) >= sizeof c->uid)
 		return;
@@ -63,7 +63,8 @@ bool scache_lookup(struct score_cache *c, const char *uid, uint64_t version,
 		hit = true;
 		for (int i = 0; i < n && hit; i++) {
 			size_t len = c->off[i + 1] - c->off[i];
-			hit = len == lens[i] && memcmp(c->names.data + c->off[i], names[i], len) == 0;
+			hit =
+			    len == lens[i] && memcmp(c->names.data + c->off[i], names[i], len) == 0;
 			raw[i] = c->raw[i];
 		}
 	}

@@ -49,9 +49,9 @@ struct cl_node {
 	/* Cold. */
 	int total_slots, used_slots, used_cores;
 	int64_t total_mem, used_mem;
-	int64_t allocatable; /* status.allocatable volcano.sh/vgpu-number */
+	int64_t allocatable;      /* status.allocatable volcano.sh/vgpu-number */
 	uint64_t register_digest; /* of the register annotation, 0 when absent */
-	struct cl_pod *pods; /* attached pods, linked through node_next */
+	struct cl_pod *pods;      /* attached pods, linked through node_next */
 	int npods;
 	char reason[128]; /* why the node is not usable */
 };

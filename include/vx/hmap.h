@@ -27,6 +27,13 @@ void hmap_init(struct hmap *m);
 void hmap_free(struct hmap *m);
 void *hmap_get(const struct hmap *m, const char *key);
 void *hmap_getn(const struct hmap *m, const char *key, size_t n);
+/* Lookup with a hash the caller computed (hmap_hash) ahead of time. */
+void *hmap_getnh(const struct hmap *m, const char *key, size_t n, uint32_t hash);
+/* Prefetch help for batched lookups: pulls the key's home slot into cache;
+ * hmap_prefetch_key then pulls the key that slot points at (a guess: the
+ * first probe usually holds it). Neither changes anything. */
+void hmap_prefetch_slot(const struct hmap *m, uint32_t hash);
+void hmap_prefetch_key(const struct hmap *m, uint32_t hash);
 /* Inserts or replaces; returns the value it replaced, or NULL. */
 void *hmap_put(struct hmap *m, const char *key, void *val);
 /* Removes key; returns its value, or NULL when absent. */

@@ -27,8 +27,8 @@ void scache_init(struct score_cache *c);
 void scache_free(struct score_cache *c);
 /* Records the passing nodes (pass[i] true) and their raw scores. */
 void scache_store(struct score_cache *c, const char *uid, uint64_t version,
-		  const char *const *names, const size_t *lens, const bool *pass,
-		  const double *raw, int n);
+		  const char *const *names, const size_t *lens, const bool *pass, const double *raw,
+		  int n);
 /* Fills raw[] for names[] and returns true on an exact hit. */
 bool scache_lookup(struct score_cache *c, const char *uid, uint64_t version,
 		   const char *const *names, const size_t *lens, int n, double *raw);
