@@ -44,19 +44,27 @@ static const char *pod_uid(const cJSON *pod)
 	return json_str(json_path(pod, "metadata", NULL), "uid");
 }
 
+/* ExtenderArgs from the body, or a 400 already written to resp. */
+static bool args_ok(const struct http_req *req, struct http_resp *resp, struct ext_args *a)
+{
+	char err[320];
+	if (!body_ok(req, resp))
+		return false;
+	if (ext_parse_args(req->body, req->body_len, a, err, sizeof err) == 0)
+		return true;
+	json_error(resp, 400, err);
+	ext_args_free(a);
+	return false;
+}
+
 static void h_filter(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
 {
 	struct ext_args a;
 	struct req_pod r;
 	struct pipe_filter_out f = {0};
 	char err[320];
-	if (!body_ok(req, resp))
+	if (!args_ok(req, resp, &a))
 		return;
-	if (ext_parse_args(req->body, req->body_len, &a, err, sizeof err)) {
-		json_error(resp, 400, err);
-		ext_args_free(&a);
-		return;
-	}
 	if (pod_request(a.pod, &r, err, sizeof err) == 0) {
 		if (r.is_vgpu && d->store->ops->observe_pod)
 			d->store->ops->observe_pod(d->store, a.pod);
@@ -75,13 +83,8 @@ static void h_prioritize(struct vx_daemon *d, const struct http_req *req, struct
 	struct ext_args a;
 	struct req_pod r;
 	char err[320];
-	if (!body_ok(req, resp))
+	if (!args_ok(req, resp, &a))
 		return;
-	if (ext_parse_args(req->body, req->body_len, &a, err, sizeof err)) {
-		json_error(resp, 400, err);
-		ext_args_free(&a);
-		return;
-	}
 	int *scores = calloc((size_t)a.n + 1, sizeof *scores);
 	if (!scores)
 		abort();

@@ -4,6 +4,7 @@
  * connections are reused by whichever thread calls next. The cluster-mode store
  * builds requests and parses answers; this file never looks inside a body except to
  * quote a failed watch's error message. */
+#include "kube_priv.h"
 #include "vx/kube.h"
 #include "vx/log.h"
 
@@ -55,17 +56,6 @@ struct kube_client {
 	struct token_state tok;
 	atomic_uint_fast64_t rng; /* splitmix64 state for backoff jitter */
 };
-
-__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen, const char *fmt,
-							 ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static char *dup_or_null(const char *s)
 {
@@ -287,12 +277,12 @@ int kube_global_init(char *err, size_t errlen)
 {
 	CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (rc != CURLE_OK) {
-		seterr(err, errlen, "libcurl: %s", curl_easy_strerror(rc));
+		kube_seterr(err, errlen, "libcurl: %s", curl_easy_strerror(rc));
 		return -1;
 	}
 	if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_SSL)) {
 		curl_global_cleanup();
-		seterr(err, errlen, "libcurl was built without TLS support");
+		kube_seterr(err, errlen, "libcurl was built without TLS support");
 		return -1;
 	}
 	return 0;
@@ -326,7 +316,7 @@ static int client_check(struct kube_client *c, char *err, size_t errlen)
 {
 	int e = 0;
 	if (c->tok.file && token_refresh_locked(&c->tok, 1, &e) < 0 && !c->tok.value) {
-		seterr(err, errlen, "token file %s: %s", c->tok.file, strerror(e));
+		kube_seterr(err, errlen, "token file %s: %s", c->tok.file, strerror(e));
 		return -1;
 	}
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -334,8 +324,8 @@ static int client_check(struct kube_client *c, char *err, size_t errlen)
 	CURLcode rc = set_common(c, h, c->cfg.server, errbuf);
 	handle_put(c, h);
 	if (rc != CURLE_OK) {
-		seterr(err, errlen, "API server %s: libcurl cannot use this TLS setup: %s",
-		       c->cfg.server, curl_easy_strerror(rc));
+		kube_seterr(err, errlen, "API server %s: libcurl cannot use this TLS setup: %s",
+			    c->cfg.server, curl_easy_strerror(rc));
 		return -1;
 	}
 	return 0;
@@ -344,7 +334,7 @@ static int client_check(struct kube_client *c, char *err, size_t errlen)
 struct kube_client *kube_client_new(const struct kube_config *cfg, char *err, size_t errlen)
 {
 	if (!cfg || !cfg->server || !*cfg->server) {
-		seterr(err, errlen, "kube client: no API server address");
+		kube_seterr(err, errlen, "kube client: no API server address");
 		return NULL;
 	}
 	struct kube_client *c = calloc(1, sizeof *c);
@@ -575,8 +565,8 @@ static int run_request(struct kube_client *c, const struct req *rq, struct kube_
 		if (!again || n >= max_attempts) {
 			if (rc == CURLE_OK)
 				return 0;
-			seterr(err, errlen, "%s %s: %s (%d attempt%s)", rq->method, rq->url, why, n,
-			       n == 1 ? "" : "s");
+			kube_seterr(err, errlen, "%s %s: %s (%d attempt%s)", rq->method, rq->url,
+				    why, n, n == 1 ? "" : "s");
 			return -1;
 		}
 		long delay = retry_delay_ms(c, n, rc == CURLE_OK ? resp : NULL);
@@ -596,8 +586,8 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 	resp->body = (struct buf)BUF_INIT;
 	resp->retry_after = 0;
 	if (!method || !path || path[0] != '/') {
-		seterr(err, errlen, "kube request: path must start with '/' (got \"%s\")",
-		       path ? path : "(null)");
+		kube_seterr(err, errlen, "kube request: path must start with '/' (got \"%s\")",
+			    path ? path : "(null)");
 		return -1;
 	}
 	struct req rq = {method, path, NULL, content_type, body, body_len, DEFAULT_TIMEOUT_MS};
@@ -738,7 +728,7 @@ static void watch_refused(struct watch *w, const char *path, char *err, size_t e
 	const char *msg = cJSON_IsString(m) ? m->valuestring
 			  : w->errbody.len  ? w->errbody.data
 					    : "(empty body)";
-	seterr(err, errlen, "watch %s: HTTP %ld: %.300s", path, w->status, msg);
+	kube_seterr(err, errlen, "watch %s: HTTP %ld: %.300s", path, w->status, msg);
 	cJSON_Delete(j);
 }
 
@@ -748,7 +738,7 @@ static long watch_result(struct kube_client *c, struct watch *w, CURLcode rc, co
 	if (!w->status)
 		curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &w->status);
 	if (w->idle) {
-		seterr(err, errlen, "watch %s: no data for %ld ms", path, w->idle_ms);
+		kube_seterr(err, errlen, "watch %s: no data for %ld ms", path, w->idle_ms);
 		return -1;
 	}
 	if (w->stopped)
@@ -756,7 +746,7 @@ static long watch_result(struct kube_client *c, struct watch *w, CURLcode rc, co
 	if (rc != CURLE_OK) {
 		char why[CURL_ERROR_SIZE + 64];
 		describe_failure(why, sizeof why, rc, errbuf);
-		seterr(err, errlen, "watch %s: %s", path, why);
+		kube_seterr(err, errlen, "watch %s: %s", path, why);
 		return -1;
 	}
 	if (w->status == 200) {
@@ -774,7 +764,8 @@ long kube_watch(struct kube_client *c, const char *path, kube_line_cb on_line, v
 		const atomic_int *stop, long idle_timeout_ms, char *err, size_t errlen)
 {
 	if (!path || path[0] != '/' || !on_line) {
-		seterr(err, errlen, "watch: needs a path starting with '/' and a line callback");
+		kube_seterr(err, errlen,
+			    "watch: needs a path starting with '/' and a line callback");
 		return -1;
 	}
 	struct watch w = {.on_line = on_line,

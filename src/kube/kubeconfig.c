@@ -2,6 +2,7 @@
  * context) or from the pod's service account. It only reads files and the
  * environment; client.c does the talking. The YAML is loaded as a libyaml document
  * so that every complaint can point at a line of the user's file. */
+#include "kube_priv.h"
 #include "vx/kube.h"
 #include "vx/log.h"
 
@@ -25,8 +26,7 @@ struct kc {
 	size_t errlen;
 };
 
-__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen, const char *fmt,
-							 ...)
+void kube_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (!err || !errlen)
 		return;
@@ -217,8 +217,9 @@ static int file_or_data(struct kc *k, yaml_node_t *map, const char *key, char **
 	if (f)
 		*file = resolve_path(k, f);
 	if (d && !(*data = b64_decode(d))) {
-		seterr(k->err, k->errlen, "kubeconfig %s: line %lu: %s of %s is not valid base64",
-		       k->path, line_of(dn), dkey, owner);
+		kube_seterr(k->err, k->errlen,
+			    "kubeconfig %s: line %lu: %s of %s is not valid base64", k->path,
+			    line_of(dn), dkey, owner);
 		return -1;
 	}
 	return 0;
@@ -230,9 +231,9 @@ static int load_cluster(struct kc *k, const char *name, const char *ctx_name,
 	yaml_node_t *item = find_named(k, "clusters", name);
 	yaml_node_t *cl = map_get(k, item, "cluster");
 	if (!item || !cl) {
-		seterr(k->err, k->errlen,
-		       "kubeconfig %s: cluster \"%s\" (of context \"%s\") not found", k->path, name,
-		       ctx_name);
+		kube_seterr(k->err, k->errlen,
+			    "kubeconfig %s: cluster \"%s\" (of context \"%s\") not found", k->path,
+			    name, ctx_name);
 		return -1;
 	}
 	char owner[300];
@@ -240,9 +241,9 @@ static int load_cluster(struct kc *k, const char *name, const char *ctx_name,
 	const char *server = get_str(k, cl, "server");
 	if (!server ||
 	    (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)) {
-		seterr(k->err, k->errlen,
-		       "kubeconfig %s: line %lu: %s needs a server such as https://host:6443",
-		       k->path, line_of(cl), owner);
+		kube_seterr(k->err, k->errlen,
+			    "kubeconfig %s: line %lu: %s needs a server such as https://host:6443",
+			    k->path, line_of(cl), owner);
 		return -1;
 	}
 	out->server = xstrdup(server);
@@ -252,7 +253,7 @@ static int load_cluster(struct kc *k, const char *name, const char *ctx_name,
 	const char *iv = scalar(ins);
 	out->insecure = iv ? parse_bool(iv) : 0;
 	if (out->insecure < 0) {
-		seterr(
+		kube_seterr(
 		    k->err, k->errlen,
 		    "kubeconfig %s: line %lu: insecure-skip-tls-verify of %s must be true or false",
 		    k->path, line_of(ins), owner);
@@ -265,9 +266,9 @@ static int load_user(struct kc *k, const char *name, const char *ctx_name, struc
 {
 	yaml_node_t *item = find_named(k, "users", name);
 	if (!item) {
-		seterr(k->err, k->errlen,
-		       "kubeconfig %s: user \"%s\" (of context \"%s\") not found", k->path, name,
-		       ctx_name);
+		kube_seterr(k->err, k->errlen,
+			    "kubeconfig %s: user \"%s\" (of context \"%s\") not found", k->path,
+			    name, ctx_name);
 		return -1;
 	}
 	yaml_node_t *u = map_get(k, item, "user");
@@ -283,16 +284,17 @@ static int load_user(struct kc *k, const char *name, const char *ctx_name, struc
 		return -1;
 	int has_cert = out->cert_file || out->cert_data, has_key = out->key_file || out->key_data;
 	if (has_cert != has_key) {
-		seterr(k->err, k->errlen, "kubeconfig %s: line %lu: %s has a client %s but no %s",
-		       k->path, line_of(u), owner, has_cert ? "certificate" : "key",
-		       has_cert ? "key" : "certificate");
+		kube_seterr(k->err, k->errlen,
+			    "kubeconfig %s: line %lu: %s has a client %s but no %s", k->path,
+			    line_of(u), owner, has_cert ? "certificate" : "key",
+			    has_cert ? "key" : "certificate");
 		return -1;
 	}
 	const char *plugin = map_get(k, u, "exec")            ? "exec"
 			     : map_get(k, u, "auth-provider") ? "auth-provider"
 							      : NULL;
 	if (plugin && !tok && !tf && !has_cert) {
-		seterr(
+		kube_seterr(
 		    k->err, k->errlen,
 		    "kubeconfig %s: line %lu: %s uses %s credentials, which vgpu-extender does not "
 		    "support; give it a token, tokenFile or client certificate",
@@ -307,22 +309,24 @@ static int load_current_context(struct kc *k, struct kube_config *out)
 	yaml_node_t *root = yaml_document_get_root_node(&k->doc);
 	const char *cur = get_str(k, root, "current-context");
 	if (!cur) {
-		seterr(k->err, k->errlen, "kubeconfig %s: current-context is not set", k->path);
+		kube_seterr(k->err, k->errlen, "kubeconfig %s: current-context is not set",
+			    k->path);
 		return -1;
 	}
 	yaml_node_t *item = find_named(k, "contexts", cur);
 	yaml_node_t *ctx = map_get(k, item, "context");
 	if (!item || !ctx) {
-		seterr(k->err, k->errlen,
-		       "kubeconfig %s: context \"%s\" (current-context) not found", k->path, cur);
+		kube_seterr(k->err, k->errlen,
+			    "kubeconfig %s: context \"%s\" (current-context) not found", k->path,
+			    cur);
 		return -1;
 	}
 	const char *cluster = get_str(k, ctx, "cluster"), *user = get_str(k, ctx, "user");
 	const char *ns = get_str(k, ctx, "namespace");
 	if (!cluster) {
-		seterr(k->err, k->errlen,
-		       "kubeconfig %s: line %lu: context \"%s\" names no cluster", k->path,
-		       line_of(ctx), cur);
+		kube_seterr(k->err, k->errlen,
+			    "kubeconfig %s: line %lu: context \"%s\" names no cluster", k->path,
+			    line_of(ctx), cur);
 		return -1;
 	}
 	out->namespace = xstrdup(ns ? ns : "default");
@@ -339,19 +343,19 @@ static int parse_file(struct kc *k, FILE *f)
 	yaml_parser_set_input_file(&p, f);
 	int ok = yaml_parser_load(&p, &k->doc);
 	if (!ok) {
-		seterr(k->err, k->errlen, "kubeconfig %s: line %lu column %lu: %s%s%s%s", k->path,
-		       (unsigned long)p.problem_mark.line + 1,
-		       (unsigned long)p.problem_mark.column + 1,
-		       p.problem ? p.problem : "invalid YAML", p.context ? " (" : "",
-		       p.context ? p.context : "", p.context ? ")" : "");
+		kube_seterr(k->err, k->errlen, "kubeconfig %s: line %lu column %lu: %s%s%s%s",
+			    k->path, (unsigned long)p.problem_mark.line + 1,
+			    (unsigned long)p.problem_mark.column + 1,
+			    p.problem ? p.problem : "invalid YAML", p.context ? " (" : "",
+			    p.context ? p.context : "", p.context ? ")" : "");
 	}
 	yaml_parser_delete(&p);
 	if (!ok)
 		return -1;
 	yaml_node_t *root = yaml_document_get_root_node(&k->doc);
 	if (!root || root->type != YAML_MAPPING_NODE) {
-		seterr(k->err, k->errlen, "kubeconfig %s: %s", k->path,
-		       root ? "the top level is not a mapping" : "the file is empty");
+		kube_seterr(k->err, k->errlen, "kubeconfig %s: %s", k->path,
+			    root ? "the top level is not a mapping" : "the file is empty");
 		yaml_document_delete(&k->doc);
 		return -1;
 	}
@@ -363,7 +367,7 @@ int kube_config_load_file(const char *path, struct kube_config *out, char *err, 
 	memset(out, 0, sizeof *out);
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		seterr(err, errlen, "kubeconfig %s: %s", path, strerror(errno));
+		kube_seterr(err, errlen, "kubeconfig %s: %s", path, strerror(errno));
 		return -1;
 	}
 	struct kc k = {.path = path, .err = err, .errlen = errlen};
@@ -390,9 +394,9 @@ int kube_config_in_cluster(struct kube_config *out, char *err, size_t errlen)
 	const char *host = getenv("KUBERNETES_SERVICE_HOST"),
 		   *port = getenv("KUBERNETES_SERVICE_PORT");
 	if (!host || !*host || !port || !*port) {
-		seterr(err, errlen,
-		       "in-cluster config: KUBERNETES_SERVICE_HOST and "
-		       "KUBERNETES_SERVICE_PORT must be set (not in a pod? use --kubeconfig)");
+		kube_seterr(err, errlen,
+			    "in-cluster config: KUBERNETES_SERVICE_HOST and "
+			    "KUBERNETES_SERVICE_PORT must be set (not in a pod? use --kubeconfig)");
 		return -1;
 	}
 	const char *dir = getenv("VX_SERVICEACCOUNT_DIR");
@@ -404,8 +408,8 @@ int kube_config_in_cluster(struct kube_config *out, char *err, size_t errlen)
 	int e = 0;
 	out->token = read_small_file(out->token_file, &e);
 	if (!out->token || !*out->token) {
-		seterr(err, errlen, "in-cluster config: token file %s: %s", out->token_file,
-		       out->token ? "empty" : strerror(e));
+		kube_seterr(err, errlen, "in-cluster config: token file %s: %s", out->token_file,
+			    out->token ? "empty" : strerror(e));
 		kube_config_free(out);
 		return -1;
 	}

@@ -28,7 +28,7 @@ struct mobj {
 	int64_t created_ms, start_ms, runtime_s;
 	uint64_t seq;
 	char *lock_owner; /* nodes: key of the pod whose bind holds hamivgpu */
-	char key[]; /* "ns/name" or the node name */
+	char key[];       /* "ns/name" or the node name */
 };
 
 struct mstore {
