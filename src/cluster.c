@@ -377,9 +377,7 @@ struct cl_pod *cluster_pod_ensure(struct cluster *c, const char *ns, const char 
 {
 	size_t nl = strlen(ns), ml = strlen(name);
 	char *key = xcalloc(1, nl + ml + 2);
-	memcpy(key, ns, nl);
-	key[nl] = '/';
-	memcpy(key + nl + 1, name, ml + 1);
+	snprintf(key, nl + ml + 2, "%s/%s", ns, name);
 	struct cl_pod *p = hmap_get(&c->pods, key);
 	free(key);
 	if (p)

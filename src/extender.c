@@ -244,7 +244,7 @@ static void set_lens(struct ext_args *a)
 	if (!a->lens)
 		abort();
 	for (int i = 0; i < a->n; i++)
-		a->lens[i] = strlen(a->names[i]);
+		a->lens[i] = a->names[i] ? strlen(a->names[i]) : 0;
 }
 
 static int slow_parse(const char *body, size_t len, struct ext_args *a, char *err, size_t errlen);
@@ -256,7 +256,7 @@ int ext_parse_args(const char *body, size_t len, struct ext_args *a, char *err, 
 		return 0;
 	ext_args_free(a);
 	int rc = slow_parse(body, len, a, err, errlen);
-	if (a->names && !a->lens)
+	if (rc == 0 && a->names && !a->lens)
 		set_lens(a);
 	return rc;
 }
