@@ -175,7 +175,8 @@ static void serves_https(void **state)
 	snprintf(d.log_path, sizeof d.log_path, "/tmp/vx-tls-%d.log", port);
 	d.pid = fork();
 	if (d.pid == 0) {
-		freopen(d.log_path, "w", stderr);
+		if (!freopen(d.log_path, "w", stderr))
+			_exit(126);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
