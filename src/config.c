@@ -40,6 +40,8 @@ static const struct opt opts[] = {
      "cluster mode: only the holder of the Lease binds"},
     {"--lease-duration", "leaseDuration", OPT_INT, OFF(lease_seconds),
      "seconds a leader's Lease lasts without renewal (15)"},
+    {"--stale-lock-seconds", "staleLockSeconds", OPT_INT, OFF(stale_lock_seconds),
+     "cluster mode: remove a node lock this old whose node has no pod allocating (30)"},
     {"--lease-namespace", "leaseNamespace", OPT_STR, OFF(lease_namespace),
      "namespace of the Lease (default: the kubeconfig's)"},
     {NULL, "queues", OPT_IGNORED, 0, NULL},

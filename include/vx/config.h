@@ -22,6 +22,7 @@ struct vx_config {
 	int threads; /* HTTP worker threads (extension) */
 	bool leader_elect;
 	int lease_seconds;
+	int stale_lock_seconds;
 	char *lease_namespace;
 };
 

@@ -19,6 +19,7 @@ struct kstore_opts {
 	const char *identity;        /* default hostname_pid */
 	int lease_seconds;           /* default 15 */
 	int page_size;               /* LIST limit, default 500 */
+	int stale_lock_seconds;      /* age after which an idle node lock is removed, 30 */
 };
 
 struct store *kstore_new(const struct kube_config *cfg, const struct kstore_opts *o,

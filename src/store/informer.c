@@ -44,6 +44,8 @@ static void deliver(struct informer *in, enum store_ev ev, const cJSON *obj)
 		s->pod(s->ud, ev, obj);
 	else if (!in->is_pod && s->node)
 		s->node(s->ud, ev, obj);
+	if (!in->is_pod)
+		kstore_note_node(in->ks, ev, obj);
 }
 
 static void remember(struct informer *in, const char *key, uint64_t gen)

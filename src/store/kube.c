@@ -331,13 +331,111 @@ static int ks_patch_ann(struct store *s, const char *ns, const char *name, const
 	return rc;
 }
 
+struct node_lock {
+	int64_t since;
+	char name[];
+};
+
+void kstore_note_node(struct kstore *ks, enum store_ev ev, const cJSON *node)
+{
+	const char *name = json_str(json_path(node, "metadata", NULL), "name");
+	const char *held = ev == STORE_DELETED ? NULL : json_annotation(node, ANN_NODE_LOCK);
+	if (!name)
+		return;
+	pthread_mutex_lock(&ks->lock_mu);
+	struct node_lock *l = hmap_get(&ks->locked, name);
+	if (!held) {
+		free(hmap_del(&ks->locked, name));
+	} else {
+		if (!l) {
+			l = calloc(1, sizeof *l + strlen(name) + 1);
+			if (!l)
+				abort();
+			memcpy(l->name, name, strlen(name) + 1);
+			hmap_put(&ks->locked, l->name, l);
+		}
+		l->since = sync_parse_time(held);
+	}
+	pthread_mutex_unlock(&ks->lock_mu);
+}
+
+/* Locks old enough to be stale, that no bind of ours is working under. */
+static int stale_candidates(struct kstore *ks, char ***out)
+{
+	size_t it = 0, n = 0;
+	void *v;
+	int64_t now = clk_now_s(ks->clock);
+	pthread_mutex_lock(&ks->lock_mu);
+	*out = calloc(hmap_size(&ks->locked) + 1, sizeof(char *));
+	if (!*out)
+		abort();
+	while (hmap_next(&ks->locked, &it, NULL, &v)) {
+		const struct node_lock *l = v;
+		if (now - l->since >= ks->stale_lock_s && !hmap_get(&ks->locking, l->name))
+			(*out)[n++] = strdup(l->name);
+	}
+	pthread_mutex_unlock(&ks->lock_mu);
+	return (int)n;
+}
+
+/* Removes a lock whose allocation is over (no pod on the node is still
+ * allocating) or that expired: the device plugin's reply was lost, and the
+ * node must not stay blocked until the next bind happens to look at it. */
+static void sweep_locks(struct kstore *ks)
+{
+	char **names;
+	int n = stale_candidates(ks, &names);
+	for (int i = 0; i < n; i++) {
+		struct store_err e = {0};
+		char path[512];
+		snprintf(path, sizeof path, "/api/v1/nodes/%s", names[i]);
+		cJSON *node = get_json(ks, path, &e);
+		const char *held = json_annotation(node, ANN_NODE_LOCK);
+		int64_t since = held ? sync_parse_time(held) : -1;
+		bool expired = since >= 0 && clk_now_s(ks->clock) - since >= LOCK_TTL_S;
+		if (held && (expired || !lock_is_live(ks, names[i]))) {
+			struct kube_resp r;
+			char *body = lock_patch(
+			    json_str(json_path(node, "metadata", NULL), "resourceVersion"), NULL);
+			if (call(ks, "PATCH", path, "application/merge-patch+json", body, &r, &e) ==
+			    200)
+				log_info("node %s: removed a stale %s lock from %s (%s)", names[i],
+					 ANN_NODE_LOCK, held,
+					 expired ? "expired" : "no pod is allocating");
+			kube_resp_free(&r);
+			free(body);
+		}
+		cJSON_Delete(node);
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void *janitor(void *arg)
+{
+	struct kstore *ks = arg;
+	/* A bind holds the lock for milliseconds; one older than the grace is
+	 * looked at, at most every 5 s. */
+	long period = ks->stale_lock_s * 1000L / 2;
+	if (period > 5000)
+		period = 5000;
+	while (!atomic_load(&ks->stop)) {
+		kstore_sleep(ks, period > 100 ? period : 100);
+		if (!atomic_load(&ks->stop) && atomic_load(&ks->synced) &&
+		    kstore_is_leader(&ks->base))
+			sweep_locks(ks);
+	}
+	return NULL;
+}
+
 static int ks_start(struct store *s, const struct store_sink *sink)
 {
 	struct kstore *ks = ks_of(s);
 	ks->sink = *sink;
 	if (informer_start(&ks->nodes) || informer_start(&ks->pods))
 		return -1;
-	return 0;
+	ks->janitor_running = pthread_create(&ks->janitor, NULL, janitor, ks) == 0;
+	return ks->janitor_running ? 0 : -1;
 }
 
 static void ks_stop(struct store *s)
@@ -346,6 +444,9 @@ static void ks_stop(struct store *s)
 	atomic_store(&ks->stop, 1);
 	informer_join(&ks->nodes);
 	informer_join(&ks->pods);
+	if (ks->janitor_running)
+		pthread_join(ks->janitor, NULL);
+	ks->janitor_running = false;
 	if (ks->leader_elect)
 		lease_stop(&ks->lease);
 	ks->leader_elect = false;
@@ -363,13 +464,14 @@ static void ks_destroy(struct store *s)
 	while (hmap_next(&ks->locking, &it, NULL, &v))
 		free(v);
 	hmap_free(&ks->locking);
+	for (it = 0; hmap_next(&ks->locked, &it, NULL, &v);)
+		free(v);
+	hmap_free(&ks->locked);
 	pthread_mutex_destroy(&ks->lock_mu);
 	pthread_cond_destroy(&ks->lock_cv);
 	free(ks->ns);
 	free(ks);
 }
-
-bool kstore_is_leader(struct store *s);
 
 static const struct store_ops kstore_ops = {
     .start = ks_start,
@@ -405,10 +507,12 @@ struct store *kstore_new(const struct kube_config *cfg, const struct kstore_opts
 	ks->base.kind = "kubernetes";
 	ks->clock = clock;
 	ks->page_size = o && o->page_size > 0 ? o->page_size : 500;
+	ks->stale_lock_s = o && o->stale_lock_seconds > 0 ? o->stale_lock_seconds : 30;
 	ks->ns = strdup(cfg->namespace ? cfg->namespace : "default");
 	pthread_mutex_init(&ks->lock_mu, NULL);
 	pthread_cond_init(&ks->lock_cv, NULL);
 	hmap_init(&ks->locking);
+	hmap_init(&ks->locked);
 	informer_init(&ks->nodes, ks, "nodes", "/api/v1/nodes", false);
 	informer_init(&ks->pods, ks, "pods", "/api/v1/pods", true);
 	if (o && o->leader_elect) {

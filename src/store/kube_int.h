@@ -40,6 +40,7 @@ struct kstore {
 	struct store_sink sink;
 	atomic_int stop;
 	int page_size;
+	int stale_lock_s;
 	struct informer nodes, pods;
 	atomic_int synced;
 	bool leader_elect;
@@ -47,8 +48,14 @@ struct kstore {
 	pthread_mutex_t lock_mu; /* nodes this process is binding to, see kube.c */
 	pthread_cond_t lock_cv;
 	struct hmap locking;
+	struct hmap locked; /* node -> struct node_lock: hamivgpu as last seen */
+	pthread_t janitor;
+	bool janitor_running;
 	char *ns;
 };
+
+/* Called by the node informer for every node event (any thread). */
+void kstore_note_node(struct kstore *ks, enum store_ev ev, const cJSON *node);
 
 void informer_init(struct informer *in, struct kstore *ks, const char *resource, const char *path,
 		   bool is_pod);

@@ -211,7 +211,8 @@ static int setup(void **state)
 	add_node("n1", REG("n1"));
 	add_node("n2", REG("n2"));
 	add_node("n3", REG("n3"));
-	const char *args[] = {"--kubeconfig", F.kubeconfig, "--log-level", "debug", NULL};
+	const char *args[] = {"--kubeconfig",         F.kubeconfig, "--log-level", "debug",
+			      "--stale-lock-seconds", "1",          NULL};
 	return hx_start(&D, args);
 }
 
@@ -392,6 +393,21 @@ static void corrupt_ids_and_node_changes(void **state)
 	assert_consistent();
 }
 
+static void stale_lock_is_removed(void **state)
+{
+	(void)state;
+	/* A lock left behind by a lost device-plugin reply: no pod is allocating. */
+	char body[256], ts[32];
+	time_t t = time(NULL) - 5;
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	snprintf(body, sizeof body, "{\"metadata\":{\"annotations\":{\"hamivgpu\":\"%s\"}}}", ts);
+	fake_ok("PATCH", "/api/v1/nodes/n1", "application/merge-patch+json", body);
+	assert_false(no_locks());
+	for (int i = 0; i < 100 && !no_locks(); i++)
+		usleep(50000);
+	assert_true(no_locks());
+}
+
 static void restart_during_churn(void **state)
 {
 	(void)state;
@@ -509,6 +525,7 @@ int main(void)
 	    cmocka_unit_test(bind_failures_roll_back),
 	    cmocka_unit_test(watch_drops_and_410),
 	    cmocka_unit_test(corrupt_ids_and_node_changes),
+	    cmocka_unit_test(stale_lock_is_removed),
 	    cmocka_unit_test(restart_during_churn),
 	    cmocka_unit_test(leader_election),
 	    cmocka_unit_test(readyz_waits_for_the_first_list),
