@@ -96,32 +96,36 @@ static char *read_pem(const char *path, char *err, size_t errlen)
 	return path ? yj_read_file(path, &len, err, errlen) : NULL;
 }
 
+enum { EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
+
 static int start_http(struct vx_daemon *d, char *err, size_t errlen)
 {
 	char *cert = read_pem(d->cfg.tls_cert, err, errlen);
 	char *key = cert ? read_pem(d->cfg.tls_key, err, errlen) : NULL;
 	if (d->cfg.tls_cert && (!cert || !key)) {
 		free(cert);
-		return -1;
+		return EXIT_CONFIG;
 	}
 	struct httpd_opts o = {d->cfg.listen, cert, key, d->cfg.threads, 120};
 	d->http = httpd_start(&o, api_handle, d, err, errlen);
 	free(cert);
 	free(key);
 	if (!d->http)
-		return -1;
+		return EXIT_RUNTIME;
 	log_info("serving %s on %s (port %d)%s", d->cfg.tls_cert ? "HTTPS" : "HTTP", d->cfg.listen,
 		 httpd_port(d->http), d->cfg.dev ? ", dev mode" : "");
 	return 0;
 }
 
+/* Exit statuses: a file or setting that cannot be used is a configuration
+ * error (2, like a bad flag); a failure of the running system is 1. */
 static int run(struct vx_daemon *d, char *err, size_t errlen)
 {
 	if (clk_init(&d->clock, d->cfg.state_dir, err, errlen))
-		return -1;
+		return EXIT_CONFIG;
 	cluster_init(&d->cluster);
 	if (!(d->store = open_store(d, err, errlen)))
-		return -1;
+		return EXIT_CONFIG;
 	scache_init(&d->scores);
 	d->pipe = (struct pipeline){.cluster = &d->cluster,
 				    .store = d->store,
@@ -132,14 +136,15 @@ static int run(struct vx_daemon *d, char *err, size_t errlen)
 	struct store_sink sink = {d, sink_node, sink_pod, sink_synced};
 	if (d->store->ops->start(d->store, &sink)) {
 		snprintf(err, errlen, "the %s store did not start", d->store->kind);
-		return -1;
+		return EXIT_RUNTIME;
 	}
 	if (d->cfg.dev && !(d->devloop = devloop_start(&d->pipe, d->store))) {
 		snprintf(err, errlen, "cannot start the dev scheduling loop");
-		return -1;
+		return EXIT_RUNTIME;
 	}
-	if (start_http(d, err, errlen))
-		return -1;
+	int rc = start_http(d, err, errlen);
+	if (rc)
+		return rc;
 	sigset_t set;
 	int sig = 0;
 	sigemptyset(&set);
@@ -195,5 +200,5 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 	shutdown_all(&d);
 	kube_global_cleanup();
-	return rc ? 1 : 0;
+	return rc;
 }

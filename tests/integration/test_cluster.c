@@ -512,7 +512,7 @@ static void bad_kubeconfig(void **state)
 	char *out = NULL;
 	const char *path = hx_tmpfile("apiVersion: v1\ncurrent-context: nope\n", ".yaml");
 	const char *argv[] = {hx_bin("vgpu-extender"), "--kubeconfig", path, NULL};
-	assert_int_equal(hx_run(argv, &out), 1);
+	assert_int_equal(hx_run(argv, &out), 2);
 	assert_non_null(strstr(out, path));
 	free(out);
 	unlink(path);

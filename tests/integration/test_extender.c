@@ -452,7 +452,7 @@ static void bad_flags_exit_2(void **state)
 	free(out);
 	const char *argv2[] = {hx_bin("vgpu-extender"), "--dev", "--cluster", "/nonexistent.yaml",
 			       NULL};
-	assert_int_equal(hx_run(argv2, &out), 1);
+	assert_int_equal(hx_run(argv2, &out), 2);
 	assert_non_null(strstr(out, "/nonexistent.yaml"));
 	free(out);
 	const char *argv3[] = {hx_bin("vgpu-extender"), "--help", NULL};
