@@ -190,6 +190,17 @@ static int load_file(struct vx_config *c, const char *path, char *err, size_t er
 	return rc;
 }
 
+static bool listen_ok(const char *s)
+{
+	const char *colon = s ? strrchr(s, ':') : NULL;
+	char *end;
+	if (!colon || !colon[1])
+		return false;
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	return !*end && !errno && port >= 0 && port <= 65535;
+}
+
 static void defaults(struct vx_config *c)
 {
 	memset(c, 0, sizeof *c);
@@ -249,7 +260,11 @@ enum cfg_result cfg_parse(int argc, char **argv, struct vx_config *c, char *err,
 		return CFG_ERROR;
 	r = apply_flags(argc, argv, c, false, err, errlen);
 	if (r != CFG_OK)
-		return r;
+		return r;	if (!listen_ok(c->listen)) {
+		snprintf(err, errlen, "--listen %s: want ADDR:PORT with a port from 0 to 65535",
+			 c->listen);
+		return CFG_ERROR;
+	}
 	if (!!c->tls_cert != !!c->tls_key) {
 		snprintf(err, errlen, "--tls-cert and --tls-key go together");
 		return CFG_ERROR;
