@@ -260,7 +260,8 @@ enum cfg_result cfg_parse(int argc, char **argv, struct vx_config *c, char *err,
 		return CFG_ERROR;
 	r = apply_flags(argc, argv, c, false, err, errlen);
 	if (r != CFG_OK)
-		return r;	if (!listen_ok(c->listen)) {
+		return r;
+	if (!listen_ok(c->listen)) {
 		snprintf(err, errlen, "--listen %s: want ADDR:PORT with a port from 0 to 65535",
 			 c->listen);
 		return CFG_ERROR;
