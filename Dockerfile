@@ -12,7 +12,7 @@ FROM debian:12-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       make gcc pkg-config libc6-dev \
-      libmicrohttpd-dev libcjson-dev libyaml-dev libcurl4-openssl-dev \
+      libmicrohttpd-dev libcjson-dev libyaml-dev libcurl4-openssl-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what `make all` reads: the Makefile, the version and the sources.
@@ -28,7 +28,7 @@ FROM debian:12-slim
 # from the service account or the kubeconfig).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libcjson1 libyaml-0-2 libcurl4 ca-certificates \
+      libmicrohttpd12 libcjson1 libyaml-0-2 libcurl4 zlib1g ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 65532 nonroot \
  && useradd --system --uid 65532 --gid 65532 --home-dir /nonexistent \

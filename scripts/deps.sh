@@ -4,7 +4,7 @@
 #   scripts/deps.sh --check-only  exit 1 if something is missing, install nothing
 set -euo pipefail
 PKGS=(make gcc pkg-config libc6-dev libmicrohttpd-dev libcjson-dev libyaml-dev
-      libcurl4-openssl-dev libcmocka-dev openssl ca-certificates curl)
+      libcurl4-openssl-dev libcmocka-dev zlib1g-dev openssl ca-certificates curl)
 [ "${WITH_LINT:-0}" = 1 ] && PKGS+=(clang-format clang-tidy cppcheck)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -36,8 +36,6 @@ static void place_pending(struct devloop *d)
 		}
 		free(keys[i]);
 	}
-	for (int i = n; i < n; i++)
-		free(keys[i]);
 	free(keys);
 }
 

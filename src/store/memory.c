@@ -16,11 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 #define LOCK_TTL_S 300 /* a node lock older than this is taken over */
 
 struct mobj {
-	char *json;
+	unsigned char *z; /* the object's JSON text, deflated */
+	uint32_t zlen, len;
 	bool external;   /* first seen through /filter: left to the caller */
 	bool bound;      /* spec.nodeName is set */
 	bool allocating; /* bind-phase allocating: the plugin stand-in acts */
@@ -56,6 +58,33 @@ static char *xstrdup(const char *s)
 	if (!p)
 		abort();
 	return p;
+}
+
+/* Objects are kept deflated: JSON of pods is repetitive and compresses about
+ * 4:1, and the dev store would otherwise hold most of the daemon's memory.
+ * Level 1 costs a few microseconds per object, far below an HTTP round trip. */
+static void store_text(struct mobj *o, const char *text)
+{
+	uLong len = (uLong)strlen(text), cap = compressBound(len);
+	unsigned char *z = malloc(cap);
+	if (!z || compress2(z, &cap, (const Bytef *)text, len, 1) != Z_OK)
+		abort();
+	free(o->z);
+	o->z = realloc(z, cap);
+	if (!o->z)
+		abort();
+	o->zlen = (uint32_t)cap;
+	o->len = (uint32_t)len;
+}
+
+static char *load_text(const struct mobj *o)
+{
+	uLongf len = o->len;
+	char *text = malloc((size_t)o->len + 1);
+	if (!text || uncompress((Bytef *)text, &len, o->z, o->zlen) != Z_OK || len != o->len)
+		abort(); /* we deflated it ourselves */
+	text[len] = '\0';
+	return text;
 }
 
 static struct mobj *new_obj(const char *key)
@@ -102,10 +131,11 @@ static void commit(struct mstore *m, struct mobj *o, cJSON *obj, bool is_pod, en
 	snprintf(rv, sizeof rv, "%" PRIu64, ++m->rv);
 	cJSON_DeleteItemFromObjectCaseSensitive(md, "resourceVersion");
 	cJSON_AddStringToObject(md, "resourceVersion", rv);
-	free(o->json);
-	o->json = cJSON_PrintUnformatted(obj);
-	if (!o->json)
+	char *text = cJSON_PrintUnformatted(obj);
+	if (!text)
 		abort();
+	store_text(o, text);
+	free(text);
 	if (is_pod) {
 		refresh_flags(o, obj);
 		index_pod(m, o, true);
@@ -310,9 +340,11 @@ int mstore_load_demo(struct store *s, char *err, size_t errlen)
 
 static cJSON *parse_obj(const struct mobj *o)
 {
-	cJSON *j = cJSON_Parse(o->json);
+	char *text = load_text(o);
+	cJSON *j = cJSON_ParseWithLength(text, o->len);
 	if (!j)
 		abort(); /* we printed it ourselves */
+	free(text);
 	return j;
 }
 
@@ -357,7 +389,7 @@ static void free_objs(struct hmap *h)
 	void *v;
 	while (hmap_next(h, &it, NULL, &v)) {
 		struct mobj *o = v;
-		free(o->json);
+		free(o->z);
 		free(o->lock_owner);
 		free(o);
 	}
@@ -401,7 +433,7 @@ char *mstore_pod_json(struct store *s, const char *ns, const char *name)
 	struct mstore *m = ms_of(s);
 	pthread_mutex_lock(&m->mu);
 	struct mobj *o = find_pod(m, ns, name);
-	char *j = o ? xstrdup(o->json) : NULL;
+	char *j = o ? load_text(o) : NULL;
 	pthread_mutex_unlock(&m->mu);
 	return j;
 }
@@ -576,7 +608,7 @@ static int ms_delete_pod(struct store *s, const char *ns, const char *name, stru
 		m->sink.pod(m->sink.ud, STORE_DELETED, j);
 	pthread_mutex_unlock(&m->mu);
 	cJSON_Delete(j);
-	free(o->json);
+	free(o->z);
 	free(o);
 	return 0;
 }
