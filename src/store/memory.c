@@ -21,8 +21,10 @@
 #define LOCK_TTL_S 300 /* a node lock older than this is taken over */
 
 struct mobj {
-	unsigned char *z; /* the object's JSON text, deflated */
+	char *text;       /* the object's JSON while it is hot, else NULL */
+	unsigned char *z; /* the same, deflated, once it went cold */
 	uint32_t zlen, len;
+	int64_t touched_ms;
 	bool external;   /* first seen through /filter: left to the caller */
 	bool bound;      /* spec.nodeName is set */
 	bool allocating; /* bind-phase allocating: the plugin stand-in acts */
@@ -37,10 +39,12 @@ struct mstore {
 	struct store base;
 	pthread_mutex_t mu;
 	pthread_cond_t changed;
+	z_stream def, inf; /* reused under mu: setting one up costs ~270 KB */
 	struct hmap pods, nodes;
 	/* Indexes over pods, kept by index_pod() so the dev loop's passes cost
 	 * what is pending, allocating or timed, never a scan of every pod. */
 	struct hmap pending, allocating, timed;
+	struct hmap hot; /* objects kept plain: written less than HOT_MS ago */
 	struct store_sink sink;
 	bool started;
 	uint64_t rv, seq, changes;
@@ -60,30 +64,78 @@ static char *xstrdup(const char *s)
 	return p;
 }
 
-/* Objects are kept deflated: JSON of pods is repetitive and compresses about
- * 4:1, and the dev store would otherwise hold most of the daemon's memory.
- * Level 1 costs a few microseconds per object, far below an HTTP round trip. */
-static void store_text(struct mobj *o, const char *text)
+/* Objects that have not changed for a while are kept deflated: pod JSON is
+ * repetitive and compresses about 4:1, and the dev store would otherwise
+ * hold most of the daemon's memory. Objects just written stay plain, so a
+ * bind, which reads and writes a pod and a node several times, pays no
+ * compression; the dev loop's tick deflates them once they go quiet. The
+ * streams are reset, not rebuilt (setting one up costs ~270 KB). The caller
+ * holds m->mu. */
+#define HOT_MS 3000
+
+static void deflate_obj(struct mstore *m, struct mobj *o)
 {
-	uLong len = (uLong)strlen(text), cap = compressBound(len);
+	uLong len = o->len, cap = deflateBound(&m->def, len);
 	unsigned char *z = malloc(cap);
-	if (!z || compress2(z, &cap, (const Bytef *)text, len, 1) != Z_OK)
+	if (!z || deflateReset(&m->def) != Z_OK)
 		abort();
-	free(o->z);
-	o->z = realloc(z, cap);
+	m->def.next_in = (Bytef *)o->text;
+	m->def.avail_in = (uInt)len;
+	m->def.next_out = z;
+	m->def.avail_out = (uInt)cap;
+	if (deflate(&m->def, Z_FINISH) != Z_STREAM_END)
+		abort();
+	o->zlen = (uint32_t)(cap - m->def.avail_out);
+	o->z = realloc(z, o->zlen);
 	if (!o->z)
 		abort();
-	o->zlen = (uint32_t)cap;
-	o->len = (uint32_t)len;
+	free(o->text);
+	o->text = NULL;
+	hmap_del(&m->hot, o->key);
 }
 
-static char *load_text(const struct mobj *o)
+/* Takes ownership of text (from cJSON_PrintUnformatted). */
+static void store_text(struct mstore *m, struct mobj *o, char *text)
 {
-	uLongf len = o->len;
+	free(o->z);
+	free(o->text);
+	o->z = NULL;
+	o->text = text;
+	o->len = (uint32_t)strlen(text);
+	o->touched_ms = clk_now_ms(m->clock);
+	if (m->started)
+		hmap_put(&m->hot, o->key, o);
+	else
+		deflate_obj(m, o); /* loaded from the cluster file: cold from the start */
+}
+
+static void forget_text(struct mstore *m, struct mobj *o)
+{
+	hmap_del(&m->hot, o->key);
+	free(o->text);
+	free(o->z);
+	o->text = NULL;
+	o->z = NULL;
+}
+
+static char *load_text(struct mstore *m, const struct mobj *o)
+{
 	char *text = malloc((size_t)o->len + 1);
-	if (!text || uncompress((Bytef *)text, &len, o->z, o->zlen) != Z_OK || len != o->len)
+	if (!text)
+		abort();
+	if (o->text) {
+		memcpy(text, o->text, (size_t)o->len + 1);
+		return text;
+	}
+	if (inflateReset(&m->inf) != Z_OK)
+		abort();
+	m->inf.next_in = o->z;
+	m->inf.avail_in = o->zlen;
+	m->inf.next_out = (Bytef *)text;
+	m->inf.avail_out = o->len;
+	if (inflate(&m->inf, Z_FINISH) != Z_STREAM_END || m->inf.avail_out != 0)
 		abort(); /* we deflated it ourselves */
-	text[len] = '\0';
+	text[o->len] = '\0';
 	return text;
 }
 
@@ -134,8 +186,7 @@ static void commit(struct mstore *m, struct mobj *o, cJSON *obj, bool is_pod, en
 	char *text = cJSON_PrintUnformatted(obj);
 	if (!text)
 		abort();
-	store_text(o, text);
-	free(text);
+	store_text(m, o, text);
 	if (is_pod) {
 		refresh_flags(o, obj);
 		index_pod(m, o, true);
@@ -338,13 +389,14 @@ int mstore_load_demo(struct store *s, char *err, size_t errlen)
 			   errlen);
 }
 
-static cJSON *parse_obj(const struct mobj *o)
+static cJSON *parse_obj(struct mstore *m, const struct mobj *o)
 {
-	char *text = load_text(o);
+	char *text = o->text ? o->text : load_text(m, o);
 	cJSON *j = cJSON_ParseWithLength(text, o->len);
 	if (!j)
 		abort(); /* we printed it ourselves */
-	free(text);
+	if (text != o->text)
+		free(text);
 	return j;
 }
 
@@ -356,13 +408,13 @@ static int ms_start(struct store *s, const struct store_sink *sink)
 	pthread_mutex_lock(&m->mu);
 	m->sink = *sink;
 	while (hmap_next(&m->nodes, &it, NULL, &v)) {
-		cJSON *j = parse_obj(v);
+		cJSON *j = parse_obj(m, v);
 		if (m->sink.node)
 			m->sink.node(m->sink.ud, STORE_ADDED, j);
 		cJSON_Delete(j);
 	}
 	for (it = 0; hmap_next(&m->pods, &it, NULL, &v);) {
-		cJSON *j = parse_obj(v);
+		cJSON *j = parse_obj(m, v);
 		if (m->sink.pod)
 			m->sink.pod(m->sink.ud, STORE_ADDED, j);
 		cJSON_Delete(j);
@@ -390,6 +442,7 @@ static void free_objs(struct hmap *h)
 	while (hmap_next(h, &it, NULL, &v)) {
 		struct mobj *o = v;
 		free(o->z);
+		free(o->text);
 		free(o->lock_owner);
 		free(o);
 	}
@@ -402,8 +455,11 @@ static void ms_destroy(struct store *s)
 	hmap_free(&m->pending);
 	hmap_free(&m->allocating);
 	hmap_free(&m->timed);
+	hmap_free(&m->hot);
 	free_objs(&m->pods);
 	free_objs(&m->nodes);
+	deflateEnd(&m->def);
+	inflateEnd(&m->inf);
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->changed);
 	free(m);
@@ -421,7 +477,7 @@ static cJSON *ms_get_pod(struct store *s, const char *ns, const char *name, stru
 	struct mstore *m = ms_of(s);
 	pthread_mutex_lock(&m->mu);
 	struct mobj *o = find_pod(m, ns, name);
-	cJSON *j = o ? parse_obj(o) : NULL;
+	cJSON *j = o ? parse_obj(m, o) : NULL;
 	pthread_mutex_unlock(&m->mu);
 	if (!j)
 		store_err_set(e, 404, "pods \"%s/%s\" not found", ns, name);
@@ -433,7 +489,7 @@ char *mstore_pod_json(struct store *s, const char *ns, const char *name)
 	struct mstore *m = ms_of(s);
 	pthread_mutex_lock(&m->mu);
 	struct mobj *o = find_pod(m, ns, name);
-	char *j = o ? load_text(o) : NULL;
+	char *j = o ? load_text(m, o) : NULL;
 	pthread_mutex_unlock(&m->mu);
 	return j;
 }
@@ -497,34 +553,38 @@ static int check_binding(const cJSON *pod, const struct store_binding *b, struct
 	return 0;
 }
 
-static void play_plugin(struct mstore *m, struct mobj *o, int64_t now);
+static void play_plugin(struct mstore *m, struct mobj *o, int64_t now, bool release_lock);
 
 /* Takes the node lock for pod_key (mutex held). A lock held for a pod still
  * allocating is finished first by the plugin stand-in, as the real plugin
  * would have by then; any other live lock is waited for, up to 5 s. */
-static cJSON *lock_node(struct mstore *m, const char *node, const char *pod_key, struct mobj **no,
-			struct store_err *e)
+static int lock_node(struct mstore *m, const char *node, const char *pod_key, bool *waited,
+		     struct store_err *e)
 {
+	struct mobj *no;
+	*waited = false;
 	for (int waited_ms = 0;; waited_ms += 50) {
-		*no = hmap_get(&m->nodes, node);
-		if (!*no) {
+		no = hmap_get(&m->nodes, node);
+		if (!no) {
 			store_err_set(e, 404, "nodes \"%s\" not found", node);
-			return NULL;
+			return -1;
 		}
-		struct mobj *owner =
-		    (*no)->lock_owner ? hmap_get(&m->pods, (*no)->lock_owner) : NULL;
-		if (owner && owner->allocating)
-			play_plugin(m, owner, clk_now_ms(m->clock));
-		cJSON *nj = parse_obj(*no);
-		if (!lock_left(m, nj)) {
-			set_node_lock(m, *no, nj, pod_key);
-			return nj;
+		struct mobj *owner = no->lock_owner ? hmap_get(&m->pods, no->lock_owner) : NULL;
+		bool taking_over = owner && owner->allocating;
+		if (taking_over)
+			play_plugin(m, owner, clk_now_ms(m->clock), false);
+		cJSON *nj = parse_obj(m, no);
+		if (taking_over || !lock_left(m, nj)) {
+			set_node_lock(m, no, nj, pod_key);
+			cJSON_Delete(nj);
+			return 0;
 		}
 		cJSON_Delete(nj);
 		if (waited_ms >= 5000) {
 			store_err_set(e, 409, "node %s is locked by another vGPU bind", node);
-			return NULL;
+			return -1;
 		}
+		*waited = true;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 50 * 1000000L;
@@ -538,24 +598,23 @@ static cJSON *lock_node(struct mstore *m, const char *node, const char *pod_key,
 
 static int bind_locked(struct mstore *m, const struct store_binding *b, struct store_err *e)
 {
-	struct mobj *o = find_pod(m, b->ns, b->name), *no;
+	struct mobj *o = find_pod(m, b->ns, b->name);
+	bool waited = false;
 	if (!o) {
 		store_err_set(e, 404, "pods \"%s/%s\" not found", b->ns, b->name);
 		return -1;
 	}
-	cJSON *pod = parse_obj(o);
+	cJSON *pod = parse_obj(m, o);
 	int rc = check_binding(pod, b, e);
-	cJSON_Delete(pod);
-	if (rc)
-		return rc > 0 ? 0 : -1;
-	cJSON *node = b->annotations ? lock_node(m, b->node, o->key, &no, e) : NULL;
-	if (b->annotations && !node)
-		return -1;
-	cJSON_Delete(node);
-	/* The pod may have changed while we waited for the lock. */
-	o = find_pod(m, b->ns, b->name);
-	pod = o ? parse_obj(o) : NULL;
-	rc = pod ? check_binding(pod, b, e) : (store_err_set(e, 404, "pod deleted"), -1);
+	if (rc == 0 && b->annotations && lock_node(m, b->node, o->key, &waited, e))
+		rc = -1;
+	if (rc == 0 && waited) {
+		/* The mutex was released while we waited: read the pod again. */
+		cJSON_Delete(pod);
+		o = find_pod(m, b->ns, b->name);
+		pod = o ? parse_obj(m, o) : NULL;
+		rc = pod ? check_binding(pod, b, e) : (store_err_set(e, 404, "pod deleted"), -1);
+	}
 	if (rc == 0) {
 		set_string(ensure_obj(pod, "spec"), "nodeName", b->node);
 		if (b->annotations)
@@ -599,16 +658,16 @@ static int ms_delete_pod(struct store *s, const char *ns, const char *name, stru
 		store_err_set(e, 404, "pods \"%s/%s\" not found", ns, name);
 		return -1;
 	}
-	cJSON *j = parse_obj(o);
+	cJSON *j = parse_obj(m, o);
 	hmap_del(&m->pods, o->key);
 	index_pod(m, o, false);
+	forget_text(m, o);
 	m->changes++;
 	pthread_cond_broadcast(&m->changed);
 	if (m->started && m->sink.pod)
 		m->sink.pod(m->sink.ud, STORE_DELETED, j);
 	pthread_mutex_unlock(&m->mu);
 	cJSON_Delete(j);
-	free(o->z);
 	free(o);
 	return 0;
 }
@@ -620,7 +679,7 @@ static int ms_patch_ann(struct store *s, const char *ns, const char *name, const
 	pthread_mutex_lock(&m->mu);
 	struct mobj *o = find_pod(m, ns, name);
 	if (o) {
-		cJSON *j = parse_obj(o);
+		cJSON *j = parse_obj(m, o);
 		merge_annotations(j, ann);
 		commit(m, o, j, true, STORE_MODIFIED);
 		cJSON_Delete(j);
@@ -669,19 +728,25 @@ struct store *mstore_new(struct vx_clock *clock)
 	m->clock = clock;
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->changed, NULL);
+	/* A 4 KiB window suffices for objects of a few KiB and keeps both
+	 * streams small; memLevel 5 keeps the deflate hash at 16 KiB. */
+	if (deflateInit2(&m->def, 1, Z_DEFLATED, 12, 5, Z_DEFAULT_STRATEGY) != Z_OK ||
+	    inflateInit2(&m->inf, 12) != Z_OK)
+		abort();
 	hmap_init(&m->pods);
 	hmap_init(&m->nodes);
 	hmap_init(&m->pending);
 	hmap_init(&m->allocating);
 	hmap_init(&m->timed);
+	hmap_init(&m->hot);
 	return &m->base;
 }
 
 /* Device plugin stand-in: Allocate succeeded, so report success, start the
  * pod and release the node lock, as the real plugin and kubelet would. */
-static void play_plugin(struct mstore *m, struct mobj *o, int64_t now)
+static void play_plugin(struct mstore *m, struct mobj *o, int64_t now, bool release_lock)
 {
-	cJSON *pod = parse_obj(o);
+	cJSON *pod = parse_obj(m, o);
 	cJSON *ann = cJSON_CreateObject();
 	cJSON_AddStringToObject(ann, ANN_BIND_PHASE, "success");
 	merge_annotations(pod, ann);
@@ -690,8 +755,11 @@ static void play_plugin(struct mstore *m, struct mobj *o, int64_t now)
 	o->start_ms = now;
 	const char *node = json_str(json_path(pod, "spec", NULL), "nodeName");
 	struct mobj *no = node ? hmap_get(&m->nodes, node) : NULL;
-	if (no) {
-		cJSON *nj = parse_obj(no);
+	if (no && !release_lock) {
+		free(no->lock_owner); /* the caller takes the lock over in one write */
+		no->lock_owner = NULL;
+	} else if (no) {
+		cJSON *nj = parse_obj(m, no);
 		bool mine = !no->lock_owner || strcmp(no->lock_owner, o->key) == 0;
 		if (mine && json_annotation(nj, ANN_NODE_LOCK))
 			set_node_lock(m, no, nj, NULL);
@@ -703,7 +771,7 @@ static void play_plugin(struct mstore *m, struct mobj *o, int64_t now)
 
 static void finish_pod(struct mstore *m, struct mobj *o)
 {
-	cJSON *pod = parse_obj(o);
+	cJSON *pod = parse_obj(m, o);
 	set_string(ensure_obj(pod, "status"), "phase", "Succeeded");
 	commit(m, o, pod, true, STORE_MODIFIED);
 	cJSON_Delete(pod);
@@ -733,7 +801,7 @@ int mstore_tick(struct store *s)
 	int64_t now = clk_now_ms(m->clock);
 	struct mobj **list = members(&m->allocating, &n);
 	for (size_t i = 0; i < n; i++, changed++)
-		play_plugin(m, list[i], now);
+		play_plugin(m, list[i], now, true);
 	free(list);
 	list = members(&m->timed, &n);
 	for (size_t i = 0; i < n; i++) {
@@ -742,6 +810,11 @@ int mstore_tick(struct store *s)
 			changed++;
 		}
 	}
+	free(list);
+	list = members(&m->hot, &n);
+	for (size_t i = 0; i < n; i++)
+		if (now - list[i]->touched_ms >= HOT_MS)
+			deflate_obj(m, list[i]);
 	free(list);
 	pthread_mutex_unlock(&m->mu);
 	return changed;
