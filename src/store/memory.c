@@ -792,6 +792,26 @@ static struct mobj **members(const struct hmap *h, size_t *n)
 	return list;
 }
 
+/* Deflates quiet objects in small batches, letting go of the mutex between
+ * them so a burst of binds never waits behind thousands of compressions. */
+static void cool_down(struct mstore *m)
+{
+	for (bool more = true; more;) {
+		size_t it = 0, done = 0;
+		void *v;
+		pthread_mutex_lock(&m->mu);
+		int64_t now = clk_now_ms(m->clock);
+		struct mobj *batch[32];
+		while (done < 32 && hmap_next(&m->hot, &it, NULL, &v))
+			if (now - ((struct mobj *)v)->touched_ms >= HOT_MS)
+				batch[done++] = v;
+		more = done == 32;
+		for (size_t i = 0; i < done; i++)
+			deflate_obj(m, batch[i]);
+		pthread_mutex_unlock(&m->mu);
+	}
+}
+
 int mstore_tick(struct store *s)
 {
 	struct mstore *m = ms_of(s);
@@ -811,12 +831,8 @@ int mstore_tick(struct store *s)
 		}
 	}
 	free(list);
-	list = members(&m->hot, &n);
-	for (size_t i = 0; i < n; i++)
-		if (now - list[i]->touched_ms >= HOT_MS)
-			deflate_obj(m, list[i]);
-	free(list);
 	pthread_mutex_unlock(&m->mu);
+	cool_down(m);
 	return changed;
 }
 
