@@ -68,7 +68,8 @@ static void bad_flags(void **state)
 	assert_non_null(strstr(err, "needs a value"));
 	cfg_free(&c);
 	assert_int_equal(parse(&c, err, "--tls-cert", "x.pem", NULL, NULL), CFG_ERROR);
-	cfg_free(&c);	assert_int_equal(parse(&c, err, "--listen", "127.0.0.1:99999", NULL, NULL), CFG_ERROR);
+	cfg_free(&c);
+	assert_int_equal(parse(&c, err, "--listen", "127.0.0.1:99999", NULL, NULL), CFG_ERROR);
 	assert_non_null(strstr(err, "--listen"));
 	cfg_free(&c);
 	assert_int_equal(parse(&c, err, "--listen", "localhost", NULL, NULL), CFG_ERROR);
