@@ -57,6 +57,17 @@ static bool args_ok(const struct http_req *req, struct http_resp *resp, struct e
 	return false;
 }
 
+/* Until the first full list the model knows no node: answering would fail
+ * every pod as unschedulable for the wrong reason. An Error makes
+ * kube-scheduler retry the pod instead. */
+static bool synced(struct vx_daemon *d, struct http_resp *resp)
+{
+	if (atomic_load(&d->ready))
+		return true;
+	ext_write_error(&resp->body, "the vGPU scheduler has not synced with the API server yet");
+	return false;
+}
+
 static void h_filter(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
 {
 	struct ext_args a;
@@ -65,6 +76,10 @@ static void h_filter(struct vx_daemon *d, const struct http_req *req, struct htt
 	char err[320];
 	if (!args_ok(req, resp, &a))
 		return;
+	if (!synced(d, resp)) {
+		ext_args_free(&a);
+		return;
+	}
 	if (pod_request(a.pod, &r, err, sizeof err) == 0) {
 		if (r.is_vgpu && d->store->ops->observe_pod)
 			d->store->ops->observe_pod(d->store, a.pod);
@@ -105,6 +120,10 @@ static void h_bind(struct vx_daemon *d, const struct http_req *req, struct http_
 		return;
 	if (ext_parse_bind(req->body, req->body_len, &b, err, sizeof err)) {
 		json_error(resp, 400, err);
+		ext_bind_free(&b);
+		return;
+	}
+	if (!synced(d, resp)) {
 		ext_bind_free(&b);
 		return;
 	}
