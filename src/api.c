@@ -173,21 +173,9 @@ static void h_clock_advance(struct vx_daemon *d, const struct http_req *req, str
 	buf_printf(&resp->body, "{\"now\":%lld}", (long long)clk_now_s(&d->clock));
 }
 
-static int create_doc(void *ud, const cJSON *doc, int line, char *err, size_t errlen)
-{
-	struct vx_daemon *d = ud;
-	struct store_err e = {0};
-	(void)line;
-	if (d->store->ops->create_pod(d->store, doc, &e)) {
-		snprintf(err, errlen, "%s", e.msg);
-		return e.code ? e.code : 400;
-	}
-	return 0;
-}
-
 static void h_create_pod(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
 {
-	char err[512];
+	struct store_err e = {0};
 	if (!body_ok(req, resp))
 		return;
 	cJSON *pod = cJSON_ParseWithLength(req->body, req->body_len);
@@ -195,10 +183,10 @@ static void h_create_pod(struct vx_daemon *d, const struct http_req *req, struct
 		json_error(resp, 400, "body must be a Pod manifest in JSON");
 		return;
 	}
-	int rc = create_doc(d, pod, 1, err, sizeof err);
+	int rc = d->store->ops->create_pod(d->store, pod, &e);
 	cJSON_Delete(pod);
 	if (rc) {
-		json_error(resp, rc >= 400 && rc < 600 ? rc : 400, err);
+		json_error(resp, e.code >= 400 && e.code < 600 ? e.code : 400, e.msg);
 		return;
 	}
 	resp->status = 201;

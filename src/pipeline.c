@@ -215,12 +215,12 @@ static enum reserve_rc reserve(struct pipeline *pl, const char *key, const char 
 		snprintf(err, errlen, "pod %s has uid %s, not %s", key, p->uid, uid);
 		return RESERVE_ERR;
 	}
-	if (p->alloc != ALLOC_NONE && p->node && cluster_pod_holds_devices(p))
-		return strcmp(p->node->name, node_name) == 0 && p->alloc == ALLOC_BOUND
-			   ? RESERVE_DONE
-			   : (snprintf(err, errlen, "pod %s already holds GPUs on node %s", key,
-				       p->node->name),
-			      RESERVE_ERR);
+	if (p->alloc != ALLOC_NONE && p->node && cluster_pod_holds_devices(p)) {
+		if (p->alloc == ALLOC_BOUND && strcmp(p->node->name, node_name) == 0)
+			return RESERVE_DONE; /* a retried bind whose answer was lost */
+		snprintf(err, errlen, "pod %s already holds GPUs on node %s", key, p->node->name);
+		return RESERVE_ERR;
+	}
 	if (p->req_error) {
 		snprintf(err, errlen, "pod %s: invalid vGPU request: %s", key, p->req_error);
 		return RESERVE_ERR;

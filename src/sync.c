@@ -132,15 +132,26 @@ static void apply_devices(struct cluster *c, struct cl_pod *p, const cJSON *pod)
 	codec_free_pod_devs(&devs);
 }
 
-static void parse_request(struct cl_pod *p, const cJSON *pod)
+/* Parses the request of a pod not tracked yet; returns NULL when the pod
+ * neither asks for vGPUs nor holds any, so it is not worth tracking. A
+ * pod's spec is immutable: this is the only parse it gets. */
+static struct cl_pod *track(struct cluster *c, const char *ns, const char *name, const cJSON *pod)
 {
+	struct req_pod r;
 	char err[200];
-	if (p->req.nctr || p->req_error)
-		return; /* a pod's spec is immutable: parse it once */
-	if (req_parse_pod(pod, &p->req, err, sizeof err)) {
+	bool bad = req_parse_pod(pod, &r, err, sizeof err) != 0;
+	if (!bad && !r.is_vgpu && !json_annotation(pod, ANN_IDS)) {
+		req_free(&r);
+		return NULL;
+	}
+	struct cl_pod *p = cluster_pod_ensure(c, ns, name);
+	if (bad) {
 		p->req_error = strdup(err);
 		log_warn("pod %s: invalid vGPU request: %s", p->key, err);
+	} else {
+		p->req = r;
 	}
+	return p;
 }
 
 void sync_pod(struct cluster *c, const cJSON *pod)
@@ -157,19 +168,10 @@ void sync_pod(struct cluster *c, const cJSON *pod)
 	snprintf(key, sizeof key, "%s/%s", ns, name);
 	cluster_wrlock(c);
 	struct cl_pod *p = cluster_pod(c, key);
-	if (!p) {
-		struct req_pod probe;
-		char err[8];
-		int bad = req_parse_pod(pod, &probe, err, sizeof err);
-		bool interesting = bad || probe.is_vgpu || json_annotation(pod, ANN_IDS);
-		req_free(&probe);
-		if (!interesting) {
-			cluster_unlock(c);
-			return;
-		}
-		p = cluster_pod_ensure(c, ns, name);
+	if (!p && !(p = track(c, ns, name, pod))) {
+		cluster_unlock(c);
+		return;
 	}
-	parse_request(p, pod);
 	read_meta(c, p, pod);
 	enum pod_status st = pod_status(pod);
 	if (st == POD_COMPLETED || st == POD_FAILED) {
