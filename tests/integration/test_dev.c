@@ -9,6 +9,7 @@
 #include "harness.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,77 @@ static void pending_pods_from_the_cluster_file(void **state)
 	assert_int_equal(r.status, 200);
 	hx_resp_free(&r);
 	assert_int_equal(hx_wait_json(&d, "/debug/state", all_placed, NULL, 5000), 0);
+	assert_int_equal(hx_stop(&d), 0);
+	unlink(file);
+}
+
+struct binder {
+	struct hx_daemon *d;
+	int i;
+	int ok;
+};
+
+static void *bind_one(void *arg)
+{
+	struct binder *b = arg;
+	char body[256];
+	struct hx_resp r;
+	snprintf(body, sizeof body,
+		 "{\"PodName\":\"race-%d\",\"PodNamespace\":\"default\",\"PodUID\":\"\","
+		 "\"Node\":\"solo\"}",
+		 b->i);
+	if (hx_post(b->d, "/bind", body, &r) == 0 && r.json)
+		b->ok = strcmp(get(r.json, "Error")->valuestring, "") == 0 ? 1 : 0;
+	hx_resp_free(&r);
+	return NULL;
+}
+
+/* Eight pods pass filter on an empty 10,000 MiB GPU; only three 3,000 MiB
+ * slices fit. Bound concurrently, exactly three must win and the GPU must
+ * never be over-committed: GPUs are chosen at bind under the write lock. */
+static void concurrent_binds_never_overcommit(void **state)
+{
+	(void)state;
+	const char *yaml =
+	    "apiVersion: v1\nkind: Node\nmetadata:\n  name: solo\n  annotations:\n"
+	    "    volcano.sh/node-vgpu-register: \"GPU-s,10,10000,NVIDIA-T4,true,hami-core:\"\n"
+	    "status:\n  allocatable:\n    volcano.sh/vgpu-number: \"10\"\n";
+	const char *file = hx_tmpfile(yaml, ".yaml");
+	struct hx_daemon d;
+	const char *args[] = {"--dev", "--cluster", file, "--threads", "4", NULL};
+	assert_int_equal(hx_start(&d, args), 0);
+	for (int i = 0; i < 8; i++) {
+		char body[1024];
+		struct hx_resp r;
+		snprintf(body, sizeof body,
+			 "{\"Pod\":{\"metadata\":{\"name\":\"race-%d\",\"namespace\":\"default\"},"
+			 "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+			 "\"volcano.sh/vgpu-memory\":\"3000\"}}}]}},\"NodeNames\":[\"solo\"]}",
+			 i);
+		assert_int_equal(hx_post(&d, "/filter", body, &r), 0);
+		assert_int_equal(cJSON_GetArraySize(get(r.json, "NodeNames")), 1);
+		hx_resp_free(&r);
+	}
+	pthread_t th[8];
+	struct binder b[8];
+	for (int i = 0; i < 8; i++) {
+		b[i] = (struct binder){&d, i, -1};
+		pthread_create(&th[i], NULL, bind_one, &b[i]);
+	}
+	int won = 0;
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_not_equal(b[i].ok, -1);
+		won += b[i].ok;
+	}
+	assert_int_equal(won, 3);
+	struct hx_resp r;
+	assert_int_equal(hx_get(&d, "/debug/state", &r), 0);
+	const cJSON *g =
+	    cJSON_GetArrayItem(get(cJSON_GetArrayItem(get(r.json, "nodes"), 0), "gpus"), 0);
+	assert_int_equal(get(g, "usedMemoryMiB")->valueint, 9000);
+	assert_int_equal(get(g, "usedSlots")->valueint, 3);
+	hx_resp_free(&r);
 	assert_int_equal(hx_stop(&d), 0);
 	unlink(file);
 }
@@ -207,6 +279,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(demo_cluster_by_default),
 	    cmocka_unit_test(pending_pods_from_the_cluster_file),
+	    cmocka_unit_test(concurrent_binds_never_overcommit),
 	    cmocka_unit_test(clock_persists_in_state_dir),
 	    cmocka_unit_test(serves_https),
 	};
