@@ -10,6 +10,7 @@
 
 #include "harness.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +409,67 @@ static void stale_lock_is_removed(void **state)
 	assert_true(no_locks());
 }
 
+struct binder {
+	char body[512];
+	int ok;
+};
+
+static void *bind_one(void *arg)
+{
+	struct binder *b = arg;
+	struct hx_resp r;
+	if (hx_post(&D, "/bind", b->body, &r) == 0 && r.json)
+		b->ok = strcmp(get(r.json, "Error")->valuestring, "") == 0;
+	hx_resp_free(&r);
+	return NULL;
+}
+
+/* Eight binds at once onto one 10,000 MiB GPU with room for three 3,000 MiB
+ * slices: three win, and the API server ends up with exactly three bound. */
+static void concurrent_binds_one_node(void **state)
+{
+	(void)state;
+	char name[32], path[128];
+	struct binder b[8];
+	pthread_t th[8];
+	add_node("tiny", "GPU-tiny-0,10,10000,NVIDIA-T4,true,hami-core:");
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof name, "race-%d", i);
+		create_pod("race", name, 3000, 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof name, "race-%d", i);
+		snprintf(path, sizeof path, "/api/v1/namespaces/race/pods/%s", name);
+		assert_int_equal(hx_wait_json(&D, "/debug/state", pod_listed, name, 10000), 0);
+		cJSON *pod = fake_get(path);
+		snprintf(b[i].body, sizeof b[i].body,
+			 "{\"PodName\":\"race-%d\",\"PodNamespace\":\"race\",\"PodUID\":\"%s\","
+			 "\"Node\":\"tiny\"}",
+			 i, get(get(pod, "metadata"), "uid")->valuestring);
+		b[i].ok = -1;
+		cJSON_Delete(pod);
+	}
+	for (int i = 0; i < 8; i++)
+		pthread_create(&th[i], NULL, bind_one, &b[i]);
+	int won = 0;
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_not_equal(b[i].ok, -1);
+		won += b[i].ok;
+	}
+	assert_int_equal(won, 3);
+	cJSON *pods = fake_get("/api/v1/namespaces/race/pods");
+	const cJSON *p;
+	int bound = 0;
+	cJSON_ArrayForEach (p, get(pods, "items")) {
+		bound += get(get(p, "spec"), "nodeName") != NULL;
+	}
+	cJSON_Delete(pods);
+	assert_int_equal(bound, 3);
+	wait_unlocked();
+	assert_consistent();
+}
+
 static void restart_during_churn(void **state)
 {
 	(void)state;
@@ -533,6 +595,7 @@ int main(void)
 	    cmocka_unit_test(watch_drops_and_410),
 	    cmocka_unit_test(corrupt_ids_and_node_changes),
 	    cmocka_unit_test(stale_lock_is_removed),
+	    cmocka_unit_test(concurrent_binds_one_node),
 	    cmocka_unit_test(restart_during_churn),
 	    cmocka_unit_test(leader_election),
 	    cmocka_unit_test(readyz_waits_for_the_first_list),
