@@ -44,7 +44,8 @@ struct mstore {
 	/* Indexes over pods, kept by index_pod() so the dev loop's passes cost
 	 * what is pending, allocating or timed, never a scan of every pod. */
 	struct hmap pending, allocating, timed;
-	struct hmap hot; /* objects kept plain: written less than HOT_MS ago */
+	struct hmap hot;      /* objects kept plain: written less than HOT_MS ago */
+	int64_t next_cool_ms; /* owned by the dev loop's thread */
 	struct store_sink sink;
 	bool started;
 	uint64_t rv, seq, changes;
@@ -796,6 +797,12 @@ static struct mobj **members(const struct hmap *h, size_t *n)
  * them so a burst of binds never waits behind thousands of compressions. */
 static void cool_down(struct mstore *m)
 {
+	/* The dev loop ticks after every write; scanning the hot set that often
+	 * would cost more than the compression. Once a second is plenty. */
+	int64_t now_ms = clk_now_ms(m->clock);
+	if (now_ms < m->next_cool_ms && now_ms > m->next_cool_ms - 2000)
+		return;
+	m->next_cool_ms = now_ms + 1000;
 	for (bool more = true; more;) {
 		size_t it = 0, done = 0;
 		void *v;
