@@ -119,6 +119,10 @@ static void pod_state(struct buf *b, const struct cl_pod *p)
 		buf_puts(b, ",\"error\":");
 		buf_json_str(b, p->req_error);
 	}
+	if (p->waiting && p->status == POD_SUBMITTED) {
+		buf_puts(b, ",\"reason\":");
+		buf_json_str(b, p->waiting);
+	}
 	buf_putc(b, '}');
 }
 
@@ -248,6 +252,13 @@ void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, struct buf
 			buf_json_str(b, p->node ? p->node->name : p->bound_node);
 		else
 			buf_puts(b, "null");
+		const char *msg = p->req_error                 ? p->req_error
+				  : p->status == POD_SUBMITTED ? p->waiting
+							       : NULL;
+		if (msg) {
+			buf_puts(b, ",\"message\":");
+			buf_json_str(b, msg);
+		}
 		buf_putc(b, '}');
 	}
 	cluster_unlock(&d->cluster);

@@ -300,6 +300,7 @@ static int choose_node(struct pipeline *pl, const struct cl_pod *p, char *best, 
 	void *v;
 	double best_score = -INFINITY;
 	int fits = 0, nodes = 0;
+	char first_why[256] = "";
 	enum vx_policy np = node_policy(pl, &p->req), gp = gpu_policy(pl, &p->req);
 	best[0] = '\0';
 	while (hmap_next(&pl->cluster->nodes, &it, &name, &v)) {
@@ -307,9 +308,15 @@ static int choose_node(struct pipeline *pl, const struct cl_pod *p, char *best, 
 		if (!n->present)
 			continue;
 		nodes++;
-		if (p->req.is_vgpu &&
-		    (fit_quick_reject(n, &p->req) || fit_pod(n, &p->req, gp, NULL, NULL, 0)))
+		if (p->req.is_vgpu && (fit_quick_reject(n, &p->req) ||
+				       fit_pod(n, &p->req, gp, NULL, NULL, 0) != FIT_FITS)) {
+			if (!first_why[0]) { /* one example is enough to act on */
+				char why1[200];
+				fit_pod(n, &p->req, gp, NULL, why1, sizeof why1);
+				snprintf(first_why, sizeof first_why, " (%s: %s)", name, why1);
+			}
 			continue;
+		}
 		double s = p->req.is_vgpu ? fit_node_score(n, np) : 0;
 		fits++;
 		if (s > best_score + 1e-12 ||
@@ -319,8 +326,20 @@ static int choose_node(struct pipeline *pl, const struct cl_pod *p, char *best, 
 		}
 	}
 	if (!fits)
-		snprintf(why, whylen, "0/%d nodes fit the vGPU request", nodes);
+		snprintf(why, whylen, "0/%d nodes fit the vGPU request%s", nodes, first_why);
 	return fits > 0;
+}
+
+/* Keeps why a pod waits, for operators (/debug/state, /api/v1/jobs). */
+static void note_waiting(struct pipeline *pl, const char *key, const char *why)
+{
+	cluster_wrlock(pl->cluster);
+	struct cl_pod *p = cluster_pod(pl->cluster, key);
+	if (p && (!p->waiting || strcmp(p->waiting, why) != 0)) {
+		free(p->waiting);
+		p->waiting = strdup(why);
+	}
+	cluster_unlock(pl->cluster);
 }
 
 int pipe_schedule(struct pipeline *pl, const char *ns, const char *name, char *why, size_t whylen)
@@ -342,6 +361,8 @@ int pipe_schedule(struct pipeline *pl, const char *ns, const char *name, char *w
 		found = choose_node(pl, &plain, node, sizeof node, why, whylen);
 	}
 	cluster_unlock(pl->cluster);
+	if (!found)
+		note_waiting(pl, key, why);
 	if (!found)
 		return 0;
 	return pipe_bind(pl, ns, name, uid, node, why, whylen) == 0 ? 1 : -1;

@@ -83,6 +83,7 @@ struct cl_pod {
 	/* Metadata for the admin API and later stages (queues, licences). */
 	char *queue, *billing, *user;
 	const char *bound_node; /* spec.nodeName as last seen (interned) */
+	char *waiting;          /* why the dev loop could not place it, or NULL */
 	int priority;
 	int64_t created; /* unix seconds */
 	struct cl_pod *node_prev, *node_next;

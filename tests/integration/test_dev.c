@@ -78,6 +78,17 @@ static void pending_pods_from_the_cluster_file(void **state)
 	struct hx_resp r;
 	assert_int_equal(hx_get(&d, "/api/v1/jobs", &r), 0);
 	assert_int_equal(cJSON_GetArraySize(r.json), 3);
+	const cJSON *row;
+	int explained = 0;
+	cJSON_ArrayForEach (row, r.json) {
+		const cJSON *msg = get(row, "message");
+		if (!strcmp(get(row, "name")->valuestring, "third"))
+			explained = cJSON_IsString(msg) &&
+				    strstr(msg->valuestring, "insufficient memory") != NULL;
+		else
+			assert_null(msg);
+	}
+	assert_true(explained); /* the waiting pod says why */
 	hx_resp_free(&r);
 	/* Deleting a running pod frees room for the waiting one. */
 	char url[256];
