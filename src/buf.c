@@ -64,16 +64,21 @@ void buf_json_strn(struct buf *b, const char *s, size_t n)
 	while (k < n && (unsigned char)s[k] >= 0x20 && s[k] != '"' && s[k] != '\\')
 		k++;
 	if (k == n) { /* the usual case: nothing to escape, one copy */
-		buf_reserve(b, n + 2);
-		char *d = b->data + b->len;
-		d[0] = '"';
-		memcpy(d + 1, s, n);
-		d[n + 1] = '"';
-		d[n + 2] = '\0';
-		b->len += n + 2;
+		buf_json_raw(b, s, n);
 		return;
 	}
 	buf_json_escape(b, s, n);
+}
+
+void buf_json_raw(struct buf *b, const char *s, size_t n)
+{
+	buf_reserve(b, n + 2);
+	char *d = b->data + b->len;
+	d[0] = '"';
+	memcpy(d + 1, s, n);
+	d[n + 1] = '"';
+	d[n + 2] = '\0';
+	b->len += n + 2;
 }
 
 static void buf_json_escape(struct buf *b, const char *s, size_t n)

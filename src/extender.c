@@ -3,6 +3,7 @@
  * without creating a cJSON tree. */
 #include "vx/extender.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,8 +146,68 @@ struct span {
 	size_t n;
 };
 
-/* Splits the top-level object into the spans of Pod, NodeNames and Nodes. */
-static int split_top(const char *body, size_t len, struct span *pod, struct span *names,
+/* True when some byte is below 0x20: such a name needs escaping. Eight
+ * bytes at a time, since names are checked for every candidate node. */
+static bool has_control(const char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if ((w - 0x20 * ones) & ~w & highs)
+			return true;
+	}
+	for (; i < n; i++)
+		if ((unsigned char)s[i] < 0x20)
+			return true;
+	return false;
+}
+
+/* Takes NodeNames as slices of the body, from its '['; returns the position
+ * after the ']', or NULL for anything but an array of plain strings. */
+static const char *scan_names(struct ext_args *a, const char *p, const char *end)
+{
+	int cap = 64, n = 0;
+	if (a->names || p >= end || *p != '[')
+		return NULL; /* a repeated key, or not an array: the slow path decides */
+	a->names = malloc((size_t)cap * sizeof *a->names);
+	a->lens = malloc((size_t)cap * sizeof *a->lens);
+	if (!a->names || !a->lens)
+		abort();
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == ']')
+		return a->node_names = true, p + 1;
+	for (;;) {
+		if (p >= end || *p != '"')
+			return NULL;
+		const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+		if (!q || memchr(p + 1, '\\', (size_t)(q - p - 1)) ||
+		    has_control(p + 1, (size_t)(q - p - 1)))
+			return NULL;
+		if (n == cap) {
+			cap *= 2;
+			a->names = realloc(a->names, (size_t)cap * sizeof *a->names);
+			a->lens = realloc(a->lens, (size_t)cap * sizeof *a->lens);
+			if (!a->names || !a->lens)
+				abort();
+		}
+		a->names[n] = p + 1;
+		a->lens[n++] = (size_t)(q - p - 1);
+		a->n = n;
+		p = skip_ws(q + 1, end);
+		if (p < end && *p == ',')
+			p = skip_ws(p + 1, end);
+		else if (p < end && *p == ']')
+			return a->node_names = true, p + 1;
+		else
+			return NULL;
+	}
+}
+
+/* Walks the top-level object once: NodeNames is sliced on the way, the
+ * spans of Pod and Nodes are kept for the caller. */
+static int split_top(const char *body, size_t len, struct ext_args *a, struct span *pod,
 		     struct span *nodes)
 {
 	const char *p = skip_ws(body, body + len), *end = body + len;
@@ -161,19 +222,21 @@ static int split_top(const char *body, size_t len, struct span *pod, struct span
 		const char *k = p + 1, *ke = skip_string(p, end);
 		if (!ke || memchr(k, '\\', (size_t)(ke - 1 - k)))
 			return -1;
+		size_t kn = (size_t)(ke - 1 - k);
 		p = skip_ws(ke, end);
 		if (p >= end || *p++ != ':')
 			return -1;
 		p = skip_ws(p, end);
 		const char *v = p;
-		if (!(p = skip_value(p, end)))
+		if (key_is(k, kn, "NodeNames") && p < end && *p == '[')
+			p = scan_names(a, p, end);
+		else
+			p = skip_value(p, end);
+		if (!p)
 			return -1;
 		struct span sv = {v, (size_t)(p - v)};
-		size_t kn = (size_t)(ke - 1 - k);
 		if (key_is(k, kn, "Pod"))
 			*pod = sv;
-		else if (key_is(k, kn, "NodeNames"))
-			*names = sv;
 		else if (key_is(k, kn, "Nodes"))
 			*nodes = sv;
 		p = skip_ws(p, end);
@@ -189,50 +252,12 @@ static bool is_null(struct span s)
 	return !s.p || (s.n == 4 && memcmp(s.p, "null", 4) == 0);
 }
 
-/* Takes the names as slices of the body; -1 on anything but plain strings. */
-static int scan_names(struct ext_args *a, struct span s)
-{
-	const char *p = s.p + 1, *end = s.p + s.n - 1;
-	int cap = 16, n = 0;
-	if (s.n < 2 || s.p[0] != '[')
-		return -1;
-	a->names = malloc((size_t)cap * sizeof *a->names);
-	a->lens = malloc((size_t)cap * sizeof *a->lens);
-	for (p = skip_ws(p, end); p < end;) {
-		if (*p != '"')
-			return -1;
-		const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
-		if (!q || memchr(p + 1, '\\', (size_t)(q - p - 1)))
-			return -1;
-		if (n == cap) {
-			cap *= 2;
-			a->names = realloc(a->names, (size_t)cap * sizeof *a->names);
-			a->lens = realloc(a->lens, (size_t)cap * sizeof *a->lens);
-		}
-		if (!a->names || !a->lens)
-			abort();
-		a->names[n] = p + 1;
-		a->lens[n++] = (size_t)(q - p - 1);
-		p = skip_ws(q + 1, end);
-		if (p < end && *p == ',') {
-			p = skip_ws(p + 1, end);
-			if (p >= end)
-				return -1; /* a trailing comma */
-		} else if (p < end) {
-			return -1;
-		}
-	}
-	a->n = n;
-	a->node_names = true;
-	return 0;
-}
-
 static int fast_parse(const char *body, size_t len, struct ext_args *a)
 {
-	struct span pod = {0}, names = {0}, nodes = {0};
-	if (split_top(body, len, &pod, &names, &nodes) || !pod.p || is_null(names) ||
-	    !is_null(nodes) || scan_names(a, names))
+	struct span pod = {0}, nodes = {0};
+	if (split_top(body, len, a, &pod, &nodes) || !pod.p || !a->node_names || !is_null(nodes))
 		return -1;
+	a->clean_names = true;
 	a->root = cJSON_ParseWithLength(pod.p, pod.n);
 	a->pod = a->root;
 	return cJSON_IsObject(a->pod) ? 0 : -1;
@@ -298,6 +323,14 @@ void ext_args_free(struct ext_args *a)
 	memset(a, 0, sizeof *a);
 }
 
+static void write_name(struct buf *out, const struct ext_args *a, int i)
+{
+	if (a->clean_names)
+		buf_json_raw(out, a->names[i], a->lens[i]);
+	else
+		buf_json_strn(out, a->names[i], a->lens[i]);
+}
+
 static void write_failed(struct buf *out, const struct ext_args *a, const struct pipe_filter_out *f,
 			 enum pipe_verdict which)
 {
@@ -307,7 +340,7 @@ static void write_failed(struct buf *out, const struct ext_args *a, const struct
 		if (f->verdict[i] != which)
 			continue;
 		buf_puts(out, sep);
-		buf_json_strn(out, a->names[i], a->lens[i]);
+		write_name(out, a, i);
 		buf_putc(out, ':');
 		buf_json_str(out, f->reasons.data + f->reason[i]);
 		sep = ",";
@@ -324,11 +357,12 @@ void ext_write_filter(struct buf *out, const struct ext_args *a, const struct pi
 		for (int i = 0; i < a->n; i++) {
 			if (f && f->verdict[i] != PIPE_PASS)
 				continue;
-			buf_puts(out, sep);
-			buf_json_strn(out, a->names[i], a->lens[i]);
+			if (*sep)
+				buf_putc(out, ',');
+			write_name(out, a, i);
 			sep = ",";
 		}
-		buf_puts(out, "]");
+		buf_putc(out, ']');
 	} else {
 		buf_puts(out, "{\"Nodes\":{\"metadata\":{},\"items\":[");
 		for (int i = 0; i < a->n; i++) {
@@ -354,16 +388,20 @@ void ext_write_priorities(struct buf *out, const struct ext_args *a, const int *
 	buf_reserve(out, (size_t)a->n * 40 + 2);
 	buf_putc(out, '[');
 	for (int i = 0; i < a->n; i++) {
-		char score[24] = ",\"Score\":10}";
+		/* printf per node would cost more than the rest of prioritize */
 		int v = scores[i] < 0 ? 0 : scores[i] > 10 ? 10 : scores[i];
-		if (v < 10) { /* printf per node costs more than the rest of prioritize */
+		if (i)
+			buf_lit(out, ",{\"Host\":");
+		else
+			buf_lit(out, "{\"Host\":");
+		write_name(out, a, i);
+		if (v == 10) {
+			buf_lit(out, ",\"Score\":10}");
+		} else {
+			char score[] = ",\"Score\":0}";
 			score[9] = (char)('0' + v);
-			score[10] = '}';
-			score[11] = '\0';
+			buf_lit(out, score);
 		}
-		buf_puts(out, i ? ",{\"Host\":" : "{\"Host\":");
-		buf_json_strn(out, a->names[i], a->lens[i]);
-		buf_puts(out, score);
 	}
 	buf_putc(out, ']');
 }

@@ -23,6 +23,10 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 /* Appends s as a JSON string literal, quotes included. */
 void buf_json_str(struct buf *b, const char *s);
 void buf_json_strn(struct buf *b, const char *s, size_t n);
+/* Appends a string literal without measuring it at run time. */
+#define buf_lit(b, s) buf_append((b), (s), sizeof(s) - 1)
+/* Appends "s" for a string known to need no escaping. */
+void buf_json_raw(struct buf *b, const char *s, size_t n);
 void buf_reset(struct buf *b);
 /* Hands the storage to the caller (never NULL) and leaves b empty. */
 char *buf_steal(struct buf *b);

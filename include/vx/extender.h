@@ -18,6 +18,7 @@ struct ext_args {
 	size_t *lens;
 	const cJSON **items; /* the Node objects when Nodes was sent, else NULL */
 	bool node_names;     /* answer with NodeNames (it was sent) */
+	bool clean_names;    /* names need no escaping (checked while scanning) */
 };
 
 /* ExtenderArgs for filter and prioritize. Returns 0, or -1 with err. */
