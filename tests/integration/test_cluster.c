@@ -430,7 +430,7 @@ static void concurrent_binds_one_node(void **state)
 {
 	(void)state;
 	char name[32], path[128];
-	struct binder b[8];
+	struct binder b[8] = {0};
 	pthread_t th[8];
 	add_node("tiny", "GPU-tiny-0,10,10000,NVIDIA-T4,true,hami-core:");
 	for (int i = 0; i < 8; i++) {
