@@ -173,14 +173,30 @@ static void h_clock_advance(struct vx_daemon *d, const struct http_req *req, str
 	buf_printf(&resp->body, "{\"now\":%lld}", (long long)clk_now_s(&d->clock));
 }
 
+static int take_first(void *ud, const cJSON *doc, int line, char *err, size_t errlen)
+{
+	cJSON **out = ud;
+	(void)line, (void)err, (void)errlen;
+	if (!*out)
+		*out = cJSON_Duplicate(doc, 1);
+	return 0;
+}
+
 static void h_create_pod(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
 {
 	struct store_err e = {0};
+	char err[512];
 	if (!body_ok(req, resp))
 		return;
 	cJSON *pod = cJSON_ParseWithLength(req->body, req->body_len);
+	/* YAML is accepted too, so `curl --data-binary @pod.yaml` works. */
+	if (!pod && yj_parse(req->body, req->body_len, "request body", take_first, &pod, err,
+			     sizeof err) < 0) {
+		json_error(resp, 400, err);
+		return;
+	}
 	if (!pod) {
-		json_error(resp, 400, "body must be a Pod manifest in JSON");
+		json_error(resp, 400, "body must be a Pod manifest (JSON or YAML)");
 		return;
 	}
 	int rc = d->store->ops->create_pod(d->store, pod, &e);

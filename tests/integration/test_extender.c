@@ -423,6 +423,17 @@ static void dev_pods_run_and_finish(void **state)
 	assert_int_equal(hx_post(&D, "/api/v1/pods", "{\"kind\":\"Node\"}", &r), 0);
 	assert_int_equal(r.status, 400);
 	hx_resp_free(&r);
+	/* YAML works too; malformed YAML is a 400 naming the line. */
+	assert_int_equal(
+	    hx_post(&D, "/api/v1/pods",
+		    "kind: Pod\nmetadata:\n  name: from-yaml\nspec:\n  containers: []\n", &r),
+	    0);
+	assert_int_equal(r.status, 201);
+	hx_resp_free(&r);
+	assert_int_equal(hx_post(&D, "/api/v1/pods", "kind: Pod\nmetadata: [\n", &r), 0);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(get(r.json, "Error")->valuestring, "request body:"));
+	hx_resp_free(&r);
 	free(pod);
 }
 
