@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct hx_daemon D;
 
@@ -466,6 +467,25 @@ static void bad_flags_exit_2(void **state)
 	assert_int_equal(hx_run(argv2, &out), 2);
 	assert_non_null(strstr(out, "/nonexistent.yaml"));
 	free(out);
+	const char *argv4[] = {
+	    hx_bin("vgpu-extender"), "--dev", "--tls-cert", "/nonexistent.pem", "--tls-key",
+	    "/nonexistent.key",      NULL};
+	assert_int_equal(hx_run(argv4, &out), 2);
+	assert_non_null(strstr(out, "/nonexistent.pem"));
+	free(out);
+	char dir[] = "/tmp/vx-badstate-XXXXXX", clock[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(clock, sizeof clock, "%s/clock.json", dir);
+	FILE *f = fopen(clock, "w");
+	assert_non_null(f);
+	fputs("not json", f);
+	fclose(f);
+	const char *argv5[] = {hx_bin("vgpu-extender"), "--dev", "--state-dir", dir, NULL};
+	assert_int_equal(hx_run(argv5, &out), 2);
+	assert_non_null(strstr(out, "clock.json"));
+	free(out);
+	unlink(clock);
+	rmdir(dir);
 	const char *argv3[] = {hx_bin("vgpu-extender"), "--help", NULL};
 	assert_int_equal(hx_run(argv3, &out), 0);
 	assert_non_null(strstr(out, "--kubeconfig"));
