@@ -40,7 +40,7 @@ FAKE_SRC := $(wildcard tests/fake-apiserver/*.c)
 FAKE_BIN := $(if $(FAKE_SRC),$(BUILD)/fake-apiserver)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 
-.PHONY: all test check unit integration bench lint format run deps install clean
+.PHONY: all test check unit integration bench lint format run deps install clean fuzz
 all: $(BUILD)/vgpu-extender $(BUILD)/vgpuctl
 
 V ?= 0
@@ -96,6 +96,16 @@ run:
 	@bash scripts/deps.sh --check-only || bash scripts/deps.sh
 	$(MAKE) --no-print-directory all
 	$(BUILD)/vgpu-extender --dev $(ARGS)
+
+# Fuzz the input parsers for FUZZ_SECONDS (clang with libFuzzer; not part of `make test`).
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libvx.a
+	clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude \
+	  $(PKG_CFLAGS) tests/fuzz/fuzz_inputs.c build/fuzz/libvx.a $(LIBS) -o build/fuzz/fuzz_inputs
+	@mkdir -p build/fuzz/corpus && cp -n tests/fuzz/corpus/* build/fuzz/corpus/
+	build/fuzz/fuzz_inputs -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus
 
 deps:
 	bash scripts/deps.sh

@@ -1,0 +1,95 @@
+/* libFuzzer target over everything that reads untrusted bytes: extender
+ * bodies (filter/prioritize, bind, preempt), the register and device codecs,
+ * pod request parsing and the YAML reader. The first byte picks the parser.
+ * Run with `make fuzz` (clang, -fsanitize=fuzzer,address,undefined). */
+#include "vx/codec.h"
+#include "vx/extender.h"
+#include "vx/request.h"
+#include "vx/yamljson.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
+static int count_doc(void *ud, const cJSON *doc, int line, char *err, size_t errlen)
+{
+	(void)doc, (void)line, (void)err, (void)errlen;
+	++*(int *)ud;
+	return 0;
+}
+
+static void fuzz_args(const char *s, size_t n)
+{
+	struct ext_args a;
+	char err[256];
+	if (ext_parse_args(s, n, &a, err, sizeof err) == 0) {
+		struct req_pod r;
+		struct buf out = BUF_INIT;
+		int *scores = calloc((size_t)a.n + 1, sizeof *scores);
+		if (req_parse_pod(a.pod, &r, err, sizeof err) == 0)
+			req_free(&r);
+		ext_write_priorities(&out, &a, scores);
+		free(scores);
+		buf_free(&out);
+	}
+	ext_args_free(&a);
+}
+
+static void fuzz_codecs(const char *s)
+{
+	struct codec_gpu *g;
+	struct codec_pod_devs p;
+	char err[256];
+	int n = codec_decode_register(s, &g, err, sizeof err);
+	if (n >= 0)
+		codec_free_gpus(g, n);
+	if (codec_decode_pod_devs(s, &p, err, sizeof err) == 0) {
+		struct buf b = BUF_INIT;
+		codec_encode_pod_devs(&b, &p);
+		buf_free(&b);
+		codec_free_pod_devs(&p);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	char *s = malloc(size);
+	memcpy(s, data + 1, size - 1);
+	s[size - 1] = '\0'; /* bodies arrive NUL-terminated from httpd */
+	size_t n = size - 1;
+	char err[256];
+	switch (data[0] % 5) {
+	case 0:
+		fuzz_args(s, n);
+		break;
+	case 1: {
+		struct ext_bind b;
+		ext_parse_bind(s, n, &b, err, sizeof err);
+		ext_bind_free(&b);
+		break;
+	}
+	case 2: {
+		struct ext_preempt p;
+		if (ext_parse_preempt(s, n, &p, err, sizeof err) == 0) {
+			struct buf out = BUF_INIT;
+			ext_write_preempt(&out, &p);
+			buf_free(&out);
+		}
+		ext_preempt_free(&p);
+		break;
+	}
+	case 3:
+		fuzz_codecs(s);
+		break;
+	default: {
+		int docs = 0;
+		yj_parse(s, n, "fuzz", count_doc, &docs, err, sizeof err);
+		break;
+	}
+	}
+	free(s);
+	return 0;
+}
