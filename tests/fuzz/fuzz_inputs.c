@@ -62,9 +62,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	size_t n = size - 1;
 	char err[256];
 	switch (data[0] % 5) {
-	case 0:
-		fuzz_args(s, n);
-		break;
+	case 0: fuzz_args(s, n); break;
 	case 1: {
 		struct ext_bind b;
 		ext_parse_bind(s, n, &b, err, sizeof err);
@@ -81,9 +79,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		ext_preempt_free(&p);
 		break;
 	}
-	case 3:
-		fuzz_codecs(s);
-		break;
+	case 3: fuzz_codecs(s); break;
 	default: {
 		int docs = 0;
 		yj_parse(s, n, "fuzz", count_doc, &docs, err, sizeof err);
