@@ -76,11 +76,14 @@ static void h_filter(struct vx_daemon *d, const struct http_req *req, struct htt
 	char err[320];
 	if (!args_ok(req, resp, &a))
 		return;
-	if (!synced(d, resp)) {
+	int rc = pod_request(a.pod, &r, err, sizeof err);
+	/* Pods without vGPUs pass whatever the model knows; the rest wait. */
+	if (rc == 0 && r.is_vgpu && !synced(d, resp)) {
+		req_free(&r);
 		ext_args_free(&a);
 		return;
 	}
-	if (pod_request(a.pod, &r, err, sizeof err) == 0) {
+	if (rc == 0) {
 		if (r.is_vgpu && d->store->ops->observe_pod)
 			d->store->ops->observe_pod(d->store, a.pod);
 		pipe_filter(&d->pipe, &r, pod_uid(a.pod), a.names, a.lens, a.n, &f);

@@ -565,11 +565,17 @@ static void readyz_waits_for_the_first_list(void **state)
 	assert_true(saw_503);
 	/* Meanwhile filter answers an Error, so kube-scheduler retries the pod. */
 	struct hx_resp r;
-	assert_int_equal(hx_post(&d, "/filter", "{\"Pod\":{},\"NodeNames\":[\"n1\"]}", &r), 0);
+	const char *vgpu_pod = "{\"Pod\":{\"spec\":{\"containers\":[{\"resources\":{\"limits\":{"
+			       "\"volcano.sh/vgpu-memory\":\"10\"}}}]}},\"NodeNames\":[\"n1\"]}";
+	assert_int_equal(hx_post(&d, "/filter", vgpu_pod, &r), 0);
 	/* The first lists fail for seconds (12 faults, each retried): still syncing. */
 	int not_synced = r.body && strstr(r.body, "not synced") != NULL;
 	hx_resp_free(&r);
 	assert_true(not_synced);
+	/* A pod without vGPUs is not held up. */
+	assert_int_equal(hx_post(&d, "/filter", "{\"Pod\":{},\"NodeNames\":[\"n1\"]}", &r), 0);
+	assert_int_equal(cJSON_GetArraySize(get(r.json, "NodeNames")), 1);
+	hx_resp_free(&r);
 	assert_int_equal(hx_wait_ready(&d, 20000), 0);
 	fake_ok("DELETE", "/fake/faults", NULL, NULL);
 	assert_int_equal(hx_stop(&d), 0);
