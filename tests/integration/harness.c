@@ -283,7 +283,7 @@ const char *hx_tmpfile(const char *text, const char *suffix)
 	return p;
 }
 
-static int make_cert(const char *dir, char *ca, size_t calen)
+int hx_make_cert(const char *dir, char *ca, size_t calen)
 {
 	char key[128], *out = NULL;
 	snprintf(ca, calen, "%s/tls.crt", dir);
@@ -354,7 +354,7 @@ int hx_fake_start(struct hx_fake *f, const char *const *args)
 	int n = 0, pfd[2];
 	memset(f, 0, sizeof *f);
 	snprintf(f->dir, sizeof f->dir, "/tmp/vx-fake-XXXXXX");
-	if (!mkdtemp(f->dir) || make_cert(f->dir, f->ca, sizeof f->ca) || pipe(pfd))
+	if (!mkdtemp(f->dir) || hx_make_cert(f->dir, f->ca, sizeof f->ca) || pipe(pfd))
 		return -1;
 	char key[128];
 	snprintf(key, sizeof key, "%s/tls.key", f->dir);

@@ -51,6 +51,10 @@ int hx_wait_json(const struct hx_daemon *d, const char *path, int (*pred)(const 
 /* Writes text to a temporary file; returns its path (static storage per call slot). */
 const char *hx_tmpfile(const char *text, const char *suffix);
 
+/* A self-signed certificate for 127.0.0.1 (EC P-256) in dir/tls.crt and
+ * dir/tls.key; ca receives the certificate's path. Needs the openssl CLI. */
+int hx_make_cert(const char *dir, char *ca, size_t calen);
+
 /* The project's fake API server over HTTPS with a bearer token, and a
  * kubeconfig for the daemon that points at it. */
 struct hx_fake {
