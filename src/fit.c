@@ -23,11 +23,6 @@ static const char *const reason_text[FIT_NREASONS] = {"fits",
 						      "in use (exclusive request)",
 						      "compute fully used"};
 
-const char *fit_reason_text(enum fit_reason r)
-{
-	return reason_text[r];
-}
-
 bool fit_quick_reject(const struct cl_node *n, const struct req_pod *r)
 {
 	if (!n->present || !n->usable)

@@ -20,7 +20,6 @@ enum fit_reason {
 	FIT_NREASONS
 };
 
-const char *fit_reason_text(enum fit_reason r);
 /* O(1) test on the node's aggregates: true when the pod cannot fit. */
 bool fit_quick_reject(const struct cl_node *n, const struct req_pod *r);
 /* O(1) test for the common request (one vGPU of fixed memory, no

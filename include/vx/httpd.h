@@ -43,6 +43,5 @@ struct httpd *httpd_start(const struct httpd_opts *o, http_handler h, void *ud, 
 int httpd_port(const struct httpd *d);
 void httpd_stop(struct httpd *d);
 const char *http_query(const struct http_req *r, const char *key);
-const char *http_header(const struct http_req *r, const char *key);
 
 #endif

@@ -19,8 +19,6 @@ int mstore_load(struct store *s, const char *data, size_t len, const char *name,
 int mstore_load_file(struct store *s, const char *path, char *err, size_t errlen);
 /* The built-in demo cluster: 2 nodes x 2 GPUs (24 GiB, 10 slots). */
 int mstore_load_demo(struct store *s, char *err, size_t errlen);
-/* Returns the stored pod as JSON text (caller frees), or NULL. */
-char *mstore_pod_json(struct store *s, const char *ns, const char *name);
 /* Plays device plugin and kubelet for every pod that needs it; returns the
  * number of objects changed. */
 int mstore_tick(struct store *s);

@@ -485,16 +485,6 @@ static cJSON *ms_get_pod(struct store *s, const char *ns, const char *name, stru
 	return j;
 }
 
-char *mstore_pod_json(struct store *s, const char *ns, const char *name)
-{
-	struct mstore *m = ms_of(s);
-	pthread_mutex_lock(&m->mu);
-	struct mobj *o = find_pod(m, ns, name);
-	char *j = o ? load_text(m, o) : NULL;
-	pthread_mutex_unlock(&m->mu);
-	return j;
-}
-
 /* Seconds the node's hamivgpu lock has left, 0 when free or expired. */
 static int64_t lock_left(struct mstore *m, const cJSON *node)
 {
