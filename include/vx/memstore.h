@@ -1,5 +1,6 @@
 /* memstore: the dev-mode store. It stands in for the API server: it holds
- * Node and Pod objects (as compact JSON), hands out resourceVersions, applies
+ * Node and Pod objects (compact JSON, deflated once quiet), hands out
+ * resourceVersions, applies
  * bindings with their annotations atomically, and plays the device plugin
  * and kubelet (bind-phase success, lock release, Running, Succeeded after
  * vgpu-extender.io/dev-runtime-seconds). The dev loop drives it. */
@@ -19,8 +20,8 @@ int mstore_load(struct store *s, const char *data, size_t len, const char *name,
 int mstore_load_file(struct store *s, const char *path, char *err, size_t errlen);
 /* The built-in demo cluster: 2 nodes x 2 GPUs (24 GiB, 10 slots). */
 int mstore_load_demo(struct store *s, char *err, size_t errlen);
-/* Plays device plugin and kubelet for every pod that needs it; returns the
- * number of objects changed. */
+/* Plays device plugin and kubelet for every pod that needs it, and deflates
+ * objects that went quiet; returns the number of objects changed. */
 int mstore_tick(struct store *s);
 /* Keys ("ns/name") of pods the dev loop should place, oldest first. */
 int mstore_pending(struct store *s, char ***keys);
