@@ -1,9 +1,9 @@
 /* memstore: the dev-mode store. It stands in for the API server: it holds
  * Node and Pod objects (compact JSON, deflated once quiet), hands out
- * resourceVersions, applies
- * bindings with their annotations atomically, and plays the device plugin
- * and kubelet (bind-phase success, lock release, Running, Succeeded after
- * vgpu-extender.io/dev-runtime-seconds). The dev loop drives it. */
+ * resourceVersions, applies bindings with their annotations atomically, and
+ * plays the device plugin and kubelet (bind-phase success, lock release,
+ * Running, Succeeded after vgpu-extender.io/dev-runtime-seconds). The dev
+ * loop drives it. */
 #ifndef VX_MEMSTORE_H
 #define VX_MEMSTORE_H
 
