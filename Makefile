@@ -72,7 +72,7 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/integration/test_%.o $(HARNESS_OBJ) $(
 $(BUILD)/fake-apiserver: $(FAKE_SRC:%.c=$(BUILD)/obj/%.o) $(LIBVX)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/loadgen: $(BENCH_SRC:%.c=$(BUILD)/obj/%.o) $(LIBVX)
+$(BUILD)/loadgen: $(BENCH_SRC:%.c=$(BUILD)/obj/%.o) $(HARNESS_OBJ) $(LIBVX)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The test suite always runs the sanitized build: a leak or UB fails it.

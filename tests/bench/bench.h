@@ -37,8 +37,6 @@ void lat_sort(struct lat *l);
 /* Nearest-rank percentile of a sorted sample; 0 for an empty one. */
 double lat_pct(const struct lat *l, double p);
 
-/* A free loopback TCP port, or -1. */
-int bench_free_port(void);
 /* VmRSS and VmHWM of pid in KiB; -1 where unknown. */
 void bench_read_mem(pid_t pid, long *rss, long *hwm);
 /* SIGTERM, then up to 60 s for a clean exit, then SIGKILL. Returns the

@@ -5,12 +5,10 @@
 #include "vx/buf.h"
 
 #include <math.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,21 +74,6 @@ double lat_pct(const struct lat *l, double p)
 }
 
 /* Processes and ports --------------------------------------------------- */
-
-int bench_free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t l = sizeof a;
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) ||
-	    getsockname(fd, (struct sockaddr *)&a, &l)) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return ntohs(a.sin_port);
-}
 
 void bench_read_mem(pid_t pid, long *rss, long *hwm)
 {

@@ -20,6 +20,7 @@
  * a node bound in one run is bound again only after the stand-in has long
  * released its lock. */
 #include "bench.h"
+#include "../integration/harness.h"
 #include "vx/buf.h"
 
 #include <cjson/cJSON.h>
@@ -151,34 +152,11 @@ static pid_t spawn(const char *const *argv, int out_fd, int err_fd)
 
 static int make_cert(struct env *v)
 {
-	const char *argv[] = {"/usr/bin/openssl",
-			      "req",
-			      "-x509",
-			      "-newkey",
-			      "ec",
-			      "-pkeyopt",
-			      "ec_paramgen_curve:prime256v1",
-			      "-nodes",
-			      "-days",
-			      "1",
-			      "-subj",
-			      "/CN=127.0.0.1",
-			      "-addext",
-			      "subjectAltName=IP:127.0.0.1",
-			      "-keyout",
-			      v->key,
-			      "-out",
-			      v->ca,
-			      NULL};
-	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), st = 0;
-	pid_t pid = spawn(argv, null, null);
-	if (null >= 0)
-		close(null);
-	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) {
-		fprintf(stderr, "kubebench: openssl could not make a certificate in %s\n", v->dir);
-		return -1;
-	}
-	return 0;
+	/* The integration harness's helper: same certificate, one place. */
+	if (hx_make_cert(v->dir, v->ca, sizeof v->ca) == 0)
+		return 0;
+	fprintf(stderr, "kubebench: openssl could not make a certificate in %s\n", v->dir);
+	return -1;
 }
 
 /* Reads "LISTENING <port>" from fd within timeout_s; -1 otherwise. */
@@ -699,7 +677,7 @@ int kb_run(const struct kb_opts *o, struct kb_figures *f)
 	fflush(stdout);
 	if (setup(&v) || make_cert(&v) || start_fake(&v) || write_kubeconfig(&v))
 		goto out;
-	int port = bench_free_port();
+	int port = hx_free_port();
 	if (port < 0)
 		goto out;
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);

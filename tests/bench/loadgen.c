@@ -18,6 +18,7 @@
  * missed or not), 1 when requests or checks errored, 2 for usage errors or
  * a daemon (or fake API server) that did not start. */
 #include "bench.h"
+#include "../integration/harness.h"
 #include "vx/buf.h"
 
 #include <cjson/cJSON.h>
@@ -846,7 +847,7 @@ static int run_dev(const struct opts *op, struct figures *fp)
 	printf("cluster: %s, %d nodes, %d pods, %.1f MB, written in %.0f ms\n", cluster, o.nodes,
 	       o.nodes * o.busy, (double)size / 1e6, (bench_now_s() - t0) * 1e3);
 
-	int port = bench_free_port();
+	int port = hx_free_port();
 	if (port < 0) {
 		fprintf(stderr, "loadgen: no free loopback port: %s\n", strerror(errno));
 		unlink(cluster);
