@@ -73,7 +73,7 @@ double lat_pct(const struct lat *l, double p)
 	return l->us[k ? k - 1 : 0];
 }
 
-/* Processes and ports --------------------------------------------------- */
+/* Processes ------------------------------------------------------------ */
 
 void bench_read_mem(pid_t pid, long *rss, long *hwm)
 {
