@@ -1,17 +1,22 @@
-/* api: the HTTP routes. Extender verbs (SPEC section 4), operator endpoints
- * (section 7), the dev-mode pod API (section 3) and the admin API (section
- * 9). Each handler decodes, calls the pipeline or an ops reader, encodes;
- * none of them holds scheduling logic. */
-#include "vx/daemon.h"
+/* api: the HTTP routes; see api.h. Binds are the one deferred answer: the
+ * binder answers them from its own threads, so a bind waiting for a node
+ * lock never holds an HTTP thread that filter needs. */
+#include "vx/api.h"
 #include "vx/extender.h"
+#include "vx/json.h"
 #include "vx/log.h"
-#include "vx/memstore.h"
+#include "vx/ops.h"
 #include "vx/yamljson.h"
+#include "vx/xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* /debug/clock/advance moves at most ten years at a time. */
+#define CLOCK_ADVANCE_MAX_S (10LL * 365 * 86400)
+#define CLOCK_ADVANCE_MAX_TEXT "315360000"
 
 static void json_error(struct http_resp *r, int status, const char *msg)
 {
@@ -39,9 +44,12 @@ static int pod_request(const cJSON *pod, struct req_pod *r, char *why, size_t le
 	return -1;
 }
 
-static const char *pod_uid(const cJSON *pod)
+static struct pipe_pod pipe_pod_of(const cJSON *pod, const struct req_pod *r)
 {
-	return json_str(json_path(pod, "metadata", NULL), "uid");
+	const cJSON *md = json_path(pod, "metadata", NULL);
+	const char *ns = json_str(md, "namespace");
+	return (struct pipe_pod){r, ns ? ns : "default", json_str(md, "name"),
+				 json_str(md, "uid")};
 }
 
 /* ExtenderArgs from the body, or a 400 already written to resp. */
@@ -77,6 +85,7 @@ static void h_filter(struct vx_daemon *d, const struct http_req *req, struct htt
 	if (!args_ok(req, resp, &a))
 		return;
 	int rc = pod_request(a.pod, &r, err, sizeof err);
+	struct pipe_pod pod = pipe_pod_of(a.pod, &r);
 	/* Pods without vGPUs pass whatever the model knows; the rest wait. */
 	if (rc == 0 && r.is_vgpu && !synced(d, resp)) {
 		req_free(&r);
@@ -86,7 +95,7 @@ static void h_filter(struct vx_daemon *d, const struct http_req *req, struct htt
 	if (rc == 0) {
 		if (r.is_vgpu && d->store->ops->observe_pod)
 			d->store->ops->observe_pod(d->store, a.pod);
-		pipe_filter(&d->pipe, &r, pod_uid(a.pod), a.names, a.lens, a.n, &f);
+		pipe_filter(&d->pipe, &pod, a.names, a.lens, a.n, &f);
 		req_free(&r);
 	} else {
 		pipe_filter_reject_all(&f, a.n, err);
@@ -103,16 +112,41 @@ static void h_prioritize(struct vx_daemon *d, const struct http_req *req, struct
 	char err[320];
 	if (!args_ok(req, resp, &a))
 		return;
-	int *scores = calloc((size_t)a.n + 1, sizeof *scores);
-	if (!scores)
-		abort();
+	int *scores = xcalloc((size_t)a.n, sizeof *scores);
 	if (pod_request(a.pod, &r, err, sizeof err) == 0) {
-		pipe_prioritize(&d->pipe, &r, pod_uid(a.pod), a.names, a.lens, a.n, scores);
+		struct pipe_pod pod = pipe_pod_of(a.pod, &r);
+		pipe_score(&d->pipe, &pod, a.names, a.lens, a.n, scores);
 		req_free(&r);
 	}
 	ext_write_priorities(&resp->body, &a, scores);
 	free(scores);
 	ext_args_free(&a);
+}
+
+struct bind_call {
+	struct vx_daemon *d;
+	struct http_call *call;
+	struct timespec t0;
+};
+
+static uint64_t us_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (uint64_t)((t1.tv_sec - t0->tv_sec) * 1000000 + (t1.tv_nsec - t0->tv_nsec) / 1000);
+}
+
+/* The binder's answer, on whichever thread gave it. */
+static void bind_done(void *ud, int rc, const char *err)
+{
+	struct bind_call *bc = ud;
+	struct buf body = BUF_INIT;
+	if (rc)
+		atomic_fetch_add(&bc->d->metrics.bind_errors, 1);
+	ext_write_error(&body, rc ? err : "");
+	metrics_observe(&bc->d->metrics, MV_BIND, 200, us_since(&bc->t0));
+	http_finish(bc->call, 200, NULL, &body);
+	free(bc);
 }
 
 static void h_bind(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
@@ -130,12 +164,11 @@ static void h_bind(struct vx_daemon *d, const struct http_req *req, struct http_
 		ext_bind_free(&b);
 		return;
 	}
-	if (pipe_bind(&d->pipe, b.ns, b.name, b.uid, b.node, err, sizeof err)) {
-		atomic_fetch_add(&d->metrics.bind_errors, 1);
-		ext_write_error(&resp->body, err);
-	} else {
-		ext_write_error(&resp->body, "");
-	}
+	struct bind_call *bc = xcalloc(1, sizeof *bc);
+	bc->d = d;
+	clock_gettime(CLOCK_MONOTONIC, &bc->t0);
+	bc->call = http_defer(req, resp);
+	binder_submit(d->binder, b.ns, b.name, b.uid, b.node, bind_done, bc);
 	ext_bind_free(&b);
 }
 
@@ -164,15 +197,16 @@ static void h_clock_advance(struct vx_daemon *d, const struct http_req *req, str
 	const char *s = http_query(req, "seconds");
 	char *end = NULL, err[256];
 	long long n = s ? strtoll(s, &end, 10) : -1;
-	if (!s || *end || n < 0 || n > 10LL * 365 * 86400) {
-		json_error(resp, 400, "seconds must be a whole number from 0 to 315360000");
+	if (!s || *end || n < 0 || n > CLOCK_ADVANCE_MAX_S) {
+		json_error(resp, 400, "seconds must be a whole number from 0 to " CLOCK_ADVANCE_MAX_TEXT);
 		return;
 	}
 	if (clk_advance(&d->clock, n, err, sizeof err)) {
 		json_error(resp, 500, err);
 		return;
 	}
-	mstore_kick(d->store);
+	if (d->store->ops->kick)
+		d->store->ops->kick(d->store); /* runtimes may have ended */
 	buf_printf(&resp->body, "{\"now\":%lld}", (long long)clk_now_s(&d->clock));
 }
 
@@ -331,6 +365,8 @@ void api_handle(void *ud, const struct http_req *req, struct http_resp *resp)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	uint64_t us =
 	    (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+	if (resp->deferred)
+		return; /* counted and logged when answered */
 	enum mverb v = verb_of(req->path);
 	metrics_observe(&d->metrics, v, resp->status, us);
 	if (resp->status >= 400)

@@ -76,3 +76,14 @@ void clk_format_rfc3339(int64_t unix_s, char *out, size_t len)
 	gmtime_r(&t, &tm);
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+int64_t clk_parse_rfc3339(const char *s)
+{
+	struct tm tm = {0};
+	if (!s)
+		return -1;
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		return -1;
+	return (int64_t)timegm(&tm);
+}

@@ -3,7 +3,10 @@
  * every allocation change uncharges the old devices and charges the new ones,
  * so no path can leak or double-count a slice. */
 #include "vx/cluster.h"
+#include "vx/json.h"
 #include "vx/log.h"
+#include "vx/volcano.h"
+#include "vx/xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,22 +32,6 @@ static uint64_t register_digest(const char *s)
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
 	return h ? h : 1;
-}
-
-static void *xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n ? n : 1, sz);
-	if (!p)
-		abort();
-	return p;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s ? s : "");
-	if (!p)
-		abort();
-	return p;
 }
 
 void cluster_init(struct cluster *c)
@@ -173,11 +160,11 @@ void cluster_node_recompute(struct cl_node *n)
 			continue;
 		n->free_slots += g->slots - g->used_slots;
 		n->idle_gpus += g->used_slots == 0;
-		track_best(n, g->mem_mib - g->used_mem, 100 - g->used_cores);
+		track_best(n, g->mem_mib - g->used_mem, VOLCANO_CORES_PER_GPU - g->used_cores);
 	}
 	n->usage = 0;
 	if (n->ngpus) {
-		n->usage = (double)n->used_cores / (100.0 * n->ngpus);
+		n->usage = (double)n->used_cores / ((double)VOLCANO_CORES_PER_GPU * n->ngpus);
 		if (n->total_slots)
 			n->usage += (double)n->used_slots / n->total_slots;
 		if (n->total_mem)
@@ -214,6 +201,21 @@ static void charge(struct cl_pod *p, int sign)
 	}
 	p->charged = sign > 0;
 	cluster_node_recompute(n);
+}
+
+/* Keeps node->assumed and node->allocating equal to the attached pods in
+ * those states; called after every change of alloc, status or bind-phase. */
+static void track_inflight(struct cl_pod *p)
+{
+	bool holds = p->node && cluster_pod_holds_devices(p);
+	bool assumed = holds && p->alloc == ALLOC_ASSUMED;
+	bool allocating = holds && p->alloc == ALLOC_BOUND && p->plugin_pending;
+	if (p->counted_assumed != assumed && p->node)
+		p->node->assumed += assumed ? 1 : -1;
+	if (p->counted_allocating != allocating && p->node)
+		p->node->allocating += allocating ? 1 : -1;
+	p->counted_assumed = assumed;
+	p->counted_allocating = allocating;
 }
 
 static void warn_unknown_gpus(const struct cl_pod *p)
@@ -270,6 +272,9 @@ static void detach(struct cluster *c, struct cl_pod *p)
 	if (!n)
 		return;
 	charge(p, -1);
+	n->assumed -= p->counted_assumed;
+	n->allocating -= p->counted_allocating;
+	p->counted_assumed = p->counted_allocating = false;
 	if (p->node_prev)
 		p->node_prev->node_next = p->node_next;
 	else
@@ -377,10 +382,8 @@ struct cl_pod *cluster_pod(const struct cluster *c, const char *key)
 struct cl_pod *cluster_pod_ensure(struct cluster *c, const char *ns, const char *name)
 {
 	size_t nl = strlen(ns), ml = strlen(name);
-	char *key = xcalloc(1, nl + ml + 2);
-	snprintf(key, nl + ml + 2, "%s/%s", ns, name);
-	struct cl_pod *p = hmap_get(&c->pods, key);
-	free(key);
+	char key[VX_POD_KEY_MAX];
+	struct cl_pod *p = hmap_get(&c->pods, pod_key(key, ns, name));
 	if (p)
 		return p;
 	/* One allocation holds the struct and "ns/name\0ns\0name\0": 100,000 pods
@@ -394,7 +397,7 @@ struct cl_pod *cluster_pod_ensure(struct cluster *c, const char *ns, const char 
 	memcpy(p->key + nl + 1, name, ml + 1);
 	memcpy(p->ns, ns, nl + 1);
 	memcpy(p->name, name, ml + 1);
-	p->priority = 5;
+	p->priority = VX_PRIORITY_DEFAULT;
 	hmap_put(&c->pods, p->key, p);
 	c->version++;
 	return p;
@@ -447,6 +450,7 @@ void cluster_pod_set_alloc(struct cluster *c, struct cl_pod *p, const char *node
 		if (p->node->present)
 			warn_unknown_gpus(p);
 	}
+	track_inflight(p);
 	c->version++;
 }
 
@@ -466,7 +470,62 @@ void cluster_pod_set_status(struct cluster *c, struct cl_pod *p, enum pod_status
 	p->status = st;
 	if (p->node)
 		charge(p, cluster_pod_holds_devices(p) ? +1 : -1);
+	track_inflight(p);
 	c->version++;
+}
+
+void cluster_pod_confirm(struct cluster *c, struct cl_pod *p, int64_t now_s)
+{
+	p->alloc = ALLOC_BOUND;
+	p->plugin_pending = true;
+	track_inflight(p);
+	/* Our bind holds the node lock from now until the plugin answers; the
+	 * watch will say so too, a moment later. */
+	if (p->node && !p->node->lock_since)
+		p->node->lock_since = now_s;
+	c->version++;
+}
+
+void cluster_pod_set_plugin_pending(struct cluster *c, struct cl_pod *p, bool pending)
+{
+	if (p->plugin_pending == pending)
+		return;
+	p->plugin_pending = pending;
+	track_inflight(p);
+	c->version++;
+}
+
+void cluster_node_set_lock(struct cluster *c, struct cl_node *n, int64_t since)
+{
+	if (n->lock_since == since)
+		return;
+	n->lock_since = since;
+	c->version++;
+}
+
+bool cluster_node_busy(const struct cl_node *n, int64_t now_s)
+{
+	return cluster_node_busy_except(n, now_s, 0);
+}
+
+void cluster_pod_mark_bound(struct cluster *c, struct cl_pod *p)
+{
+	if (p->alloc == ALLOC_BOUND)
+		return;
+	p->alloc = ALLOC_BOUND;
+	track_inflight(p);
+	c->version++;
+}
+
+bool cluster_node_busy_except(const struct cl_node *n, int64_t now_s, int own)
+{
+	if (n->assumed > own)
+		return true;
+	if (!n->lock_since)
+		return false;
+	int64_t age = now_s - n->lock_since;
+	return (n->allocating > 0 && age < VOLCANO_LOCK_TTL_S) ||
+	       (age < CL_LOCK_GRACE_S && age > -CL_LOCK_GRACE_S);
 }
 
 void cluster_pod_devs_view(const struct cl_pod *p, struct codec_pod_devs *out)

@@ -2,6 +2,7 @@
  * libyaml document rather than converted to JSON, so that every error can
  * point at the line of the offending key. */
 #include "vx/config.h"
+#include "vx/binder.h"
 #include "vx/log.h"
 
 #include <errno.h>
@@ -44,11 +45,41 @@ static const struct opt opts[] = {
      "cluster mode: remove a node lock this old whose node has no pod allocating (30)"},
     {"--lease-namespace", "leaseNamespace", OPT_STR, OFF(lease_namespace),
      "namespace of the Lease (default: the kubeconfig's)"},
+    {"--bind-workers", "bindWorkers", OPT_INT, OFF(bind_workers),
+     "threads making the API calls of binds (32)"},
+    {"--max-binds-in-flight", "maxBindsInFlight", OPT_INT, OFF(max_binds_in_flight),
+     "binds accepted at once; beyond, a bind fails at once (2000)"},
+    {"--bind-wait-seconds", "bindWaitSeconds", OPT_INT, OFF(bind_wait_seconds),
+     "longest a bind waits for a busy node's lock; keep below the extender's httpTimeout (10)"},
     {NULL, "queues", OPT_IGNORED, 0, NULL},
     {NULL, "licenses", OPT_IGNORED, 0, NULL},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])
+
+/* The range of each integer flag. */
+struct int_range {
+	size_t off;
+	long min, max;
+};
+
+static const struct int_range int_ranges[] = {
+    {OFF(threads), 1, 256},
+    {OFF(lease_seconds), 1, 3600},
+    {OFF(stale_lock_seconds), 1, 86400},
+    {OFF(bind_workers), 1, 1024},
+    {OFF(max_binds_in_flight), 1, 100000},
+    {OFF(bind_wait_seconds), 1, 600},
+};
+
+static const struct int_range *range_of(size_t off)
+{
+	static const struct int_range any = {0, 1, 1L << 30};
+	for (size_t i = 0; i < sizeof int_ranges / sizeof int_ranges[0]; i++)
+		if (int_ranges[i].off == off)
+			return &int_ranges[i];
+	return &any;
+}
 
 void cfg_usage(void)
 {
@@ -101,8 +132,10 @@ static int set_opt(struct vx_config *c, const struct opt *o, const char *v, char
 		char *end;
 		errno = 0;
 		long n = strtol(v, &end, 10);
-		if (*end || errno || n < 1 || n > 256) {
-			snprintf(why, len, "want a number from 1 to 256, got \"%s\"", v);
+		const struct int_range *r = range_of(o->off);
+		if (!*v || *end || errno || n < r->min || n > r->max) {
+			snprintf(why, len, "want a number from %ld to %ld, got \"%s\"", r->min, r->max,
+				 v);
 			return -1;
 		}
 		*(int *)(base + o->off) = (int)n;
@@ -209,6 +242,9 @@ static void defaults(struct vx_config *c)
 	c->gpu_policy = POLICY_SPREAD;
 	c->log_level = VLOG_INFO;
 	c->threads = 2;
+	c->bind_workers = BINDER_DEFAULT_WORKERS;
+	c->max_binds_in_flight = BINDER_DEFAULT_MAX_INFLIGHT;
+	c->bind_wait_seconds = BINDER_DEFAULT_WAIT_S;
 }
 
 /* One pass over argv; with file_only, only --config is acted upon. */

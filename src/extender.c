@@ -2,6 +2,7 @@
  * straight into one buffer: the filter reply for 5,000 nodes is written
  * without creating a cJSON tree. */
 #include "vx/extender.h"
+#include "vx/json.h"
 
 #include <stdint.h>
 #include <stdio.h>

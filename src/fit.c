@@ -2,6 +2,7 @@
  * The walk works on a scratch copy of GPU usage so the containers of one pod
  * see each other's tentative use without touching the model. */
 #include "vx/fit.h"
+#include "vx/volcano.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +32,12 @@ bool fit_quick_reject(const struct cl_node *n, const struct req_pod *r)
 		return true;
 	if (r->max_mem_mib > n->max_free_mem || r->max_cores > n->max_free_cores)
 		return true;
-	return r->max_cores == 100 && n->idle_gpus == 0;
+	return r->max_cores == VOLCANO_CORES_PER_GPU && n->idle_gpus == 0;
 }
 
 bool fit_quick_accept(const struct cl_node *n, const struct req_pod *r)
 {
-	if (r->total_vgpus != 1 || r->max_mem_mib == 0 || r->max_cores == 100 || r->use_types.n ||
+	if (r->total_vgpus != 1 || r->max_mem_mib == 0 || r->max_cores == VOLCANO_CORES_PER_GPU || r->use_types.n ||
 	    r->nouse_types.n || r->use_uuids.n || r->nouse_uuids.n || !n->present || !n->usable)
 		return false;
 	int64_t mem = r->max_mem_mib;
@@ -59,11 +60,11 @@ static enum fit_reason check_gpu(const struct cl_gpu *g, const struct usage *u,
 		return FIT_SLOTS;
 	if (g->mem_mib - u->mem < req_mem_on(c, g->mem_mib))
 		return FIT_MEMORY;
-	if (u->cores + c->cores > 100)
+	if (u->cores + c->cores > VOLCANO_CORES_PER_GPU)
 		return FIT_CORES;
-	if (c->cores == 100 && u->slots > 0)
+	if (c->cores == VOLCANO_CORES_PER_GPU && u->slots > 0)
 		return FIT_EXCLUSIVE;
-	if (u->cores >= 100 && c->cores == 0)
+	if (u->cores >= VOLCANO_CORES_PER_GPU && c->cores == 0)
 		return FIT_CORES_FULL;
 	return FIT_OK;
 }

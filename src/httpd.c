@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,20 @@ struct httpd {
 	int fd;
 };
 
+/* A deferred answer's progress; the handler's thread and the finishing
+ * thread meet under reqctx.mu, so the connection is resumed only after it
+ * was suspended, and an answer given before then is sent without either. */
+enum defer_state { DEFER_NONE, DEFER_PENDING, DEFER_SUSPENDED, DEFER_DONE };
+
 struct reqctx {
 	struct buf body;
 	bool too_large;
+	struct MHD_Connection *conn;
+	pthread_mutex_t mu;
+	enum defer_state state;
+	int status;
+	const char *ctype;
+	struct buf answer;
 };
 
 static int split_hostport(const char *s, char *host, size_t hl, char *port, size_t pl)
@@ -81,25 +93,68 @@ static int open_listener(const char *listen_addr, int *port, char *err, size_t e
 	return fd;
 }
 
-static enum MHD_Result reply(struct httpd *d, struct MHD_Connection *c, const char *method,
-			     const char *url, struct reqctx *rc)
+static enum MHD_Result send_answer(struct MHD_Connection *c, int status, const char *ctype,
+				   struct buf *body)
 {
-	struct http_req req = {method,       url,           rc->body.data ? rc->body.data : "",
-			       rc->body.len, rc->too_large, c};
-	struct http_resp resp = {200, NULL, BUF_INIT};
-	d->handler(d->ud, &req, &resp);
-	size_t len = resp.body.len;
-	char *data = buf_steal(&resp.body);
+	size_t len = body->len;
+	char *data = buf_steal(body);
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(data);
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				resp.ctype ? resp.ctype : "application/json");
-	enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp.status, r);
+				ctype ? ctype : "application/json");
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result reply(struct httpd *d, struct MHD_Connection *c, const char *method,
+			     const char *url, struct reqctx *rc)
+{
+	struct http_req req = {method,	     url,	    rc->body.data ? rc->body.data : "",
+			       rc->body.len, rc->too_large, c,
+			       rc};
+	struct http_resp resp = {200, NULL, BUF_INIT, false};
+	rc->conn = c;
+	d->handler(d->ud, &req, &resp);
+	if (!resp.deferred)
+		return send_answer(c, resp.status, resp.ctype, &resp.body);
+	buf_free(&resp.body);
+	pthread_mutex_lock(&rc->mu);
+	bool done = rc->state == DEFER_DONE;
+	if (!done) {
+		rc->state = DEFER_SUSPENDED;
+		MHD_suspend_connection(c);
+	}
+	pthread_mutex_unlock(&rc->mu);
+	return done ? send_answer(c, rc->status, rc->ctype, &rc->answer) : MHD_YES;
+}
+
+struct http_call *http_defer(const struct http_req *req, struct http_resp *resp)
+{
+	struct reqctx *rc = req->ctx;
+	pthread_mutex_lock(&rc->mu);
+	rc->state = DEFER_PENDING;
+	pthread_mutex_unlock(&rc->mu);
+	resp->deferred = true;
+	return (struct http_call *)rc;
+}
+
+void http_finish(struct http_call *call, int status, const char *ctype, struct buf *body)
+{
+	struct reqctx *rc = (struct reqctx *)call;
+	pthread_mutex_lock(&rc->mu);
+	rc->status = status;
+	rc->ctype = ctype;
+	rc->answer = *body;
+	*body = (struct buf)BUF_INIT;
+	bool resume = rc->state == DEFER_SUSPENDED;
+	rc->state = DEFER_DONE;
+	if (resume)
+		MHD_resume_connection(rc->conn);
+	pthread_mutex_unlock(&rc->mu);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -112,6 +167,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		rc = calloc(1, sizeof *rc);
 		if (!rc)
 			return MHD_NO;
+		pthread_mutex_init(&rc->mu, NULL);
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		rc->too_large = cl && strtoull(cl, NULL, 10) > HTTPD_MAX_BODY;
 		*con_cls = rc;
@@ -127,6 +183,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (rc->state == DEFER_DONE) /* resumed: the deferred answer is ready */
+		return send_answer(c, rc->status, rc->ctype, &rc->answer);
 	return reply(cls, c, method, url, rc);
 }
 
@@ -137,6 +195,8 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct reqctx *rc = *con_cls;
 	if (rc) {
 		buf_free(&rc->body);
+		buf_free(&rc->answer);
+		pthread_mutex_destroy(&rc->mu);
 		free(rc);
 		*con_cls = NULL;
 	}
@@ -166,14 +226,15 @@ struct httpd *httpd_start(const struct httpd_opts *o, http_handler h, void *ud, 
 		free(d);
 		return NULL;
 	}
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	bool tls = o->cert_pem && o->key_pem;
 	if (tls)
 		flags |= MHD_USE_TLS;
 	struct MHD_OptionItem opts[] = {
 	    {MHD_OPTION_THREAD_POOL_SIZE, o->threads > 0 ? o->threads : 2, NULL},
 	    {MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s > 0 ? o->idle_timeout_s : 120, NULL},
-	    {MHD_OPTION_CONNECTION_LIMIT, 2048, NULL},
+	    {MHD_OPTION_CONNECTION_LIMIT, o->max_connections > 0 ? o->max_connections : 4096, NULL},
 	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)128 * 1024, NULL},
 	    {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)o->cert_pem},
 	    {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->key_pem},

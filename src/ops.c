@@ -1,7 +1,9 @@
 /* ops: operator views of the model: /debug/state (SPEC section 7), the model
  * part of /metrics, and the jobs rows of the admin API. All take the read
  * lock once and sort by name so output is stable between calls. */
-#include "vx/daemon.h"
+#include "vx/ops.h"
+#include "vx/json.h"
+#include "vx/volcano.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +54,39 @@ static void gpu_pods(struct buf *b, const struct cl_node *n, int gi)
 	buf_putc(b, ']');
 }
 
-static void node_state(struct buf *b, const struct cl_node *n)
+/* The node's allocation in flight: busy, which pods are being allocated,
+ * since when the lock is held, and how many binds of ours queue for it. */
+static void node_inflight(const struct hmap *waiters, struct buf *b, const struct cl_node *n,
+			  int64_t now)
+{
+	char ts[32];
+	const char *sep = "";
+	buf_printf(b, ",\"busy\":%s,\"inflight\":[", cluster_node_busy(n, now) ? "true" : "false");
+	for (const struct cl_pod *p = n->pods; p; p = p->node_next) {
+		if (!p->counted_assumed && !p->counted_allocating)
+			continue;
+		buf_puts(b, sep);
+		buf_json_str(b, p->key);
+		sep = ",";
+	}
+	buf_puts(b, "],\"lockSince\":");
+	if (n->lock_since > 0) {
+		clk_format_rfc3339(n->lock_since, ts, sizeof ts);
+		buf_json_str(b, ts);
+	} else {
+		buf_puts(b, "null");
+	}
+	const int *w = hmap_get(waiters, n->name); /* struct waiters starts with its count */
+	buf_printf(b, ",\"bindsWaiting\":%d", w ? *w : 0);
+}
+
+static void node_state(const struct hmap *waiters, struct buf *b, const struct cl_node *n,
+		       int64_t now)
 {
 	buf_puts(b, "{\"name\":");
 	buf_json_str(b, n->name);
 	buf_printf(b, ",\"usable\":%s", n->usable ? "true" : "false");
+	node_inflight(waiters, b, n, now);
 	if (!n->usable) {
 		buf_puts(b, ",\"reason\":");
 		buf_json_str(b, n->reason);
@@ -70,10 +100,11 @@ static void node_state(struct buf *b, const struct cl_node *n)
 		buf_json_str(b, g->type);
 		buf_printf(b,
 			   ",\"health\":%s,\"mode\":\"%s\",\"slots\":%d,\"usedSlots\":%d,"
-			   "\"memoryMiB\":%lld,\"usedMemoryMiB\":%lld,\"cores\":100,"
+			   "\"memoryMiB\":%lld,\"usedMemoryMiB\":%lld,\"cores\":%d,"
 			   "\"usedCores\":%d",
 			   g->healthy ? "true" : "false", g->mode, g->slots, g->used_slots,
-			   (long long)g->mem_mib, (long long)g->used_mem, g->used_cores);
+			   (long long)g->mem_mib, (long long)g->used_mem, VOLCANO_CORES_PER_GPU,
+			   g->used_cores);
 		gpu_pods(b, n, i);
 		buf_putc(b, '}');
 	}
@@ -129,6 +160,11 @@ static void pod_state(struct buf *b, const struct cl_pod *p)
 void ops_debug_state(struct vx_daemon *d, struct buf *b)
 {
 	size_t nn, np, k = 0;
+	int64_t now = clk_now_s(&d->clock);
+	struct hmap waiters;
+	hmap_init(&waiters);
+	if (d->binder)
+		binder_waiters(d->binder, &waiters);
 	cluster_rdlock(&d->cluster);
 	void **nodes = sorted_values(&d->cluster.nodes, &nn);
 	void **pods = sorted_values(&d->cluster.pods, &np);
@@ -138,7 +174,7 @@ void ops_debug_state(struct vx_daemon *d, struct buf *b)
 		if (!n->present)
 			continue;
 		buf_puts(b, k++ ? "," : "");
-		node_state(b, n);
+		node_state(&waiters, b, n, now);
 	}
 	buf_puts(b, "],\"pods\":[");
 	for (size_t i = 0; i < np; i++) {
@@ -147,6 +183,7 @@ void ops_debug_state(struct vx_daemon *d, struct buf *b)
 	}
 	cluster_unlock(&d->cluster);
 	buf_puts(b, "],\"queues\":[],\"licenses\":[]}");
+	binder_waiters_free(&waiters);
 	free(nodes);
 	free(pods);
 }
@@ -188,11 +225,62 @@ static long long m_used_mem(const struct cl_node *n)
 }
 static long long m_cores(const struct cl_node *n)
 {
-	return 100LL * n->ngpus;
+	return (long long)VOLCANO_CORES_PER_GPU * n->ngpus;
 }
 static long long m_used_cores(const struct cl_node *n)
 {
 	return n->used_cores;
+}
+
+static void bind_metrics(struct vx_daemon *d, struct buf *b, int busy_nodes)
+{
+	struct binder_stats st = {0};
+	if (d->binder)
+		binder_stats(d->binder, &st);
+	buf_printf(b,
+		   "# HELP vgpu_extender_binds_in_flight Binds accepted and not yet answered.\n"
+		   "# TYPE vgpu_extender_binds_in_flight gauge\n"
+		   "vgpu_extender_binds_in_flight %d\n"
+		   "# HELP vgpu_extender_binds_waiting Binds queued behind a node lock.\n"
+		   "# TYPE vgpu_extender_binds_waiting gauge\n"
+		   "vgpu_extender_binds_waiting %d\n"
+		   "# HELP vgpu_extender_busy_nodes Nodes with a vGPU allocation in flight.\n"
+		   "# TYPE vgpu_extender_busy_nodes gauge\n"
+		   "vgpu_extender_busy_nodes %d\n"
+		   "# HELP vgpu_extender_binds_refused_total Binds refused at once: too many in "
+		   "flight, or shutting down.\n"
+		   "# TYPE vgpu_extender_binds_refused_total counter\n"
+		   "vgpu_extender_binds_refused_total %llu\n"
+		   "# HELP vgpu_extender_bind_lock_timeouts_total Binds that gave up waiting for a "
+		   "node lock.\n"
+		   "# TYPE vgpu_extender_bind_lock_timeouts_total counter\n"
+		   "vgpu_extender_bind_lock_timeouts_total %llu\n"
+		   "# HELP vgpu_extender_bind_lock_wait_seconds Time a bind waited for its node's "
+		   "lock.\n"
+		   "# TYPE vgpu_extender_bind_lock_wait_seconds histogram\n",
+		   st.inflight, st.waiting, busy_nodes, (unsigned long long)st.refused,
+		   (unsigned long long)st.timed_out);
+	unsigned long long cum = 0;
+	for (int i = 0; i < BINDER_WAIT_BUCKETS; i++) {
+		cum += st.wait_bucket[i];
+		buf_printf(b, "vgpu_extender_bind_lock_wait_seconds_bucket{le=\"%g\"} %llu\n",
+			   binder_wait_bounds_s[i], cum);
+	}
+	buf_printf(b,
+		   "vgpu_extender_bind_lock_wait_seconds_bucket{le=\"+Inf\"} %llu\n"
+		   "vgpu_extender_bind_lock_wait_seconds_sum %.6f\n"
+		   "vgpu_extender_bind_lock_wait_seconds_count %llu\n",
+		   (unsigned long long)st.wait_count, st.wait_sum_s,
+		   (unsigned long long)st.wait_count);
+}
+
+static int count_busy(void **nodes, size_t n, int64_t now)
+{
+	int busy = 0;
+	for (size_t i = 0; i < n; i++)
+		busy += ((const struct cl_node *)nodes[i])->present &&
+			cluster_node_busy(nodes[i], now);
+	return busy;
 }
 
 void ops_metrics(struct vx_daemon *d, struct buf *b)
@@ -218,8 +306,10 @@ void ops_metrics(struct vx_daemon *d, struct buf *b)
 		   "# TYPE vgpu_extender_leader gauge\nvgpu_extender_leader %d\n",
 		   hmap_size(&d->cluster.pods), atomic_load(&d->ready),
 		   !d->store->ops->is_leader || d->store->ops->is_leader(d->store));
+	int busy = count_busy(nodes, n, clk_now_s(&d->clock));
 	cluster_unlock(&d->cluster);
 	free(nodes);
+	bind_metrics(d, b, busy);
 }
 
 void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, struct buf *b)

@@ -1,26 +1,46 @@
-/* pipeline: filter, score, reserve and bind; see pipeline.h. Bind follows
- * kube-scheduler's assume/confirm/forget pattern: devices are charged in the
- * model before the store call so concurrent binds see them, and given back
- * if the call fails, unless something newer replaced the allocation. */
+/* pipeline: the stages of pipeline.h. Filter and score read the model under
+ * the read lock; reserve changes it under the write lock; bind calls the
+ * store with no lock held. Reserve and finish follow kube-scheduler's
+ * assume/confirm/forget pattern: devices are charged in the model before the
+ * store call so concurrent binds see them, and given back if the call
+ * fails, unless something newer replaced the allocation. */
 #include "vx/pipeline.h"
+#include "vx/codec.h"
 #include "vx/fit.h"
 #include "vx/log.h"
-#include "vx/sync.h"
+#include "vx/volcano.h"
+#include "vx/xalloc.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static enum vx_policy node_policy(const struct pipeline *pl, const struct req_pod *r)
+enum vx_policy pipe_node_policy(const struct pipeline *pl, const struct req_pod *r)
 {
 	return r->node_policy != POLICY_DEFAULT ? r->node_policy : pl->node_policy;
 }
 
-static enum vx_policy gpu_policy(const struct pipeline *pl, const struct req_pod *r)
+enum vx_policy pipe_gpu_policy(const struct pipeline *pl, const struct req_pod *r)
 {
 	return r->gpu_policy != POLICY_DEFAULT ? r->gpu_policy : pl->gpu_policy;
 }
+
+/* ---- admit ---------------------------------------------------------- */
+
+enum pipe_admit pipe_admit(struct pipeline *pl, const struct pipe_pod *pod, char *why,
+			   size_t whylen)
+{
+	(void)pl, (void)pod;
+	if (whylen)
+		why[0] = '\0';
+	return PIPE_ADMIT; /* queue and licence admission plug in here */
+}
+
+/* ---- filter --------------------------------------------------------- */
+
+/* Marks a node that fits but is busy, until the end of the walk decides. */
+#define VERDICT_PASS_BUSY 0xff
 
 static void fail(struct pipe_filter_out *out, int i, enum pipe_verdict v, const char *why)
 {
@@ -32,11 +52,9 @@ static void fail(struct pipe_filter_out *out, int i, enum pipe_verdict v, const 
 static void out_init(struct pipe_filter_out *out, int n)
 {
 	out->n = n;
-	out->verdict = calloc(n ? (size_t)n : 1, 1);
-	out->reason = calloc(n ? (size_t)n : 1, sizeof *out->reason);
+	out->verdict = xcalloc((size_t)n, 1);
+	out->reason = xcalloc((size_t)n, sizeof *out->reason);
 	out->reasons = (struct buf)BUF_INIT;
-	if (!out->verdict || !out->reason)
-		abort();
 }
 
 void pipe_filter_reject_all(struct pipe_filter_out *out, int n, const char *why)
@@ -44,66 +62,6 @@ void pipe_filter_reject_all(struct pipe_filter_out *out, int n, const char *why)
 	out_init(out, n);
 	for (int i = 0; i < n; i++)
 		fail(out, i, PIPE_UNRESOLVABLE, why);
-}
-
-/* Keeps the passing nodes' scores for the prioritize call that follows. */
-static void remember_scores(struct pipeline *pl, const char *uid, const char *const *names,
-			    const size_t *lens, int n, const struct pipe_filter_out *out,
-			    const double *raw)
-{
-	bool *pass = malloc((size_t)n + 1);
-	if (!pass)
-		abort();
-	for (int i = 0; i < n; i++)
-		pass[i] = out->verdict[i] == PIPE_PASS;
-	scache_store(pl->scores, uid, pl->cluster->version, names, lens, pass, raw, n);
-	free(pass);
-}
-
-void pipe_filter(struct pipeline *pl, const struct req_pod *r, const char *uid,
-		 const char *const *names, const size_t *lens, int n, struct pipe_filter_out *out)
-{
-	char why[256];
-	out_init(out, n);
-	if (!r->is_vgpu)
-		return; /* every node passes */
-	enum vx_policy gp = gpu_policy(pl, r), np = node_policy(pl, r);
-	double *raw = pl->scores && uid ? malloc((size_t)n * sizeof *raw + 1) : NULL;
-	uint32_t *hash = malloc((size_t)n * sizeof *hash + 1);
-	if (!hash)
-		abort();
-	for (int i = 0; i < n; i++)
-		hash[i] = hmap_hash(names[i], lens[i]);
-	cluster_rdlock(pl->cluster);
-	const struct hmap *nodes = &pl->cluster->nodes;
-	for (int i = 0; i < n; i++) {
-		/* Thousands of lookups, each a cache miss on a slot and then on a
-		 * node: fetch the slot 8 candidates ahead and the node 4 ahead, so
-		 * the misses overlap instead of queueing. */
-		if (i + 8 < n)
-			hmap_prefetch_slot(nodes, hash[i + 8]);
-		if (i + 4 < n)
-			hmap_prefetch_key(nodes, hash[i + 4]);
-		const struct cl_node *node = hmap_getnh(nodes, names[i], lens[i], hash[i]);
-		if (!node || !node->present) {
-			fail(out, i, PIPE_UNRESOLVABLE, "node not known to the vGPU scheduler");
-			continue;
-		}
-		if (!fit_quick_reject(node, r) &&
-		    (fit_quick_accept(node, r) ||
-		     fit_pod(node, r, gp, NULL, NULL, 0) == FIT_FITS)) {
-			if (raw)
-				raw[i] = fit_node_score(node, np);
-			continue;
-		}
-		enum fit_verdict v = fit_pod(node, r, gp, NULL, why, sizeof why);
-		fail(out, i, v == FIT_NEVER ? PIPE_UNRESOLVABLE : PIPE_FAIL, why);
-	}
-	if (raw)
-		remember_scores(pl, uid, names, lens, n, out, raw);
-	cluster_unlock(pl->cluster);
-	free(raw);
-	free(hash);
 }
 
 void pipe_filter_out_free(struct pipe_filter_out *out)
@@ -114,10 +72,112 @@ void pipe_filter_out_free(struct pipe_filter_out *out)
 	memset(out, 0, sizeof *out);
 }
 
-static void score_nodes(struct pipeline *pl, const struct req_pod *r, const char *const *names,
-			const size_t *lens, int n, double *raw)
+/* Keeps the passing nodes' scores for the prioritize call that follows. */
+static void remember_scores(struct pipeline *pl, const char *uid, const char *const *names,
+			    const size_t *lens, int n, const struct pipe_filter_out *out,
+			    const double *raw)
 {
-	enum vx_policy np = node_policy(pl, r);
+	bool *pass = xmalloc((size_t)n + 1);
+	for (int i = 0; i < n; i++)
+		pass[i] = out->verdict[i] == PIPE_PASS;
+	scache_store(pl->scores, uid, pl->cluster->version, names, lens, pass, raw, n);
+	free(pass);
+}
+
+/* One candidate: PIPE_PASS (or VERDICT_PASS_BUSY), else a failure with why. */
+static int filter_node(struct pipeline *pl, const struct cl_node *node, const struct req_pod *r,
+		       int64_t now, char *why, size_t whylen)
+{
+	if (!node || !node->present) {
+		snprintf(why, whylen, "node not known to the vGPU scheduler");
+		return PIPE_UNRESOLVABLE;
+	}
+	enum vx_policy gp = pipe_gpu_policy(pl, r);
+	if (!fit_quick_reject(node, r) &&
+	    (fit_quick_accept(node, r) || fit_pod(node, r, gp, NULL, NULL, 0) == FIT_FITS))
+		return cluster_node_busy(node, now) ? VERDICT_PASS_BUSY : PIPE_PASS;
+	enum fit_verdict v = fit_pod(node, r, gp, NULL, why, whylen);
+	return v == FIT_NEVER ? PIPE_UNRESOLVABLE : PIPE_FAIL;
+}
+
+/* Busy nodes pass only when no idle node does: a bind there would wait for
+ * the node lock while an idle node could take the pod at once. */
+static void settle_busy(struct pipe_filter_out *out, int idle_passes)
+{
+	for (int i = 0; i < out->n; i++) {
+		if (out->verdict[i] != VERDICT_PASS_BUSY)
+			continue;
+		if (idle_passes)
+			fail(out, i, PIPE_FAIL, PIPE_BUSY_REASON);
+		else
+			out->verdict[i] = PIPE_PASS;
+	}
+}
+
+static void filter_nodes(struct pipeline *pl, const struct req_pod *r, const char *const *names,
+			 const size_t *lens, int n, struct pipe_filter_out *out, double *raw)
+{
+	char why[256];
+	int idle_passes = 0;
+	int64_t now = clk_now_s(pl->clock);
+	enum vx_policy np = pipe_node_policy(pl, r);
+	uint32_t *hash = xmalloc((size_t)n * sizeof *hash + 1);
+	for (int i = 0; i < n; i++)
+		hash[i] = hmap_hash(names[i], lens[i]);
+	const struct hmap *nodes = &pl->cluster->nodes;
+	for (int i = 0; i < n; i++) {
+		/* Thousands of lookups, each a cache miss on a slot and then on a
+		 * node: fetch the slot 8 candidates ahead and the node 4 ahead, so
+		 * the misses overlap instead of queueing. */
+		if (i + 8 < n)
+			hmap_prefetch_slot(nodes, hash[i + 8]);
+		if (i + 4 < n)
+			hmap_prefetch_key(nodes, hash[i + 4]);
+		const struct cl_node *node = hmap_getnh(nodes, names[i], lens[i], hash[i]);
+		int v = filter_node(pl, node, r, now, why, sizeof why);
+		if (v == PIPE_PASS || v == VERDICT_PASS_BUSY) {
+			out->verdict[i] = (unsigned char)v;
+			idle_passes += v == PIPE_PASS;
+			if (raw)
+				raw[i] = fit_node_score(node, np);
+		} else {
+			fail(out, i, (enum pipe_verdict)v, why);
+		}
+	}
+	settle_busy(out, idle_passes);
+	free(hash);
+}
+
+void pipe_filter(struct pipeline *pl, const struct pipe_pod *pod, const char *const *names,
+		 const size_t *lens, int n, struct pipe_filter_out *out)
+{
+	char why[256];
+	const struct req_pod *r = pod->req;
+	out_init(out, n);
+	if (!r->is_vgpu)
+		return; /* every node passes */
+	double *raw = pl->scores && pod->uid ? xmalloc((size_t)n * sizeof *raw + 1) : NULL;
+	cluster_rdlock(pl->cluster);
+	enum pipe_admit adm = pipe_admit(pl, pod, why, sizeof why);
+	if (adm == PIPE_ADMIT) {
+		filter_nodes(pl, r, names, lens, n, out, raw);
+		if (raw)
+			remember_scores(pl, pod->uid, names, lens, n, out, raw);
+	}
+	cluster_unlock(pl->cluster);
+	for (int i = 0; adm != PIPE_ADMIT && i < n; i++)
+		fail(out, i, adm == PIPE_NEVER ? PIPE_UNRESOLVABLE : PIPE_FAIL, why);
+	free(raw);
+}
+
+/* ---- score ---------------------------------------------------------- */
+
+/* Raw scores, NAN where the pod cannot go; busy[i] marks busy nodes. */
+static void score_nodes(struct pipeline *pl, const struct req_pod *r, const char *const *names,
+			const size_t *lens, int n, double *raw, bool *busy)
+{
+	enum vx_policy np = pipe_node_policy(pl, r);
+	int64_t now = clk_now_s(pl->clock);
 	for (int i = 0; i < n; i++) {
 		const struct cl_node *node = cluster_noden(pl->cluster, names[i], lens[i]);
 		raw[i] = NAN;
@@ -127,60 +187,71 @@ static void score_nodes(struct pipeline *pl, const struct req_pod *r, const char
 		if (!node || (r->is_vgpu && fit_quick_reject(node, r)))
 			continue;
 		raw[i] = r->is_vgpu ? fit_node_score(node, np) : 0;
+		busy[i] = r->is_vgpu && cluster_node_busy(node, now);
 	}
 }
 
-void pipe_prioritize(struct pipeline *pl, const struct req_pod *r, const char *uid,
-		     const char *const *names, const size_t *lens, int n, int *scores)
+/* Scales to 0..10 over the candidates the pod can use; busy nodes get 0
+ * while some idle node scores, so binpack packs the most-used node that is
+ * free to take a pod now. */
+static void scale_scores(const double *raw, const bool *busy, int n, int *scores)
 {
-	double *raw = malloc((n ? (size_t)n : 1) * sizeof *raw), lo = INFINITY, hi = -INFINITY;
-	if (!raw)
-		abort();
-	cluster_rdlock(pl->cluster);
-	if (!r->is_vgpu || !pl->scores ||
-	    !scache_lookup(pl->scores, uid, pl->cluster->version, names, lens, n, raw))
-		score_nodes(pl, r, names, lens, n, raw);
-	cluster_unlock(pl->cluster);
+	double lo = INFINITY, hi = -INFINITY;
+	bool any_idle = false;
+	for (int i = 0; i < n; i++)
+		any_idle |= !isnan(raw[i]) && !busy[i];
 	for (int i = 0; i < n; i++) {
-		if (isnan(raw[i]))
+		if (isnan(raw[i]) || (any_idle && busy[i]))
 			continue;
 		lo = raw[i] < lo ? raw[i] : lo;
 		hi = raw[i] > hi ? raw[i] : hi;
 	}
 	for (int i = 0; i < n; i++) {
-		if (isnan(raw[i]))
+		if (isnan(raw[i]) || (any_idle && busy[i]))
 			scores[i] = 0;
 		else if (hi - lo < 1e-9)
 			scores[i] = 10;
 		else
 			scores[i] = (int)lround(10.0 * (raw[i] - lo) / (hi - lo));
 	}
+}
+
+void pipe_score_raw(struct pipeline *pl, const struct pipe_pod *pod, const char *const *names,
+		    const size_t *lens, int n, double *raw, bool *busy)
+{
+	const struct req_pod *r = pod->req;
+	memset(busy, 0, (size_t)n * sizeof *busy);
+	cluster_rdlock(pl->cluster);
+	/* The cache holds filter's passing nodes, which are idle whenever an
+	 * idle node fits: no busy flags needed on a hit. */
+	if (!r->is_vgpu || !pl->scores ||
+	    !scache_lookup(pl->scores, pod->uid, pl->cluster->version, names, lens, n, raw))
+		score_nodes(pl, r, names, lens, n, raw, busy);
+	cluster_unlock(pl->cluster);
+}
+
+void pipe_score(struct pipeline *pl, const struct pipe_pod *pod, const char *const *names,
+		const size_t *lens, int n, int *scores)
+{
+	double *raw = xmalloc((size_t)n * sizeof *raw + 1);
+	bool *busy = xcalloc((size_t)n, sizeof *busy);
+	pipe_score_raw(pl, pod, names, lens, n, raw, busy);
+	scale_scores(raw, busy, n, scores);
+	free(busy);
 	free(raw);
 }
 
-/* Makes sure the model knows the pod, asking the store when it does not
- * (a bind that raced ahead of the watch). Returns 1 known vGPU pod, 0 a pod
- * without vGPU requests, -1 error. Called without the model lock. */
-static int learn_pod(struct pipeline *pl, const char *ns, const char *name, const char *key,
-		     char *err, size_t errlen)
+/* ---- reserve, bind, finish ------------------------------------------ */
+
+void pipe_binding_init(struct pipe_binding *b, const char *ns, const char *name, const char *uid,
+		       const char *node)
 {
-	cluster_rdlock(pl->cluster);
-	int known = cluster_pod(pl->cluster, key) != NULL;
-	cluster_unlock(pl->cluster);
-	if (known)
-		return 1;
-	struct store_err e = {0};
-	cJSON *pod = pl->store->ops->get_pod(pl->store, ns, name, &e);
-	if (!pod) {
-		snprintf(err, errlen, "pod %s: %s", key, e.msg);
-		return -1;
-	}
-	sync_pod(pl->cluster, pod);
-	cJSON_Delete(pod);
-	cluster_rdlock(pl->cluster);
-	known = cluster_pod(pl->cluster, key) != NULL;
-	cluster_unlock(pl->cluster);
-	return known;
+	memset(b, 0, sizeof *b);
+	snprintf(b->ns, sizeof b->ns, "%s", ns);
+	snprintf(b->name, sizeof b->name, "%s", name);
+	snprintf(b->uid, sizeof b->uid, "%s", uid ? uid : "");
+	snprintf(b->node, sizeof b->node, "%s", node);
+	pod_key(b->key, b->ns, b->name);
 }
 
 static cJSON *bind_annotations(const char *node, const struct codec_pod_devs *devs, int64_t now)
@@ -200,252 +271,130 @@ static cJSON *bind_annotations(const char *node, const struct codec_pod_devs *de
 	return a;
 }
 
-enum reserve_rc { RESERVE_OK, RESERVE_DONE, RESERVE_PLAIN, RESERVE_ERR };
-
-/* Chooses GPUs and assumes them in the model, under the write lock. */
-static enum reserve_rc reserve(struct pipeline *pl, const char *key, const char *uid,
-			       const char *node_name, struct codec_pod_devs *devs, uint64_t *seq,
-			       char *err, size_t errlen)
+/* Whether the pod may be reserved at all; fills err when not. */
+static enum pipe_reserved check_pod(struct pipeline *pl, const struct pipe_binding *b,
+				    const struct cl_pod *p, char *err, size_t errlen)
 {
-	char why[256];
-	struct cl_pod *p = cluster_pod(pl->cluster, key);
 	if (!p)
-		return RESERVE_PLAIN;
-	if (uid && *uid && p->uid && strcmp(uid, p->uid) != 0) {
-		snprintf(err, errlen, "pod %s has uid %s, not %s", key, p->uid, uid);
-		return RESERVE_ERR;
+		return PIPE_UNKNOWN_POD;
+	if (b->uid[0] && p->uid && strcmp(b->uid, p->uid) != 0) {
+		snprintf(err, errlen, "pod %s has uid %s, not %s", b->key, p->uid, b->uid);
+		return PIPE_REFUSED;
 	}
 	if (p->alloc != ALLOC_NONE && p->node && cluster_pod_holds_devices(p)) {
-		if (p->alloc == ALLOC_BOUND && strcmp(p->node->name, node_name) == 0)
-			return RESERVE_DONE; /* a retried bind whose answer was lost */
-		snprintf(err, errlen, "pod %s already holds GPUs on node %s", key, p->node->name);
-		return RESERVE_ERR;
+		if (p->alloc == ALLOC_BOUND && strcmp(p->node->name, b->node) == 0)
+			return PIPE_ALREADY_BOUND;
+		snprintf(err, errlen, "pod %s already holds GPUs on node %s", b->key, p->node->name);
+		return PIPE_REFUSED;
 	}
 	if (p->req_error) {
-		snprintf(err, errlen, "pod %s: invalid vGPU request: %s", key, p->req_error);
-		return RESERVE_ERR;
+		snprintf(err, errlen, "pod %s: invalid vGPU request: %s", b->key, p->req_error);
+		return PIPE_REFUSED;
 	}
 	if (!p->req.is_vgpu)
-		return RESERVE_PLAIN;
-	const struct cl_node *n = cluster_node(pl->cluster, node_name);
+		return PIPE_PLAIN;
+	struct pipe_pod pp = {&p->req, p->ns, p->name, p->uid};
+	char why[256];
+	if (pipe_admit(pl, &pp, why, sizeof why) != PIPE_ADMIT) {
+		snprintf(err, errlen, "pod %s: %s", b->key, why);
+		return PIPE_REFUSED;
+	}
+	return PIPE_RESERVED;
+}
+
+/* Chooses GPUs and assumes them; the caller holds the write lock. */
+static enum pipe_reserved reserve_locked(struct pipeline *pl, struct pipe_binding *b, char *err,
+					 size_t errlen)
+{
+	char why[256];
+	struct cl_pod *p = cluster_pod(pl->cluster, b->key);
+	enum pipe_reserved rc = check_pod(pl, b, p, err, errlen);
+	if (rc != PIPE_RESERVED)
+		return rc;
+	const struct cl_node *n = cluster_node(pl->cluster, b->node);
 	if (!n || !n->present) {
-		snprintf(err, errlen, "node %s not known to the vGPU scheduler", node_name);
-		return RESERVE_ERR;
+		snprintf(err, errlen, "node %s not known to the vGPU scheduler", b->node);
+		return PIPE_REFUSED;
 	}
-	if (fit_pod(n, &p->req, gpu_policy(pl, &p->req), devs, why, sizeof why) != FIT_FITS) {
-		snprintf(err, errlen, "pod %s no longer fits on node %s: %s", key, node_name, why);
-		return RESERVE_ERR;
-	}
-	struct codec_pod_devs copy;
-	codec_copy_pod_devs(&copy, devs);
-	cluster_pod_set_alloc(pl->cluster, p, node_name, &copy, ALLOC_ASSUMED);
-	codec_free_pod_devs(&copy);
-	*seq = p->alloc_seq;
-	return RESERVE_OK;
-}
-
-/* Confirms or forgets the assumption, unless a watch event got there first. */
-static void finish(struct pipeline *pl, const char *key, uint64_t seq, int ok)
-{
-	cluster_wrlock(pl->cluster);
-	struct cl_pod *p = cluster_pod(pl->cluster, key);
-	if (p && p->alloc_seq == seq && p->alloc == ALLOC_ASSUMED) {
-		if (ok)
-			p->alloc = ALLOC_BOUND;
-		else
-			cluster_pod_clear_alloc(pl->cluster, p);
-	}
-	cluster_unlock(pl->cluster);
-}
-
-int pipe_bind(struct pipeline *pl, const char *ns, const char *name, const char *uid,
-	      const char *node, char *err, size_t errlen)
-{
-	char key[512];
 	struct codec_pod_devs devs = {0};
-	uint64_t seq = 0;
-	snprintf(key, sizeof key, "%s/%s", ns, name);
-	if (learn_pod(pl, ns, name, key, err, errlen) < 0)
-		return -1;
-	cluster_wrlock(pl->cluster);
-	enum reserve_rc rc = reserve(pl, key, uid, node, &devs, &seq, err, errlen);
-	cluster_unlock(pl->cluster);
-	if (rc == RESERVE_ERR)
-		return -1;
-	if (rc == RESERVE_DONE)
-		return 0;
-	cJSON *ann = rc == RESERVE_OK ? bind_annotations(node, &devs, clk_now_s(pl->clock)) : NULL;
-	struct store_binding b = {ns, name, uid, node, ann};
-	struct store_err e = {0};
-	int brc = pl->store->ops->bind(pl->store, &b, &e);
-	if (rc == RESERVE_OK)
-		finish(pl, key, seq, brc == 0);
-	cJSON_Delete(ann);
+	if (fit_pod(n, &p->req, pipe_gpu_policy(pl, &p->req), &devs, why, sizeof why) != FIT_FITS) {
+		snprintf(err, errlen, "pod %s no longer fits on node %s: %s", b->key, b->node, why);
+		codec_free_pod_devs(&devs);
+		return PIPE_REFUSED;
+	}
+	b->annotations = bind_annotations(b->node, &devs, clk_now_s(pl->clock));
+	cluster_pod_set_alloc(pl->cluster, p, b->node, &devs, ALLOC_ASSUMED);
 	codec_free_pod_devs(&devs);
-	if (brc) {
-		snprintf(err, errlen, "binding %s to %s: %s", key, node, e.msg);
-		log_warn("bind failed: %s", err);
-		return -1;
-	}
-	log_info("bound %s to %s", key, node);
-	return 0;
+	b->seq = p->alloc_seq;
+	b->reserved = true;
+	return PIPE_RESERVED;
 }
 
-/* Best node by the pod's node policy; ties go to the smaller name. */
-static int choose_node(struct pipeline *pl, const struct cl_pod *p, char *best, size_t len,
-		       char *why, size_t whylen)
+enum pipe_reserved pipe_reserve(struct pipeline *pl, struct pipe_binding *b, char *err,
+				size_t errlen)
 {
-	size_t it = 0;
-	const char *name;
-	void *v;
-	double best_score = -INFINITY;
-	int fits = 0, nodes = 0;
-	char first_why[256] = "";
-	enum vx_policy np = node_policy(pl, &p->req), gp = gpu_policy(pl, &p->req);
-	best[0] = '\0';
-	while (hmap_next(&pl->cluster->nodes, &it, &name, &v)) {
-		const struct cl_node *n = v;
-		if (!n->present)
-			continue;
-		nodes++;
-		if (p->req.is_vgpu && (fit_quick_reject(n, &p->req) ||
-				       fit_pod(n, &p->req, gp, NULL, NULL, 0) != FIT_FITS)) {
-			if (!first_why[0]) { /* one example is enough to act on */
-				char why1[200];
-				fit_pod(n, &p->req, gp, NULL, why1, sizeof why1);
-				snprintf(first_why, sizeof first_why, " (%s: %s)", name, why1);
-			}
-			continue;
-		}
-		double s = p->req.is_vgpu ? fit_node_score(n, np) : 0;
-		fits++;
-		if (s > best_score + 1e-12 ||
-		    (fabs(s - best_score) <= 1e-12 && strcmp(name, best) < 0)) {
-			best_score = s;
-			snprintf(best, len, "%s", name);
-		}
-	}
-	if (!fits)
-		snprintf(why, whylen, "0/%d nodes fit the vGPU request%s", nodes, first_why);
-	return fits > 0;
+	cluster_wrlock(pl->cluster);
+	enum pipe_reserved rc = reserve_locked(pl, b, err, errlen);
+	cluster_unlock(pl->cluster);
+	return rc;
 }
 
-/* Keeps why a pod waits, for operators (/debug/state, /api/v1/jobs). */
-static void note_waiting(struct pipeline *pl, const char *key, const char *why)
+int pipe_bind(struct pipeline *pl, struct pipe_binding *b, char *err, size_t errlen)
+{
+	struct store_binding sb = {b->ns, b->name, b->uid, b->node, b->annotations};
+	struct store_err e = {0};
+	int rc = pl->store->ops->bind(pl->store, &sb, &e);
+	if (rc < 0)
+		snprintf(err, errlen, "binding %s to %s: %s", b->key, b->node, e.msg);
+	else if (rc == STORE_BUSY)
+		snprintf(err, errlen, "%s", e.msg);
+	return rc;
+}
+
+void pipe_finish(struct pipeline *pl, struct pipe_binding *b, bool bound)
+{
+	if (b->reserved) {
+		cluster_wrlock(pl->cluster);
+		struct cl_pod *p = cluster_pod(pl->cluster, b->key);
+		if (p && p->alloc_seq == b->seq && p->alloc == ALLOC_ASSUMED) {
+			if (bound)
+				cluster_pod_confirm(pl->cluster, p, clk_now_s(pl->clock));
+			else
+				cluster_pod_clear_alloc(pl->cluster, p);
+		}
+		cluster_unlock(pl->cluster);
+		b->reserved = false;
+	}
+	cJSON_Delete(b->annotations);
+	b->annotations = NULL;
+}
+
+int pipe_learn_pod(struct pipeline *pl, const char *ns, const char *name, char *err,
+		   size_t errlen)
+{
+	struct store_err e = {0};
+	if (pl->store->ops->refresh_pod(pl->store, ns, name, &e) == 0)
+		return 0;
+	snprintf(err, errlen, "pod %s/%s: %s", ns, name, e.msg);
+	return -1;
+}
+
+bool pipe_node_ready(struct pipeline *pl, const char *node, int own)
+{
+	cluster_rdlock(pl->cluster);
+	const struct cl_node *n = cluster_node(pl->cluster, node);
+	bool ready = !n || !cluster_node_busy_except(n, clk_now_s(pl->clock), own);
+	cluster_unlock(pl->cluster);
+	return ready;
+}
+
+void pipe_note_waiting(struct pipeline *pl, const char *key, const char *why)
 {
 	cluster_wrlock(pl->cluster);
 	struct cl_pod *p = cluster_pod(pl->cluster, key);
 	if (p && (!p->waiting || strcmp(p->waiting, why) != 0)) {
 		free(p->waiting);
-		p->waiting = strdup(why);
-	}
-	cluster_unlock(pl->cluster);
-}
-
-int pipe_schedule(struct pipeline *pl, const char *ns, const char *name, char *why, size_t whylen)
-{
-	char key[512], node[256], uid[128] = "";
-	snprintf(key, sizeof key, "%s/%s", ns, name);
-	if (learn_pod(pl, ns, name, key, why, whylen) < 0)
-		return -1;
-	cluster_rdlock(pl->cluster);
-	struct cl_pod *p = cluster_pod(pl->cluster, key);
-	int found = 0;
-	if (p && p->req_error)
-		snprintf(why, whylen, "invalid vGPU request: %s", p->req_error);
-	else if (p) {
-		found = choose_node(pl, p, node, sizeof node, why, whylen);
-		snprintf(uid, sizeof uid, "%s", p->uid ? p->uid : "");
-	} else {
-		static const struct cl_pod plain = {0};
-		found = choose_node(pl, &plain, node, sizeof node, why, whylen);
-	}
-	cluster_unlock(pl->cluster);
-	if (!found)
-		note_waiting(pl, key, why);
-	if (!found)
-		return 0;
-	return pipe_bind(pl, ns, name, uid, node, why, whylen) == 0 ? 1 : -1;
-}
-
-/* Fit test on a scratch copy of the node with the victims' slices freed. */
-static bool fits_without(const struct cl_node *n, const struct cl_pod *const *victims, int nv,
-			 const struct req_pod *r, enum vx_policy gp)
-{
-	struct cl_gpu gpus[VX_MAX_GPUS];
-	struct cl_node copy = *n;
-	memcpy(gpus, n->gpus, (size_t)n->ngpus * sizeof *gpus);
-	copy.gpus = gpus;
-	for (int v = 0; v < nv; v++) {
-		const struct cl_pod *p = victims[v];
-		for (int i = 0; p && p->charged && i < p->nctr; i++)
-			for (int j = 0; j < p->devs[i].ndev; j++) {
-				const struct cl_dev *d = &p->devs[i].devs[j];
-				if (d->gpu < 0)
-					continue;
-				gpus[d->gpu].used_slots--;
-				gpus[d->gpu].used_mem -= d->mem_mib;
-				gpus[d->gpu].used_cores -= d->cores;
-			}
-	}
-	cluster_node_recompute(&copy);
-	return fit_pod(&copy, r, gp, NULL, NULL, 0) == FIT_FITS;
-}
-
-static const struct cl_pod *pod_on_node(const struct cl_node *n, const char *uid)
-{
-	for (const struct cl_pod *p = n->pods; p; p = p->node_next)
-		if (p->uid && strcmp(p->uid, uid) == 0)
-			return p;
-	return NULL;
-}
-
-/* Keeps the smallest useful set greedily: a victim that holds nothing here
- * goes at once; then each one whose eviction is not needed goes too. */
-static void preempt_node(const struct cl_node *n, const struct req_pod *r, enum vx_policy gp,
-			 struct pipe_victims *v)
-{
-	const struct cl_pod **vp =
-	    calloc((size_t)v->n + 1, sizeof *vp); // NOLINT(bugprone-sizeof-expression)
-	if (!vp)
-		abort();
-	for (int i = 0; i < v->n; i++) {
-		vp[i] = pod_on_node(n, v->uids[i]);
-		v->keep[i] = vp[i] && vp[i]->charged;
-		if (!v->keep[i])
-			vp[i] = NULL;
-	}
-	v->keep_node = fits_without(n, vp, v->n, r, gp);
-	for (int i = v->n - 1; v->keep_node && i >= 0; i--) {
-		if (!v->keep[i])
-			continue;
-		const struct cl_pod *saved = vp[i];
-		vp[i] = NULL;
-		if (fits_without(n, vp, v->n, r, gp))
-			v->keep[i] = false;
-		else
-			vp[i] = saved;
-	}
-	free(vp);
-}
-
-void pipe_preempt(struct pipeline *pl, const struct req_pod *r, struct pipe_victims *v, int n)
-{
-	enum vx_policy gp = gpu_policy(pl, r);
-	cluster_rdlock(pl->cluster);
-	for (int k = 0; k < n; k++) {
-		const struct cl_node *node = cluster_node(pl->cluster, v[k].node);
-		if (!r->is_vgpu) {
-			v[k].keep_node = true;
-			for (int i = 0; i < v[k].n; i++)
-				v[k].keep[i] = true;
-			continue;
-		}
-		if (!node || !node->present || !node->usable) {
-			v[k].keep_node = false;
-			continue;
-		}
-		preempt_node(node, r, gp, &v[k]);
+		p->waiting = xstrdup(why);
 	}
 	cluster_unlock(pl->cluster);
 }

@@ -2,34 +2,14 @@
  * over requests, init containers are ignored, and every value is checked so
  * that a typo fails the pod with a message instead of scheduling it wrong. */
 #include "vx/request.h"
+#include "vx/json.h"
+#include "vx/volcano.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-const cJSON *json_path(const cJSON *o, const char *a, const char *b)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
-	return b ? cJSON_GetObjectItemCaseSensitive(x, b) : x;
-}
-
-const char *json_str(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-const char *json_annotation(const cJSON *obj, const char *key)
-{
-	return json_str(json_path(obj, "metadata", "annotations"), key);
-}
-
-const char *json_label(const cJSON *obj, const char *key)
-{
-	return json_str(json_path(obj, "metadata", "labels"), key);
-}
 
 int req_parse_quantity(const char *s, int64_t *out)
 {
@@ -114,11 +94,14 @@ static int parse_ctr(const cJSON *ctr, struct req_ctr *c, char *err, size_t errl
 		return 0;
 	if (!hn)
 		num = 1;
-	if (num > REQ_MAX_VGPUS || cores > 100 || pct > 100) {
-		snprintf(err, errlen, "container %s: %s", name ? name : "?",
-			 num > REQ_MAX_VGPUS ? RES_NUMBER " is above 128"
-			 : cores > 100       ? RES_CORES " is above 100"
-					     : RES_MEMPCT " is above 100");
+	if (num > REQ_MAX_VGPUS) {
+		snprintf(err, errlen, "container %s: %s is above %d", name ? name : "?", RES_NUMBER,
+			 REQ_MAX_VGPUS);
+		return -1;
+	}
+	if (cores > VOLCANO_CORES_PER_GPU || pct > 100) {
+		snprintf(err, errlen, "container %s: %s is above %d", name ? name : "?",
+			 cores > VOLCANO_CORES_PER_GPU ? RES_CORES : RES_MEMPCT, 100);
 		return -1;
 	}
 	c->nums = (int)num;
@@ -197,12 +180,12 @@ int req_parse_pod(const cJSON *pod, struct req_pod *r, char *err, size_t errlen)
 		}
 	}
 	summarize(r);
-	parse_list(json_annotation(pod, "nvidia.com/use-gputype"), &r->use_types);
-	parse_list(json_annotation(pod, "nvidia.com/nouse-gputype"), &r->nouse_types);
-	parse_list(json_annotation(pod, "volcano.sh/vgpu-use-gpuuuid"), &r->use_uuids);
-	parse_list(json_annotation(pod, "volcano.sh/vgpu-nouse-gpuuuid"), &r->nouse_uuids);
-	r->node_policy = req_parse_policy(json_annotation(pod, "vgpu-extender.io/node-policy"));
-	r->gpu_policy = req_parse_policy(json_annotation(pod, "vgpu-extender.io/gpu-policy"));
+	parse_list(json_annotation(pod, ANN_USE_GPUTYPE), &r->use_types);
+	parse_list(json_annotation(pod, ANN_NOUSE_GPUTYPE), &r->nouse_types);
+	parse_list(json_annotation(pod, ANN_USE_UUID), &r->use_uuids);
+	parse_list(json_annotation(pod, ANN_NOUSE_UUID), &r->nouse_uuids);
+	r->node_policy = req_parse_policy(json_annotation(pod, VX_ANN_NODE_POLICY));
+	r->gpu_policy = req_parse_policy(json_annotation(pod, VX_ANN_GPU_POLICY));
 	return 0;
 }
 

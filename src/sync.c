@@ -3,6 +3,7 @@
  * plugin reads too, so after a restart the model equals what the API server
  * holds. Pods that neither ask for vGPUs nor hold any are not tracked. */
 #include "vx/sync.h"
+#include "vx/clock.h"
 #include "vx/log.h"
 
 #include <stdio.h>
@@ -28,9 +29,13 @@ void sync_node(struct cluster *c, const cJSON *node)
 		log_warn("ignoring a Node without metadata.name");
 		return;
 	}
+	const char *lock = json_annotation(node, ANN_NODE_LOCK);
+	int64_t since = lock ? clk_parse_rfc3339(lock) : 0;
 	cluster_wrlock(c);
-	cluster_node_update(c, name, json_annotation(node, ANN_REGISTER),
-			    sync_node_allocatable(node));
+	struct cl_node *n = cluster_node_update(c, name, json_annotation(node, ANN_REGISTER),
+						sync_node_allocatable(node));
+	/* An unreadable lock time still means the node is locked. */
+	cluster_node_set_lock(c, n, since > 0 ? since : lock ? 1 : 0);
 	cluster_unlock(c);
 }
 
@@ -39,17 +44,6 @@ void sync_node_deleted(struct cluster *c, const char *name)
 	cluster_wrlock(c);
 	cluster_node_remove(c, name);
 	cluster_unlock(c);
-}
-
-int64_t sync_parse_time(const char *s)
-{
-	struct tm tm = {0};
-	if (!s)
-		return -1;
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		return -1;
-	return (int64_t)timegm(&tm);
 }
 
 static enum pod_status pod_status(const cJSON *pod)
@@ -77,15 +71,15 @@ static void read_meta(struct cluster *c, struct cl_pod *p, const cJSON *pod)
 {
 	const cJSON *md = json_path(pod, "metadata", NULL);
 	set_str(&p->uid, json_str(md, "uid"));
-	set_str(&p->queue, json_label(pod, "vgpu-extender.io/queue"));
-	set_str(&p->billing, json_annotation(pod, "vgpu-extender.io/billing"));
-	set_str(&p->user, json_annotation(pod, "vgpu-extender.io/user"));
+	set_str(&p->queue, json_label(pod, VX_LABEL_QUEUE));
+	set_str(&p->billing, json_annotation(pod, VX_ANN_BILLING));
+	set_str(&p->user, json_annotation(pod, VX_ANN_USER));
 	const char *bound = json_str(json_path(pod, "spec", NULL), "nodeName");
 	p->bound_node = bound ? cluster_intern(c, bound) : NULL;
-	const char *prio = json_annotation(pod, "vgpu-extender.io/priority");
-	int v = prio ? atoi(prio) : 5;
-	p->priority = v >= 1 && v <= 10 ? v : 5;
-	int64_t t = sync_parse_time(json_str(md, "creationTimestamp"));
+	const char *prio = json_annotation(pod, VX_ANN_PRIORITY);
+	int v = prio ? atoi(prio) : VX_PRIORITY_DEFAULT;
+	p->priority = v >= VX_PRIORITY_MIN && v <= VX_PRIORITY_MAX ? v : VX_PRIORITY_DEFAULT;
+	int64_t t = clk_parse_rfc3339(json_str(md, "creationTimestamp"));
 	if (t >= 0)
 		p->created = t;
 }
@@ -119,7 +113,7 @@ static void apply_devices(struct cluster *c, struct cl_pod *p, const cJSON *pod)
 		return;
 	}
 	if (same_devices(p, node, ids)) {
-		p->alloc = ALLOC_BOUND;
+		cluster_pod_mark_bound(c, p);
 		return;
 	}
 	char err[160];
@@ -164,8 +158,8 @@ void sync_pod(struct cluster *c, const cJSON *pod)
 	}
 	if (!ns)
 		ns = "default";
-	char key[512];
-	snprintf(key, sizeof key, "%s/%s", ns, name);
+	char key[VX_POD_KEY_MAX];
+	pod_key(key, ns, name);
 	cluster_wrlock(c);
 	struct cl_pod *p = cluster_pod(c, key);
 	if (!p && !(p = track(c, ns, name, pod))) {
@@ -179,16 +173,18 @@ void sync_pod(struct cluster *c, const cJSON *pod)
 		if (p->alloc != ALLOC_NONE)
 			cluster_pod_clear_alloc(c, p);
 	} else {
+		const char *bp = json_annotation(pod, ANN_BIND_PHASE);
 		cluster_pod_set_status(c, p, st);
 		apply_devices(c, p, pod);
+		cluster_pod_set_plugin_pending(c, p, bp && strcmp(bp, "allocating") == 0);
 	}
 	cluster_unlock(c);
 }
 
 void sync_pod_deleted(struct cluster *c, const char *ns, const char *name)
 {
-	char key[512];
-	snprintf(key, sizeof key, "%s/%s", ns, name);
+	char key[VX_POD_KEY_MAX];
+	pod_key(key, ns, name);
 	cluster_wrlock(c);
 	struct cl_pod *p = cluster_pod(c, key);
 	if (p)

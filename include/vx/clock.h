@@ -21,5 +21,8 @@ int64_t clk_now_s(const struct vx_clock *c);
 int clk_advance(struct vx_clock *c, int64_t seconds, char *err, size_t errlen);
 /* RFC 3339 UTC, e.g. "2026-11-22T07:52:19Z". */
 void clk_format_rfc3339(int64_t unix_s, char *out, size_t len);
+/* The reverse: RFC 3339 ("2026-11-22T07:23:39Z", fraction allowed) to unix
+ * seconds; -1 when malformed or NULL. */
+int64_t clk_parse_rfc3339(const char *s);
 
 #endif

@@ -46,6 +46,11 @@ struct cl_node {
 	double usage;                           /* cluster_node_usage(), kept current */
 	char *name;                             /* name_buf, or the heap for long names */
 	struct cl_gpu *gpus;
+	/* Allocations in flight, for cluster_node_busy(): our binds assumed but
+	 * not yet written, and bound pods the device plugin has not confirmed
+	 * (bind-phase allocating); the node lock's time, 0 when free. */
+	int assumed, allocating;
+	int64_t lock_since;
 	/* Cold. */
 	int total_slots, used_slots, used_cores;
 	int64_t total_mem, used_mem;
@@ -77,6 +82,8 @@ struct cl_pod {
 	int nctr;
 	struct cl_ctr_devs *devs;
 	bool charged;
+	bool plugin_pending; /* bind-phase allocating: the device plugin has not answered */
+	bool counted_assumed, counted_allocating; /* in node->assumed / allocating */
 	uint64_t alloc_seq; /* bumps on every allocation change (bind rollback check) */
 	struct req_pod req;
 	char *req_error; /* why the request is invalid, or NULL */
@@ -122,6 +129,26 @@ void cluster_pod_set_alloc(struct cluster *c, struct cl_pod *p, const char *node
 			   struct codec_pod_devs *devs, enum pod_alloc state);
 void cluster_pod_clear_alloc(struct cluster *c, struct cl_pod *p);
 void cluster_pod_set_status(struct cluster *c, struct cl_pod *p, enum pod_status st);
+/* The bind this daemon wrote went through: the devices are bound, and the
+ * device plugin's answer (bind-phase) is pending. */
+void cluster_pod_confirm(struct cluster *c, struct cl_pod *p, int64_t now_s);
+/* Whether the pod's bind-phase is allocating, as last written or seen. */
+void cluster_pod_set_plugin_pending(struct cluster *c, struct cl_pod *p, bool pending);
+/* The node's hamivgpu lock as last seen: its time, or 0 when free. */
+void cluster_node_set_lock(struct cluster *c, struct cl_node *n, int64_t since);
+
+/* A lock this young counts as an allocation in flight even when no pod is
+ * seen allocating: the gap between a device plugin's success and its lock
+ * release, or another scheduler's lock before its pod shows up. */
+#define CL_LOCK_GRACE_S 3
+/* An allocation is in flight on the node: a bind now would wait for the
+ * node lock. Prioritize and filter steer pods elsewhere while it lasts. */
+bool cluster_node_busy(const struct cl_node *n, int64_t now_s);
+/* Like cluster_node_busy, ignoring `own` of the node's assumed pods (the
+ * caller's binds queued for this node's lock). */
+bool cluster_node_busy_except(const struct cl_node *n, int64_t now_s, int own);
+/* A watch event showed the assumed devices bound. */
+void cluster_pod_mark_bound(struct cluster *c, struct cl_pod *p);
 /* Fills a codec view of the pod's devices (borrowing the UUID strings). */
 void cluster_pod_devs_view(const struct cl_pod *p, struct codec_pod_devs *out);
 void cluster_pod_devs_view_free(struct codec_pod_devs *v);

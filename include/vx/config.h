@@ -24,6 +24,9 @@ struct vx_config {
 	int lease_seconds;
 	int stale_lock_seconds;
 	char *lease_namespace;
+	int bind_workers;        /* threads making binds' API calls */
+	int max_binds_in_flight; /* beyond: a bind fails at once */
+	int bind_wait_seconds;   /* longest a bind waits for a node lock */
 };
 
 enum cfg_result { CFG_OK, CFG_EXIT, CFG_ERROR };

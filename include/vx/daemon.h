@@ -1,9 +1,10 @@
-/* daemon: the one struct that ties the subsystems together. Everything the
- * HTTP handlers need hangs off it; there is no other process state besides
- * globals.h. */
+/* daemon: the one struct that ties the subsystems together, assembled and
+ * torn down by daemon.c. Everything the HTTP handlers need hangs off it;
+ * there is no other process state besides globals.h. */
 #ifndef VX_DAEMON_H
 #define VX_DAEMON_H
 
+#include "vx/binder.h"
 #include "vx/clock.h"
 #include "vx/cluster.h"
 #include "vx/config.h"
@@ -24,18 +25,20 @@ struct vx_daemon {
 	struct pipeline pipe;
 	struct score_cache scores;
 	struct metrics metrics;
+	struct binder *binder;
 	struct devloop *devloop;
 	struct httpd *http;
 	atomic_int ready;
 };
 
-/* api.c: the HTTP router (an http_handler). */
-void api_handle(void *daemon, const struct http_req *req, struct http_resp *resp);
+/* Exit statuses: a file or setting that cannot be used is a configuration
+ * error (2, like a bad flag); a failure of the running system is 1. */
+enum { DAEMON_EXIT_RUNTIME = 1, DAEMON_EXIT_CONFIG = 2 };
 
-/* ops.c: readers of the model for operators. */
-void ops_debug_state(struct vx_daemon *d, struct buf *b);
-void ops_metrics(struct vx_daemon *d, struct buf *b);
-/* Rows of SPEC section 9, optionally only one namespace (NULL: all). */
-void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, struct buf *b);
+/* Opens the store, starts every subsystem and serves until SIGINT or
+ * SIGTERM; returns 0 or a DAEMON_EXIT_* status with err set. */
+int daemon_run(struct vx_daemon *d, char *err, size_t errlen);
+/* Stops and frees everything daemon_run started, in reverse order. */
+void daemon_shutdown(struct vx_daemon *d);
 
 #endif

@@ -1,6 +1,8 @@
 /* httpd: libmicrohttpd glue and nothing else: listening (HTTP or HTTPS),
  * body accumulation with a size limit, and handing complete requests to one
- * handler. Routing lives in api.c. */
+ * handler. Routing lives in api.c. A handler may defer its answer (a bind
+ * waiting for a node lock): the connection is suspended, its thread goes
+ * back to serving others, and the answer comes later from any thread. */
 #ifndef VX_HTTPD_H
 #define VX_HTTPD_H
 
@@ -19,13 +21,25 @@ struct http_req {
 	size_t body_len;
 	bool too_large; /* the body went over HTTPD_MAX_BODY and was dropped */
 	struct MHD_Connection *conn;
+	void *ctx; /* httpd's own, for http_defer */
 };
 
 struct http_resp {
 	int status;
 	const char *ctype; /* default application/json */
 	struct buf body;
+	bool deferred; /* set by http_defer */
 };
+
+/* A request whose answer comes later. */
+struct http_call;
+
+/* Called by a handler instead of filling resp: the answer will be given,
+ * exactly once, with http_finish (possibly before the handler returns). */
+struct http_call *http_defer(const struct http_req *req, struct http_resp *resp);
+/* Answers a deferred request from any thread; takes body's contents.
+ * ctype must be a string constant (NULL: application/json). */
+void http_finish(struct http_call *call, int status, const char *ctype, struct buf *body);
 
 typedef void (*http_handler)(void *ud, const struct http_req *req, struct http_resp *resp);
 
@@ -34,6 +48,7 @@ struct httpd_opts {
 	const char *cert_pem, *key_pem; /* both set: HTTPS */
 	int threads;
 	int idle_timeout_s;
+	int max_connections;
 };
 
 struct httpd;

@@ -86,4 +86,9 @@ typedef int (*kube_line_cb)(void *ud, const char *line, size_t len);
 long kube_watch(struct kube_client *c, const char *path, kube_line_cb on_line, void *ud,
 		const atomic_int *stop, long idle_timeout_ms, char *err, size_t errlen);
 
+/* The message of a Kubernetes Status body, or a fallback naming what happened. */
+void kube_status_message(const struct kube_resp *r, char *out, size_t len);
+/* Sleeps up to ms, in short steps, returning early once *stop is non-zero. */
+void kube_sleep(const atomic_int *stop, long ms);
+
 #endif

@@ -8,10 +8,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RES_NUMBER "volcano.sh/vgpu-number"
-#define RES_MEMORY "volcano.sh/vgpu-memory"
-#define RES_MEMPCT "volcano.sh/vgpu-memory-percentage"
-#define RES_CORES "volcano.sh/vgpu-cores"
 
 #define REQ_MAX_VGPUS 128 /* per container */
 
@@ -53,11 +49,5 @@ int64_t req_mem_on(const struct req_ctr *c, int64_t card_mib);
 /* Selectors (pod annotations): may a GPU of this type / UUID be used? */
 bool req_type_allowed(const struct req_pod *r, const char *type);
 bool req_uuid_allowed(const struct req_pod *r, const char *uuid);
-
-/* Small helpers over cJSON shared by the parsers. */
-const cJSON *json_path(const cJSON *o, const char *a, const char *b);
-const char *json_str(const cJSON *o, const char *key);
-const char *json_annotation(const cJSON *obj, const char *key);
-const char *json_label(const cJSON *obj, const char *key);
 
 #endif

@@ -1,13 +1,16 @@
-/* store: the one interface between the daemon and "the cluster". Two
- * implementations: the in-memory store of dev mode (store/memory.c) and the
- * API server client of cluster mode. A store delivers Node and Pod objects to
- * a sink (the sync layer) and performs the writes the pipeline decides.
- * Rule: nobody calls into a store while holding the model lock. */
+/* store: the one interface between the daemon and "the cluster", below the
+ * pipeline. Two implementations: the in-memory store of dev mode
+ * (store/memstore.c) and the API server client of cluster mode
+ * (store/kubestore.c). A store delivers Node and Pod objects to a sink (the
+ * sync layer, the only way into the model) and performs the writes the
+ * pipeline decides. Rule: nobody calls into a store while holding the model
+ * lock. */
 #ifndef VX_STORE_H
 #define VX_STORE_H
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 enum store_ev { STORE_ADDED, STORE_MODIFIED, STORE_DELETED };
 
@@ -19,7 +22,7 @@ struct store_sink {
 };
 
 struct store_err {
-	int code; /* HTTP-like: 400, 404, 409, 500, 503 */
+	int code; /* HTTP-like: 400, 404, 409, 423, 500, 503 */
 	char msg[256];
 };
 
@@ -27,6 +30,10 @@ struct store_binding {
 	const char *ns, *name, *uid, *node;
 	const cJSON *annotations; /* object of string values, or NULL */
 };
+
+/* bind's answer when the node lock is held by an allocation still in
+ * flight: nothing was written; try again once the lock is released. */
+#define STORE_BUSY 1
 
 struct store;
 
@@ -36,6 +43,11 @@ struct store_ops {
 	void (*destroy)(struct store *s);
 	/* Returns a new cJSON pod the caller frees, or NULL with e set. */
 	cJSON *(*get_pod)(struct store *s, const char *ns, const char *name, struct store_err *e);
+	/* Delivers the pod's current state to the sink now (a bind that raced
+	 * ahead of the watch); 0, or -1 with e set (404: no such pod). */
+	int (*refresh_pod)(struct store *s, const char *ns, const char *name, struct store_err *e);
+	/* Takes the node lock (when b->annotations is set) and binds. Never
+	 * waits for a held lock: returns 0, STORE_BUSY, or -1 with e set. */
 	int (*bind)(struct store *s, const struct store_binding *b, struct store_err *e);
 	int (*create_pod)(struct store *s, const cJSON *pod, struct store_err *e);
 	int (*delete_pod)(struct store *s, const char *ns, const char *name, struct store_err *e);
@@ -44,8 +56,22 @@ struct store_ops {
 				     const cJSON *annotations, struct store_err *e);
 	/* Whether this replica may bind (leader election); NULL = always. */
 	bool (*is_leader)(struct store *s);
-	/* Dev mode registers pods first seen through /filter; may be NULL. */
+
+	/* Dev mode only (NULL in cluster mode): the stand-ins for kubelet and
+	 * the device plugin, and the queue the dev scheduling loop works on. */
+	/* Registers a pod first seen through /filter (left to the caller). */
 	void (*observe_pod)(struct store *s, const cJSON *pod);
+	/* Plays device plugin and kubelet where due; returns objects changed. */
+	int (*tick)(struct store *s);
+	/* Keys ("ns/name") of the pods to place, oldest first; caller frees. */
+	int (*pending)(struct store *s, char ***keys);
+	/* Blocks until something changed after `seen` or timeout_ms passed;
+	 * returns the current change counter. */
+	uint64_t (*wait)(struct store *s, uint64_t seen, int timeout_ms);
+	/* Wakes wait() (the clock moved, or the daemon is stopping). */
+	void (*kick)(struct store *s);
+	/* Milliseconds until the next timed event (a dev pod finishing), -1 none. */
+	int64_t (*next_due_ms)(struct store *s);
 };
 
 struct store {

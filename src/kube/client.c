@@ -35,6 +35,8 @@
 #define TOKEN_FILE_MAX (1 << 16)
 #define WATCH_CONNECT_MS 10000L
 #define WATCH_ERRBODY_MAX 65536
+/* kube_sleep notices a stop request within this. */
+#define SLEEP_STEP_MS 50L
 
 struct token_state {
 	pthread_mutex_t lock;
@@ -795,4 +797,24 @@ long kube_watch(struct kube_client *c, const char *path, kube_line_cb on_line, v
 	buf_free(&w.errbody);
 	free(url);
 	return status;
+}
+
+void kube_status_message(const struct kube_resp *r, char *out, size_t len)
+{
+	cJSON *st = r->body.len ? cJSON_ParseWithLength(r->body.data, r->body.len) : NULL;
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(st, "message");
+	snprintf(out, len, "%s",
+		 cJSON_IsString(msg) ? msg->valuestring
+		 : r->status	     ? "unexpected answer"
+				     : "no answer");
+	cJSON_Delete(st);
+}
+
+void kube_sleep(const atomic_int *stop, long ms)
+{
+	for (long slept = 0; slept < ms && !(stop && atomic_load(stop)); slept += SLEEP_STEP_MS) {
+		long step = ms - slept < SLEEP_STEP_MS ? ms - slept : SLEEP_STEP_MS;
+		struct timespec ts = {0, step * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 }

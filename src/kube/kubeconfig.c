@@ -2,6 +2,7 @@
  * context) or from the pod's service account. It only reads files and the
  * environment; client.c does the talking. The YAML is loaded as a libyaml document
  * so that every complaint can point at a line of the user's file. */
+#include "vx/xalloc.h"
 #include "kube_priv.h"
 #include "vx/kube.h"
 #include "vx/log.h"
@@ -34,14 +35,6 @@ void kube_seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-	if (!p)
-		abort();
-	return p;
 }
 
 __attribute__((format(printf, 1, 2))) static char *xasprintf(const char *fmt, ...)

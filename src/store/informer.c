@@ -4,9 +4,9 @@
  * it) means our resourceVersion is too old, so we LIST again and deliver
  * DELETED for whatever vanished meanwhile. Transport errors back off with
  * jitter and resume the WATCH from the last resourceVersion seen. */
-#include "kube_int.h"
+#include "informer.h"
+#include "vx/json.h"
 #include "vx/log.h"
-#include "vx/request.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +15,14 @@
 #define WATCH_TIMEOUT_S 300
 #define IDLE_TIMEOUT_MS 90000
 
-void informer_init(struct informer *in, struct kstore *ks, const char *resource, const char *path,
-		   bool is_pod)
+/* Bounds of the retry delay after a failed LIST or WATCH (jitter added). */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 10000
+
+void informer_init(struct informer *in, const struct informer_cfg *cfg)
 {
 	memset(in, 0, sizeof *in);
-	in->ks = ks;
-	in->resource = resource;
-	in->path = path;
-	in->is_pod = is_pod;
+	in->cfg = *cfg;
 	in->need_list = true;
 	hmap_init(&in->known);
 }
@@ -31,21 +31,15 @@ static void obj_key(const struct informer *in, const cJSON *obj, char *key, size
 {
 	const cJSON *md = json_path(obj, "metadata", NULL);
 	const char *ns = json_str(md, "namespace"), *name = json_str(md, "name");
-	if (in->is_pod)
-		snprintf(key, len, "%s/%s", ns ? ns : "default", name ? name : "");
+	if (in->cfg.is_pod)
+		pod_key(key, ns ? ns : "default", name ? name : "");
 	else
 		snprintf(key, len, "%s", name ? name : "");
 }
 
 static void deliver(struct informer *in, enum store_ev ev, const cJSON *obj)
 {
-	const struct store_sink *s = &in->ks->sink;
-	if (in->is_pod && s->pod)
-		s->pod(s->ud, ev, obj);
-	else if (!in->is_pod && s->node)
-		s->node(s->ud, ev, obj);
-	if (!in->is_pod)
-		kstore_note_node(in->ks, ev, obj);
+	in->cfg.deliver(in->cfg.ud, in->cfg.is_pod, ev, obj);
 }
 
 static void remember(struct informer *in, const char *key, uint64_t gen)
@@ -74,7 +68,7 @@ static void forget(struct informer *in, const char *key)
 static cJSON *tombstone(const struct informer *in, const char *key)
 {
 	cJSON *o = cJSON_CreateObject(), *md = cJSON_AddObjectToObject(o, "metadata");
-	const char *slash = in->is_pod ? strchr(key, '/') : NULL;
+	const char *slash = in->cfg.is_pod ? strchr(key, '/') : NULL;
 	if (slash) {
 		char ns[256];
 		snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
@@ -99,7 +93,7 @@ static void drop_unseen(struct informer *in, uint64_t gen)
 			gone[n++] = strdup(key);
 	for (size_t i = 0; i < n; i++) {
 		cJSON *t = tombstone(in, gone[i]);
-		log_info("%s %s vanished while we were not watching", in->resource, gone[i]);
+		log_info("%s %s vanished while we were not watching", in->cfg.resource, gone[i]);
 		deliver(in, STORE_DELETED, t);
 		cJSON_Delete(t);
 		forget(in, gone[i]);
@@ -113,17 +107,17 @@ static int list_page(struct informer *in, char *cont, size_t contlen, uint64_t g
 {
 	char path[2048], err[256], key[512];
 	struct kube_resp r;
-	snprintf(path, sizeof path, "%s?limit=%d%s%s", in->path, in->ks->page_size,
+	snprintf(path, sizeof path, "%s?limit=%d%s%s", in->cfg.path, in->cfg.page_size,
 		 cont[0] ? "&continue=" : "", cont);
-	if (kube_request(in->ks->kc, "GET", path, NULL, NULL, 0, &r, NULL, err, sizeof err)) {
-		log_warn("list %s: %s", in->resource, err);
+	if (kube_request(in->cfg.kc, "GET", path, NULL, NULL, 0, &r, NULL, err, sizeof err)) {
+		log_warn("list %s: %s", in->cfg.resource, err);
 		kube_resp_free(&r);
 		return -1;
 	}
 	cJSON *list = r.status == 200 ? cJSON_ParseWithLength(r.body.data, r.body.len) : NULL;
 	if (!list) {
-		kstore_api_error(&r, err, sizeof err);
-		log_warn("list %s: HTTP %ld: %s", in->resource, r.status, err);
+		kube_status_message(&r, err, sizeof err);
+		log_warn("list %s: HTTP %ld: %s", in->cfg.resource, r.status, err);
 		int rc = r.status == 410 ? -2 : -1;
 		kube_resp_free(&r);
 		return rc;
@@ -151,14 +145,14 @@ static int list_all(struct informer *in)
 	char cont[1024] = "";
 	uint64_t gen = ++generation;
 	int rc;
-	while ((rc = list_page(in, cont, sizeof cont, gen)) == 1 && !atomic_load(&in->ks->stop))
+	while ((rc = list_page(in, cont, sizeof cont, gen)) == 1 && !atomic_load(in->cfg.stop))
 		;
 	if (rc == -2)
 		return -1; /* continue token expired: start over from page one */
-	if (rc < 0 || atomic_load(&in->ks->stop))
+	if (rc < 0 || atomic_load(in->cfg.stop))
 		return -1;
 	drop_unseen(in, gen);
-	log_info("listed %s: %zu objects at resourceVersion %s", in->resource,
+	log_info("listed %s: %zu objects at resourceVersion %s", in->cfg.resource,
 		 hmap_size(&in->known), in->rv);
 	return 0;
 }
@@ -171,13 +165,13 @@ static int on_event(void *ud, const char *line, size_t len)
 	const char *type = json_str(ev, "type");
 	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(ev, "object");
 	if (!type || !cJSON_IsObject(obj)) {
-		log_warn("watch %s: ignoring a malformed event", in->resource);
+		log_warn("watch %s: ignoring a malformed event", in->cfg.resource);
 		cJSON_Delete(ev);
 		return 0;
 	}
 	if (!strcmp(type, "ERROR")) {
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "code");
-		log_info("watch %s: %s", in->resource,
+		log_info("watch %s: %s", in->cfg.resource,
 			 json_str(obj, "message") ? json_str(obj, "message") : "error event");
 		in->need_list = cJSON_IsNumber(code) && code->valueint == 410;
 		cJSON_Delete(ev);
@@ -205,13 +199,13 @@ static long watch_once(struct informer *in)
 	char path[512], err[256];
 	snprintf(path, sizeof path,
 		 "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&resourceVersion=%s",
-		 in->path, WATCH_TIMEOUT_S, in->rv);
-	long st = kube_watch(in->ks->kc, path, on_event, in, &in->ks->stop, IDLE_TIMEOUT_MS, err,
+		 in->cfg.path, WATCH_TIMEOUT_S, in->rv);
+	long st = kube_watch(in->cfg.kc, path, on_event, in, in->cfg.stop, IDLE_TIMEOUT_MS, err,
 			     sizeof err);
 	if (st == 410)
 		in->need_list = true;
-	if (st != 200 && !atomic_load(&in->ks->stop))
-		log_warn("watch %s from %s: %s", in->resource, in->rv,
+	if (st != 200 && !atomic_load(in->cfg.stop))
+		log_warn("watch %s from %s: %s", in->cfg.resource, in->rv,
 			 st < 0      ? err
 			 : st == 410 ? "410 Gone, relisting"
 				     : err);
@@ -220,23 +214,19 @@ static long watch_once(struct informer *in)
 
 static void mark_listed(struct informer *in)
 {
-	if (atomic_exchange(&in->listed, 1))
-		return;
-	struct kstore *ks = in->ks;
-	if (atomic_load(&ks->nodes.listed) && atomic_load(&ks->pods.listed) &&
-	    !atomic_exchange(&ks->synced, 1) && ks->sink.synced)
-		ks->sink.synced(ks->sink.ud);
+	if (!atomic_exchange(&in->listed, 1) && in->cfg.listed)
+		in->cfg.listed(in->cfg.ud);
 }
 
 static void *run(void *arg)
 {
 	struct informer *in = arg;
-	long backoff = 100;
-	while (!atomic_load(&in->ks->stop)) {
+	long backoff = BACKOFF_MIN_MS;
+	while (!atomic_load(in->cfg.stop)) {
 		if (in->need_list) {
 			if (list_all(in)) {
-				kstore_sleep(in->ks, backoff + rand() % (backoff + 1));
-				backoff = backoff < 5000 ? backoff * 2 : 10000;
+				kube_sleep(in->cfg.stop, backoff + rand() % (backoff + 1));
+				backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS;
 				continue;
 			}
 			in->need_list = false;
@@ -244,11 +234,11 @@ static void *run(void *arg)
 		}
 		long st = watch_once(in);
 		if (st == 200 || in->need_list) {
-			backoff = 100;
+			backoff = BACKOFF_MIN_MS;
 			continue;
 		}
-		kstore_sleep(in->ks, backoff + rand() % (backoff + 1));
-		backoff = backoff < 5000 ? backoff * 2 : 10000;
+		kube_sleep(in->cfg.stop, backoff + rand() % (backoff + 1));
+		backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS;
 	}
 	return NULL;
 }

@@ -3,10 +3,11 @@
  * every few seconds; anyone may take the lease once renewTime plus
  * leaseDurationSeconds has passed. Writes are guarded by resourceVersion,
  * so two candidates never both win. */
-#include "kube_int.h"
+#include "lease.h"
+#include "vx/clock.h"
+#include "vx/json.h"
 #include "vx/log.h"
-#include "vx/request.h"
-#include "vx/sync.h"
+#include "vx/xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,10 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+/* client-go's defaults: renew well inside the lease's duration. */
+#define LEASE_DEFAULT_SECONDS 15
+#define LEASE_RENEWS_PER_DURATION 5
 
 static void micro_time(char *out, size_t len)
 {
@@ -59,7 +64,7 @@ static int write_lease(struct lease *l, const char *method, const char *rv, cons
 		snprintf(path, sizeof path, "/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s",
 			 l->ns, l->name);
 	char *body = lease_body(l, rv, acquire);
-	int rc = kube_request(l->ks->kc, method, path, NULL, body, strlen(body), &r, NULL, err,
+	int rc = kube_request(l->kc, method, path, NULL, body, strlen(body), &r, NULL, err,
 			      sizeof err);
 	free(body);
 	int ok = rc == 0 && (r.status == 200 || r.status == 201);
@@ -74,7 +79,7 @@ static int try_acquire(struct lease *l)
 	struct kube_resp r;
 	snprintf(path, sizeof path, "/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s", l->ns,
 		 l->name);
-	if (kube_request(l->ks->kc, "GET", path, NULL, NULL, 0, &r, NULL, err, sizeof err)) {
+	if (kube_request(l->kc, "GET", path, NULL, NULL, 0, &r, NULL, err, sizeof err)) {
 		kube_resp_free(&r);
 		return 0;
 	}
@@ -90,7 +95,7 @@ static int try_acquire(struct lease *l)
 	const char *holder = json_str(spec, "holderIdentity");
 	const char *renew = json_str(spec, "renewTime");
 	const cJSON *dur = cJSON_GetObjectItemCaseSensitive(spec, "leaseDurationSeconds");
-	int64_t renewed = sync_parse_time(renew);
+	int64_t renewed = clk_parse_rfc3339(renew);
 	int64_t expires = renewed + (cJSON_IsNumber(dur) ? dur->valueint : l->seconds);
 	int mine = holder && !strcmp(holder, l->identity);
 	int free_now = !holder || !*holder || renewed < 0 || expires < (int64_t)time(NULL);
@@ -106,27 +111,28 @@ static int try_acquire(struct lease *l)
 static void *run(void *arg)
 {
 	struct lease *l = arg;
-	int period_ms = l->seconds * 1000 / 5;
-	while (!atomic_load(&l->ks->stop)) {
+	int period_ms = l->seconds * 1000 / LEASE_RENEWS_PER_DURATION;
+	while (!atomic_load(l->stop)) {
 		int won = try_acquire(l);
 		if (won != atomic_exchange(&l->leader, won))
 			log_info("leader election: %s the lease %s/%s as %s",
 				 won ? "now holding" : "lost", l->ns, l->name, l->identity);
-		kstore_sleep(l->ks, period_ms);
+		kube_sleep(l->stop, period_ms);
 	}
 	return NULL;
 }
 
-int lease_start(struct lease *l, struct kstore *ks, const struct kstore_opts *o)
+int lease_start(struct lease *l, const struct lease_cfg *cfg)
 {
 	char host[256] = "vgpu-extender", id[320];
 	gethostname(host, sizeof host - 1);
 	snprintf(id, sizeof id, "%s_%d", host, (int)getpid());
-	l->ks = ks;
-	l->ns = strdup(o->lease_namespace ? o->lease_namespace : ks->ns);
-	l->name = strdup(o->lease_name ? o->lease_name : "vgpu-extender");
-	l->identity = strdup(o->identity ? o->identity : id);
-	l->seconds = o->lease_seconds > 0 ? o->lease_seconds : 15;
+	l->kc = cfg->kc;
+	l->stop = cfg->stop;
+	l->ns = xstrdup(cfg->ns);
+	l->name = xstrdup(cfg->name ? cfg->name : "vgpu-extender");
+	l->identity = xstrdup(cfg->identity ? cfg->identity : id);
+	l->seconds = cfg->seconds > 0 ? cfg->seconds : LEASE_DEFAULT_SECONDS;
 	l->running = pthread_create(&l->thread, NULL, run, l) == 0;
 	return l->running ? 0 : -1;
 }

@@ -18,6 +18,7 @@
  * missed or not), 1 when requests or checks errored, 2 for usage errors or
  * a daemon (or fake API server) that did not start. */
 #include "bench.h"
+#include "vx/json.h"
 #include "../integration/harness.h"
 #include "vx/buf.h"
 

@@ -1,42 +1,56 @@
-/* kube: the cluster-mode store's writes: get, bind, create, delete, patch,
- * and Events. Bind follows SPEC section 2: take the node lock `hamivgpu`
- * with a merge patch guarded by the node's resourceVersion, then POST the
- * Binding carrying the Volcano annotations, which the API server applies to
- * the pod together with spec.nodeName. Any failure gives the lock back, so
- * nothing this bind wrote survives it. */
-#include "kube_int.h"
+/* kubestore: the cluster-mode store. Lists and watches Nodes and Pods
+ * (informer.c), elects a leader (lease.c), and performs the writes: get,
+ * bind, create, delete, patch, Events. Bind follows SPEC section 2: take the
+ * node lock `hamivgpu` with a merge patch guarded by the node's
+ * resourceVersion, then POST the Binding carrying the Volcano annotations,
+ * which the API server applies to the pod together with spec.nodeName. Any
+ * failure gives the lock back, so nothing this bind wrote survives it. A
+ * lock held by an allocation in flight is reported (STORE_BUSY), never
+ * waited for here: the binder above parks the bind without a thread. */
+#include "informer.h"
+#include "lease.h"
+#include "vx/json.h"
+#include "vx/kubestore.h"
 #include "vx/log.h"
-#include "vx/request.h"
-#include "vx/sync.h"
+#include "vx/volcano.h"
+#include "vx/xalloc.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define LOCK_TTL_S 300
-#define LOCK_WAIT_MS 5000
+#define DEFAULT_PAGE_SIZE 500
+#define DEFAULT_STALE_LOCK_S 30
+/* The janitor looks at old locks at least this often. */
+#define JANITOR_MAX_PERIOD_MS 5000
+#define JANITOR_MIN_PERIOD_MS 100
+
+struct kstore {
+	struct store base;
+	struct kube_client *kc;
+	struct vx_clock *clock;
+	struct store_sink sink;
+	atomic_int stop;
+	int page_size;
+	int stale_lock_s;
+	struct informer nodes, pods;
+	atomic_int synced;
+	bool leader_elect;
+	struct lease lease;
+	pthread_mutex_t lock_mu; /* guards the two maps below */
+	struct hmap locking;     /* nodes a bind of ours is working on */
+	struct hmap locked;      /* node -> struct node_lock: hamivgpu as last seen */
+	pthread_t janitor;
+	bool janitor_running;
+	char *ns;
+};
 
 static struct kstore *ks_of(struct store *s)
 {
 	return (struct kstore *)s;
-}
-
-void kstore_sleep(struct kstore *ks, long ms)
-{
-	for (long slept = 0; slept < ms && !atomic_load(&ks->stop); slept += 50) {
-		long step = ms - slept < 50 ? ms - slept : 50;
-		struct timespec ts = {0, step * 1000000L};
-		nanosleep(&ts, NULL);
-	}
-}
-
-void kstore_api_error(const struct kube_resp *r, char *out, size_t len)
-{
-	cJSON *st = r->body.len ? cJSON_ParseWithLength(r->body.data, r->body.len) : NULL;
-	const char *msg = json_str(st, "message");
-	snprintf(out, len, "%s", msg ? msg : r->status ? "unexpected answer" : "no answer");
-	cJSON_Delete(st);
 }
 
 /* One API call; returns the HTTP status, or -1 with e set. */
@@ -50,7 +64,7 @@ static long call(struct kstore *ks, const char *method, const char *path, const 
 		return -1;
 	}
 	if (r->status >= 300) {
-		kstore_api_error(r, err, sizeof err);
+		kube_status_message(r, err, sizeof err);
 		store_err_set(e, (int)r->status, "%s", err);
 	}
 	return r->status;
@@ -119,9 +133,9 @@ static int try_lock(struct kstore *ks, const char *node, struct store_err *e)
 	if (!n)
 		return -1;
 	const char *held = json_annotation(n, ANN_NODE_LOCK);
-	int64_t since = held ? sync_parse_time(held) : -1;
+	int64_t since = held ? clk_parse_rfc3339(held) : -1;
 	int64_t now = clk_now_s(ks->clock);
-	if (held && since >= 0 && now - since < LOCK_TTL_S && lock_is_live(ks, node)) {
+	if (held && since >= 0 && now - since < VOLCANO_LOCK_TTL_S && lock_is_live(ks, node)) {
 		cJSON_Delete(n);
 		store_err_set(e, 409, "node %s is locked by a vGPU allocation in progress since %s",
 			      node, held);
@@ -129,7 +143,7 @@ static int try_lock(struct kstore *ks, const char *node, struct store_err *e)
 	}
 	if (held)
 		log_info("node %s: taking over the %s lock from %s (%s)", node, ANN_NODE_LOCK, held,
-			 since >= 0 && now - since >= LOCK_TTL_S ? "expired" : "no pod allocating");
+			 since >= 0 && now - since >= VOLCANO_LOCK_TTL_S ? "expired" : "no pod allocating");
 	clk_format_rfc3339(now, ts, sizeof ts);
 	char *body = lock_patch(json_str(json_path(n, "metadata", NULL), "resourceVersion"), ts);
 	cJSON_Delete(n);
@@ -153,36 +167,18 @@ static void unlock_node(struct kstore *ks, const char *node)
 	kube_resp_free(&r);
 }
 
-/* Our own binds to one node queue here, so they never race for its lock. */
-static void local_acquire(struct kstore *ks, const char *node)
+/* Marks the nodes our binds work on, so the janitor keeps its hands off
+ * their locks. The binder runs one bind per node at a time. */
+static void mark_locking(struct kstore *ks, const char *node, bool on)
 {
 	pthread_mutex_lock(&ks->lock_mu);
-	while (hmap_get(&ks->locking, node))
-		pthread_cond_wait(&ks->lock_cv, &ks->lock_mu);
-	char *key = strdup(node);
-	hmap_put(&ks->locking, key, key);
-	pthread_mutex_unlock(&ks->lock_mu);
-}
-
-static void local_release(struct kstore *ks, const char *node)
-{
-	pthread_mutex_lock(&ks->lock_mu);
-	free(hmap_del(&ks->locking, node));
-	pthread_cond_broadcast(&ks->lock_cv);
-	pthread_mutex_unlock(&ks->lock_mu);
-}
-
-static int lock_node(struct kstore *ks, const char *node, struct store_err *e)
-{
-	long waited = 0, step = 50;
-	for (;;) {
-		int rc = try_lock(ks, node, e);
-		if (rc <= 0 || waited >= LOCK_WAIT_MS || atomic_load(&ks->stop))
-			return rc == 0 ? 0 : -1;
-		kstore_sleep(ks, step);
-		waited += step;
-		step = step < 400 ? step * 2 : 400;
+	if (on && !hmap_get(&ks->locking, node)) {
+		char *key = xstrdup(node); /* the map borrows its keys: the value owns it */
+		hmap_put(&ks->locking, key, key);
+	} else if (!on) {
+		free(hmap_del(&ks->locking, node));
 	}
+	pthread_mutex_unlock(&ks->lock_mu);
 }
 
 static char *binding_body(const struct store_binding *b)
@@ -277,17 +273,29 @@ static int ks_bind(struct store *s, const struct store_binding *b, struct store_
 	}
 	if (!b->annotations)
 		return post_binding(ks, b, e);
-	local_acquire(ks, b->node);
-	int rc = lock_node(ks, b->node, e);
+	mark_locking(ks, b->node, true);
+	int rc = try_lock(ks, b->node, e);
 	if (rc == 0) {
 		rc = post_binding(ks, b, e);
 		if (rc)
 			unlock_node(ks, b->node);
 	}
-	local_release(ks, b->node);
-	if (rc)
+	mark_locking(ks, b->node, false);
+	if (rc < 0)
 		emit_event(ks, b, "FailedBinding", e->msg);
-	return rc;
+	return rc < 0 ? -1 : rc;
+}
+
+static int ks_refresh_pod(struct store *s, const char *ns, const char *name, struct store_err *e)
+{
+	struct kstore *ks = ks_of(s);
+	cJSON *pod = ks_get_pod(s, ns, name, e);
+	if (!pod)
+		return -1;
+	if (ks->sink.pod)
+		ks->sink.pod(ks->sink.ud, STORE_MODIFIED, pod);
+	cJSON_Delete(pod);
+	return 0;
 }
 
 static int simple_write(struct kstore *ks, const char *method, const char *path, const char *ctype,
@@ -336,7 +344,7 @@ struct node_lock {
 	char name[];
 };
 
-void kstore_note_node(struct kstore *ks, enum store_ev ev, const cJSON *node)
+static void note_node(struct kstore *ks, enum store_ev ev, const cJSON *node)
 {
 	const char *name = json_str(json_path(node, "metadata", NULL), "name");
 	const char *held = ev == STORE_DELETED ? NULL : json_annotation(node, ANN_NODE_LOCK);
@@ -354,7 +362,7 @@ void kstore_note_node(struct kstore *ks, enum store_ev ev, const cJSON *node)
 			memcpy(l->name, name, strlen(name) + 1);
 			hmap_put(&ks->locked, l->name, l);
 		}
-		l->since = sync_parse_time(held);
+		l->since = clk_parse_rfc3339(held);
 	}
 	pthread_mutex_unlock(&ks->lock_mu);
 }
@@ -391,8 +399,8 @@ static void sweep_locks(struct kstore *ks)
 		snprintf(path, sizeof path, "/api/v1/nodes/%s", names[i]);
 		cJSON *node = get_json(ks, path, &e);
 		const char *held = json_annotation(node, ANN_NODE_LOCK);
-		int64_t since = held ? sync_parse_time(held) : -1;
-		bool expired = since >= 0 && clk_now_s(ks->clock) - since >= LOCK_TTL_S;
+		int64_t since = held ? clk_parse_rfc3339(held) : -1;
+		bool expired = since >= 0 && clk_now_s(ks->clock) - since >= VOLCANO_LOCK_TTL_S;
 		if (held && (expired || !lock_is_live(ks, names[i]))) {
 			struct kube_resp r;
 			char *body = lock_patch(
@@ -417,15 +425,37 @@ static void *janitor(void *arg)
 	/* A bind holds the lock for milliseconds; one older than the grace is
 	 * looked at, at most every 5 s. */
 	long period = ks->stale_lock_s * 1000L / 2;
-	if (period > 5000)
-		period = 5000;
+	if (period > JANITOR_MAX_PERIOD_MS)
+		period = JANITOR_MAX_PERIOD_MS;
+	if (period < JANITOR_MIN_PERIOD_MS)
+		period = JANITOR_MIN_PERIOD_MS;
 	while (!atomic_load(&ks->stop)) {
-		kstore_sleep(ks, period > 100 ? period : 100);
+		kube_sleep(&ks->stop, period);
 		if (!atomic_load(&ks->stop) && atomic_load(&ks->synced) &&
 		    kstore_is_leader(&ks->base))
 			sweep_locks(ks);
 	}
 	return NULL;
+}
+
+static void deliver(void *ud, bool is_pod, enum store_ev ev, const cJSON *obj)
+{
+	struct kstore *ks = ud;
+	if (is_pod && ks->sink.pod)
+		ks->sink.pod(ks->sink.ud, ev, obj);
+	else if (!is_pod && ks->sink.node)
+		ks->sink.node(ks->sink.ud, ev, obj);
+	if (!is_pod)
+		note_node(ks, ev, obj);
+}
+
+/* Ready once both resources have been listed in full. */
+static void listed(void *ud)
+{
+	struct kstore *ks = ud;
+	if (atomic_load(&ks->nodes.listed) && atomic_load(&ks->pods.listed) &&
+	    !atomic_exchange(&ks->synced, 1) && ks->sink.synced)
+		ks->sink.synced(ks->sink.ud);
 }
 
 static int ks_start(struct store *s, const struct store_sink *sink)
@@ -452,6 +482,15 @@ static void ks_stop(struct store *s)
 	ks->leader_elect = false;
 }
 
+static void free_values(struct hmap *h)
+{
+	size_t it = 0;
+	void *v;
+	while (hmap_next(h, &it, NULL, &v))
+		free(v);
+	hmap_free(h);
+}
+
 static void ks_destroy(struct store *s)
 {
 	struct kstore *ks = ks_of(s);
@@ -459,16 +498,9 @@ static void ks_destroy(struct store *s)
 	informer_free(&ks->nodes);
 	informer_free(&ks->pods);
 	kube_client_free(ks->kc);
-	size_t it = 0;
-	void *v;
-	while (hmap_next(&ks->locking, &it, NULL, &v))
-		free(v);
-	hmap_free(&ks->locking);
-	for (it = 0; hmap_next(&ks->locked, &it, NULL, &v);)
-		free(v);
-	hmap_free(&ks->locked);
+	free_values(&ks->locking);
+	free_values(&ks->locked);
 	pthread_mutex_destroy(&ks->lock_mu);
-	pthread_cond_destroy(&ks->lock_cv);
 	free(ks->ns);
 	free(ks);
 }
@@ -478,12 +510,12 @@ static const struct store_ops kstore_ops = {
     .stop = ks_stop,
     .destroy = ks_destroy,
     .get_pod = ks_get_pod,
+    .refresh_pod = ks_refresh_pod,
     .bind = ks_bind,
     .create_pod = ks_create_pod,
     .delete_pod = ks_delete_pod,
     .patch_pod_annotations = ks_patch_ann,
     .is_leader = kstore_is_leader,
-    .observe_pod = NULL,
 };
 
 bool kstore_is_leader(struct store *s)
@@ -492,12 +524,37 @@ bool kstore_is_leader(struct store *s)
 	return !ks->leader_elect || atomic_load(&ks->lease.leader);
 }
 
+static void init_informer(struct kstore *ks, struct informer *in, const char *resource,
+			  const char *path, bool is_pod)
+{
+	struct informer_cfg c = {.kc = ks->kc,
+				 .stop = &ks->stop,
+				 .page_size = ks->page_size,
+				 .resource = resource,
+				 .path = path,
+				 .is_pod = is_pod,
+				 .ud = ks,
+				 .deliver = deliver,
+				 .listed = listed};
+	informer_init(in, &c);
+}
+
+static int start_lease(struct kstore *ks, const struct kstore_opts *o)
+{
+	struct lease_cfg c = {.kc = ks->kc,
+			      .stop = &ks->stop,
+			      .ns = o->lease_namespace ? o->lease_namespace : ks->ns,
+			      .name = o->lease_name,
+			      .identity = o->identity,
+			      .seconds = o->lease_seconds};
+	ks->leader_elect = true;
+	return lease_start(&ks->lease, &c);
+}
+
 struct store *kstore_new(const struct kube_config *cfg, const struct kstore_opts *o,
 			 struct vx_clock *clock, char *err, size_t errlen)
 {
-	struct kstore *ks = calloc(1, sizeof *ks);
-	if (!ks)
-		abort();
+	struct kstore *ks = xcalloc(1, sizeof *ks);
 	ks->kc = kube_client_new(cfg, err, errlen);
 	if (!ks->kc) {
 		free(ks);
@@ -506,22 +563,19 @@ struct store *kstore_new(const struct kube_config *cfg, const struct kstore_opts
 	ks->base.ops = &kstore_ops;
 	ks->base.kind = "kubernetes";
 	ks->clock = clock;
-	ks->page_size = o && o->page_size > 0 ? o->page_size : 500;
-	ks->stale_lock_s = o && o->stale_lock_seconds > 0 ? o->stale_lock_seconds : 30;
-	ks->ns = strdup(cfg->namespace ? cfg->namespace : "default");
+	ks->page_size = o && o->page_size > 0 ? o->page_size : DEFAULT_PAGE_SIZE;
+	ks->stale_lock_s =
+	    o && o->stale_lock_seconds > 0 ? o->stale_lock_seconds : DEFAULT_STALE_LOCK_S;
+	ks->ns = xstrdup(cfg->namespace ? cfg->namespace : "default");
 	pthread_mutex_init(&ks->lock_mu, NULL);
-	pthread_cond_init(&ks->lock_cv, NULL);
 	hmap_init(&ks->locking);
 	hmap_init(&ks->locked);
-	informer_init(&ks->nodes, ks, "nodes", "/api/v1/nodes", false);
-	informer_init(&ks->pods, ks, "pods", "/api/v1/pods", true);
-	if (o && o->leader_elect) {
-		ks->leader_elect = true;
-		if (lease_start(&ks->lease, ks, o)) {
-			snprintf(err, errlen, "cannot start leader election");
-			ks_destroy(&ks->base);
-			return NULL;
-		}
+	init_informer(ks, &ks->nodes, "nodes", "/api/v1/nodes", false);
+	init_informer(ks, &ks->pods, "pods", "/api/v1/pods", true);
+	if (o && o->leader_elect && start_lease(ks, o)) {
+		snprintf(err, errlen, "cannot start leader election");
+		ks_destroy(&ks->base);
+		return NULL;
 	}
 	return &ks->base;
 }

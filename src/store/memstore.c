@@ -1,11 +1,12 @@
 /* memory: the dev-mode store; see memstore.h. One mutex guards everything;
  * events go to the sink while it is held, so the model sees writes in the
  * order they happened (the lock order is always store, then model). */
+#include "vx/xalloc.h"
 #include "vx/hmap.h"
+#include "vx/volcano.h"
+#include "vx/json.h"
 #include "vx/log.h"
 #include "vx/memstore.h"
-#include "vx/request.h"
-#include "vx/sync.h"
 #include "vx/yamljson.h"
 
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <time.h>
 #include <zlib.h>
 
-#define LOCK_TTL_S 300 /* a node lock older than this is taken over */
 
 struct mobj {
 	char *text;       /* the object's JSON while it is hot, else NULL */
@@ -55,14 +55,6 @@ struct mstore {
 static struct mstore *ms_of(struct store *s)
 {
 	return (struct mstore *)s;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-	if (!p)
-		abort();
-	return p;
 }
 
 /* Objects that have not changed for a while are kept deflated: pod JSON is
@@ -153,7 +145,7 @@ static void refresh_flags(struct mobj *o, const cJSON *pod)
 {
 	const char *phase = json_str(json_path(pod, "status", NULL), "phase");
 	const char *bp = json_annotation(pod, ANN_BIND_PHASE);
-	const char *rt = json_annotation(pod, "vgpu-extender.io/dev-runtime-seconds");
+	const char *rt = json_annotation(pod, VX_ANN_DEV_RUNTIME);
 	o->bound = json_str(json_path(pod, "spec", NULL), "nodeName") != NULL;
 	o->allocating = o->bound && bp && strcmp(bp, "allocating") == 0;
 	o->terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
@@ -249,7 +241,7 @@ static int add_pod(struct mstore *m, const cJSON *in, bool external, struct stor
 	}
 	if (!json_str(md, "namespace"))
 		set_string(md, "namespace", "default");
-	snprintf(key, sizeof key, "%s/%s", json_str(md, "namespace"), name);
+	pod_key(key, json_str(md, "namespace"), name);
 	if (hmap_get(&m->pods, key)) {
 		cJSON_Delete(pod);
 		store_err_set(e, 409, "pods \"%s\" already exists", key);
@@ -276,7 +268,7 @@ static int add_pod(struct mstore *m, const cJSON *in, bool external, struct stor
 									      : "Pending");
 	struct mobj *o = new_obj(key);
 	o->external = external;
-	int64_t created = sync_parse_time(json_str(md, "creationTimestamp"));
+	int64_t created = clk_parse_rfc3339(json_str(md, "creationTimestamp"));
 	o->created_ms = created >= 0 ? created * 1000 : now;
 	o->start_ms = now;
 	o->seq = ++m->seq;
@@ -468,8 +460,8 @@ static void ms_destroy(struct store *s)
 
 static struct mobj *find_pod(struct mstore *m, const char *ns, const char *name)
 {
-	char key[512];
-	snprintf(key, sizeof key, "%s/%s", ns, name);
+	char key[VX_POD_KEY_MAX];
+	pod_key(key, ns, name);
 	return hmap_get(&m->pods, key);
 }
 
@@ -489,10 +481,10 @@ static cJSON *ms_get_pod(struct store *s, const char *ns, const char *name, stru
 static int64_t lock_left(struct mstore *m, const cJSON *node)
 {
 	const char *v = json_annotation(node, ANN_NODE_LOCK);
-	int64_t t = v ? sync_parse_time(v) : -1;
+	int64_t t = v ? clk_parse_rfc3339(v) : -1;
 	if (t < 0)
 		return 0;
-	int64_t left = t + LOCK_TTL_S - clk_now_s(m->clock);
+	int64_t left = t + VOLCANO_LOCK_TTL_S - clk_now_s(m->clock);
 	return left > 0 ? left : 0;
 }
 
@@ -548,72 +540,51 @@ static void play_plugin(struct mstore *m, struct mobj *o, int64_t now, bool rele
 
 /* Takes the node lock for pod_key (mutex held). A lock held for a pod still
  * allocating is finished first by the plugin stand-in, as the real plugin
- * would have by then; any other live lock is waited for, up to 5 s. */
-static int lock_node(struct mstore *m, const char *node, const char *pod_key, bool *waited,
-		     struct store_err *e)
+ * would have by then; any other live lock makes the bind STORE_BUSY. */
+static int lock_node(struct mstore *m, const char *node, const char *pod_key, struct store_err *e)
 {
-	struct mobj *no;
-	*waited = false;
-	for (int waited_ms = 0;; waited_ms += 50) {
-		no = hmap_get(&m->nodes, node);
-		if (!no) {
-			store_err_set(e, 404, "nodes \"%s\" not found", node);
-			return -1;
-		}
-		struct mobj *owner = no->lock_owner ? hmap_get(&m->pods, no->lock_owner) : NULL;
-		bool taking_over = owner && owner->allocating;
-		if (taking_over)
-			play_plugin(m, owner, clk_now_ms(m->clock), false);
-		cJSON *nj = parse_obj(m, no);
-		if (taking_over || !lock_left(m, nj)) {
-			set_node_lock(m, no, nj, pod_key);
-			cJSON_Delete(nj);
-			return 0;
-		}
-		cJSON_Delete(nj);
-		if (waited_ms >= 5000) {
-			store_err_set(e, 409, "node %s is locked by another vGPU bind", node);
-			return -1;
-		}
-		*waited = true;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&m->changed, &m->mu, &ts);
+	struct mobj *no = hmap_get(&m->nodes, node);
+	if (!no) {
+		store_err_set(e, 404, "nodes \"%s\" not found", node);
+		return -1;
 	}
+	struct mobj *owner = no->lock_owner ? hmap_get(&m->pods, no->lock_owner) : NULL;
+	bool taking_over = owner && owner->allocating;
+	if (taking_over)
+		play_plugin(m, owner, clk_now_ms(m->clock), false);
+	cJSON *nj = parse_obj(m, no);
+	int rc = 0;
+	if (taking_over || !lock_left(m, nj)) {
+		set_node_lock(m, no, nj, pod_key);
+	} else {
+		store_err_set(e, 423, "node %s is locked by another vGPU allocation in progress",
+			      node);
+		rc = STORE_BUSY;
+	}
+	cJSON_Delete(nj);
+	return rc;
 }
 
 static int bind_locked(struct mstore *m, const struct store_binding *b, struct store_err *e)
 {
 	struct mobj *o = find_pod(m, b->ns, b->name);
-	bool waited = false;
 	if (!o) {
 		store_err_set(e, 404, "pods \"%s/%s\" not found", b->ns, b->name);
 		return -1;
 	}
 	cJSON *pod = parse_obj(m, o);
-	int rc = check_binding(pod, b, e);
-	if (rc == 0 && b->annotations && lock_node(m, b->node, o->key, &waited, e))
-		rc = -1;
-	if (rc == 0 && waited) {
-		/* The mutex was released while we waited: read the pod again. */
-		cJSON_Delete(pod);
-		o = find_pod(m, b->ns, b->name);
-		pod = o ? parse_obj(m, o) : NULL;
-		rc = pod ? check_binding(pod, b, e) : (store_err_set(e, 404, "pod deleted"), -1);
-	}
-	if (rc == 0) {
+	int chk = check_binding(pod, b, e); /* 1: already bound there */
+	int rc = chk < 0 ? -1 : 0;
+	if (chk == 0 && b->annotations)
+		rc = lock_node(m, b->node, o->key, e);
+	if (chk == 0 && rc == 0) {
 		set_string(ensure_obj(pod, "spec"), "nodeName", b->node);
 		if (b->annotations)
 			merge_annotations(pod, b->annotations);
 		commit(m, o, pod, true, STORE_MODIFIED);
 	}
 	cJSON_Delete(pod);
-	return rc < 0 ? -1 : 0;
+	return rc;
 }
 
 static int ms_bind(struct store *s, const struct store_binding *b, struct store_err *e)
@@ -623,6 +594,22 @@ static int ms_bind(struct store *s, const struct store_binding *b, struct store_
 	int rc = bind_locked(m, b, e);
 	pthread_mutex_unlock(&m->mu);
 	return rc;
+}
+
+static int ms_refresh_pod(struct store *s, const char *ns, const char *name, struct store_err *e)
+{
+	struct mstore *m = ms_of(s);
+	pthread_mutex_lock(&m->mu);
+	struct mobj *o = find_pod(m, ns, name);
+	if (o && m->started && m->sink.pod) {
+		cJSON *j = parse_obj(m, o);
+		m->sink.pod(m->sink.ud, STORE_MODIFIED, j);
+		cJSON_Delete(j);
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (!o)
+		store_err_set(e, 404, "pods \"%s/%s\" not found", ns, name);
+	return o ? 0 : -1;
 }
 
 static int ms_create_pod(struct store *s, const cJSON *pod, struct store_err *e)
@@ -695,42 +682,6 @@ static void ms_observe(struct store *s, const cJSON *pod)
 			log_warn("dev store: cannot record pod %s from /filter: %s", name, e.msg);
 	}
 	pthread_mutex_unlock(&m->mu);
-}
-
-static const struct store_ops mstore_ops = {
-    .start = ms_start,
-    .stop = ms_stop,
-    .destroy = ms_destroy,
-    .get_pod = ms_get_pod,
-    .bind = ms_bind,
-    .create_pod = ms_create_pod,
-    .delete_pod = ms_delete_pod,
-    .patch_pod_annotations = ms_patch_ann,
-    .observe_pod = ms_observe,
-};
-
-struct store *mstore_new(struct vx_clock *clock)
-{
-	struct mstore *m = calloc(1, sizeof *m);
-	if (!m)
-		abort();
-	m->base.ops = &mstore_ops;
-	m->base.kind = "memory";
-	m->clock = clock;
-	pthread_mutex_init(&m->mu, NULL);
-	pthread_cond_init(&m->changed, NULL);
-	/* A 4 KiB window suffices for objects of a few KiB and keeps both
-	 * streams small; memLevel 5 keeps the deflate hash at 16 KiB. */
-	if (deflateInit2(&m->def, 1, Z_DEFLATED, 12, 5, Z_DEFAULT_STRATEGY) != Z_OK ||
-	    inflateInit2(&m->inf, 12) != Z_OK)
-		abort();
-	hmap_init(&m->pods);
-	hmap_init(&m->nodes);
-	hmap_init(&m->pending);
-	hmap_init(&m->allocating);
-	hmap_init(&m->timed);
-	hmap_init(&m->hot);
-	return &m->base;
 }
 
 /* Device plugin stand-in: Allocate succeeded, so report success, start the
@@ -809,7 +760,7 @@ static void cool_down(struct mstore *m)
 	}
 }
 
-int mstore_tick(struct store *s)
+static int ms_tick(struct store *s)
 {
 	struct mstore *m = ms_of(s);
 	int changed = 0;
@@ -833,7 +784,7 @@ int mstore_tick(struct store *s)
 	return changed;
 }
 
-int64_t mstore_next_due_ms(struct store *s)
+static int64_t ms_next_due_ms(struct store *s)
 {
 	struct mstore *m = ms_of(s);
 	int64_t best = -1;
@@ -861,7 +812,7 @@ static int by_age(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-int mstore_pending(struct store *s, char ***keys)
+static int ms_pending(struct store *s, char ***keys)
 {
 	struct mstore *m = ms_of(s);
 	size_t n;
@@ -878,7 +829,7 @@ int mstore_pending(struct store *s, char ***keys)
 	return (int)n;
 }
 
-uint64_t mstore_wait(struct store *s, uint64_t seen, int timeout_ms)
+static uint64_t ms_wait(struct store *s, uint64_t seen, int timeout_ms)
 {
 	struct mstore *m = ms_of(s);
 	struct timespec ts;
@@ -898,11 +849,53 @@ uint64_t mstore_wait(struct store *s, uint64_t seen, int timeout_ms)
 	return c;
 }
 
-void mstore_kick(struct store *s)
+static void ms_kick(struct store *s)
 {
 	struct mstore *m = ms_of(s);
 	pthread_mutex_lock(&m->mu);
 	m->changes++;
 	pthread_cond_broadcast(&m->changed);
 	pthread_mutex_unlock(&m->mu);
+}
+
+static const struct store_ops mstore_ops = {
+    .start = ms_start,
+    .stop = ms_stop,
+    .destroy = ms_destroy,
+    .get_pod = ms_get_pod,
+    .bind = ms_bind,
+    .create_pod = ms_create_pod,
+    .delete_pod = ms_delete_pod,
+    .patch_pod_annotations = ms_patch_ann,
+    .refresh_pod = ms_refresh_pod,
+    .observe_pod = ms_observe,
+    .tick = ms_tick,
+    .pending = ms_pending,
+    .wait = ms_wait,
+    .kick = ms_kick,
+    .next_due_ms = ms_next_due_ms,
+};
+
+struct store *mstore_new(struct vx_clock *clock)
+{
+	struct mstore *m = calloc(1, sizeof *m);
+	if (!m)
+		abort();
+	m->base.ops = &mstore_ops;
+	m->base.kind = "memory";
+	m->clock = clock;
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_cond_init(&m->changed, NULL);
+	/* A 4 KiB window suffices for objects of a few KiB and keeps both
+	 * streams small; memLevel 5 keeps the deflate hash at 16 KiB. */
+	if (deflateInit2(&m->def, 1, Z_DEFLATED, 12, 5, Z_DEFAULT_STRATEGY) != Z_OK ||
+	    inflateInit2(&m->inf, 12) != Z_OK)
+		abort();
+	hmap_init(&m->pods);
+	hmap_init(&m->nodes);
+	hmap_init(&m->pending);
+	hmap_init(&m->allocating);
+	hmap_init(&m->timed);
+	hmap_init(&m->hot);
+	return &m->base;
 }

@@ -1,0 +1,22 @@
+/* json: small readers over cJSON trees shared by every parser of Kubernetes
+ * objects, and the "namespace/name" key pods are known by. */
+#ifndef VX_JSON_H
+#define VX_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+/* Namespace (63) + '/' + name (253) fit with room to spare. */
+#define VX_POD_KEY_MAX 512
+
+/* o[a][b] (b may be NULL); NULL when any step is missing. */
+const cJSON *json_path(const cJSON *o, const char *a, const char *b);
+/* The string value of o[key], or NULL when absent or not a string. */
+const char *json_str(const cJSON *o, const char *key);
+const char *json_annotation(const cJSON *obj, const char *key);
+const char *json_label(const cJSON *obj, const char *key);
+
+/* Writes "ns/name" into out (VX_POD_KEY_MAX bytes) and returns out. */
+char *pod_key(char *out, const char *ns, const char *name);
+
+#endif

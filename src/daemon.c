@@ -1,0 +1,195 @@
+/* daemon: assembles the subsystems in dependency order (clock, model,
+ * store, pipeline, binder, dev loop, HTTP server), serves until SIGINT or
+ * SIGTERM, and takes them apart in the reverse order: the binder first, so
+ * every bind still waiting is answered before the HTTP server goes away. */
+#include "vx/daemon.h"
+#include "vx/api.h"
+#include "vx/devloop.h"
+#include "vx/json.h"
+#include "vx/kubestore.h"
+#include "vx/log.h"
+#include "vx/memstore.h"
+#include "vx/sync.h"
+#include "vx/yamljson.h"
+
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+static void sink_node(void *ud, enum store_ev ev, const cJSON *node)
+{
+	struct vx_daemon *d = ud;
+	if (ev == STORE_DELETED)
+		sync_node_deleted(&d->cluster, json_str(json_path(node, "metadata", NULL), "name"));
+	else
+		sync_node(&d->cluster, node);
+}
+
+static void sink_pod(void *ud, enum store_ev ev, const cJSON *pod)
+{
+	struct vx_daemon *d = ud;
+	const cJSON *md = json_path(pod, "metadata", NULL);
+	const char *ns = json_str(md, "namespace"), *name = json_str(md, "name");
+	if (ev == STORE_DELETED && name)
+		sync_pod_deleted(&d->cluster, ns ? ns : "default", name);
+	else if (ev != STORE_DELETED)
+		sync_pod(&d->cluster, pod);
+}
+
+static void sink_synced(void *ud)
+{
+	struct vx_daemon *d = ud;
+	atomic_store(&d->ready, 1);
+	cluster_rdlock(&d->cluster);
+	log_info("model synced: %zu nodes, %zu vGPU pods", hmap_size(&d->cluster.nodes),
+		 hmap_size(&d->cluster.pods));
+	cluster_unlock(&d->cluster);
+	/* The first sync parsed every object once; give that scratch memory back. */
+	malloc_trim(0);
+}
+
+static struct store *open_kube_store(struct vx_daemon *d, char *err, size_t errlen)
+{
+	struct kube_config kc = {0};
+	int rc;
+	if (d->cfg.kubeconfig)
+		rc = kube_config_load_file(d->cfg.kubeconfig, &kc, err, errlen);
+	else if (getenv("KUBERNETES_SERVICE_HOST"))
+		rc = kube_config_in_cluster(&kc, err, errlen);
+	else {
+		snprintf(err, errlen,
+			 "no API server: pass --kubeconfig FILE, run in a cluster, "
+			 "or use --dev for the embedded demo");
+		return NULL;
+	}
+	if (rc)
+		return NULL;
+	struct kstore_opts o = {.leader_elect = d->cfg.leader_elect,
+				.lease_namespace = d->cfg.lease_namespace,
+				.lease_seconds = d->cfg.lease_seconds,
+				.stale_lock_seconds = d->cfg.stale_lock_seconds};
+	struct store *s = kstore_new(&kc, &o, &d->clock, err, errlen);
+	if (s)
+		log_info("cluster mode: API server %s%s", kc.server,
+			 d->cfg.leader_elect ? ", leader election on" : "");
+	kube_config_free(&kc);
+	return s;
+}
+
+static struct store *open_store(struct vx_daemon *d, char *err, size_t errlen)
+{
+	if (!d->cfg.dev)
+		return open_kube_store(d, err, errlen);
+	struct store *s = mstore_new(&d->clock);
+	int rc = d->cfg.cluster ? mstore_load_file(s, d->cfg.cluster, err, errlen)
+				: mstore_load_demo(s, err, errlen);
+	if (rc) {
+		s->ops->destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
+static char *read_pem(const char *path, char *err, size_t errlen)
+{
+	size_t len;
+	return path ? yj_read_file(path, &len, err, errlen) : NULL;
+}
+
+/* Keep-alive connections idle longer than this are closed. */
+#define HTTP_IDLE_TIMEOUT_S 120
+/* Connections beyond the binds that may wait: filters, scrapes, the CLI. */
+#define HTTP_SPARE_CONNECTIONS 512
+
+/* Every bind in flight holds a connection (a socket) while it waits; the
+ * soft limit of open files is often 1,024. Raise it to the hard limit, as
+ * Go programs such as kube-scheduler do. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int start_http(struct vx_daemon *d, char *err, size_t errlen)
+{
+	char *cert = read_pem(d->cfg.tls_cert, err, errlen);
+	char *key = cert ? read_pem(d->cfg.tls_key, err, errlen) : NULL;
+	if (d->cfg.tls_cert && (!cert || !key)) {
+		free(cert);
+		return DAEMON_EXIT_CONFIG;
+	}
+	struct httpd_opts o = {d->cfg.listen, cert, key, d->cfg.threads, HTTP_IDLE_TIMEOUT_S,
+			       d->cfg.max_binds_in_flight + HTTP_SPARE_CONNECTIONS};
+	d->http = httpd_start(&o, api_handle, d, err, errlen);
+	free(cert);
+	free(key);
+	if (!d->http)
+		return DAEMON_EXIT_RUNTIME;
+	log_info("serving %s on %s (port %d)%s", d->cfg.tls_cert ? "HTTPS" : "HTTP", d->cfg.listen,
+		 httpd_port(d->http), d->cfg.dev ? ", dev mode" : "");
+	return 0;
+}
+
+int daemon_run(struct vx_daemon *d, char *err, size_t errlen)
+{
+	if (clk_init(&d->clock, d->cfg.state_dir, err, errlen))
+		return DAEMON_EXIT_CONFIG;
+	cluster_init(&d->cluster);
+	if (!(d->store = open_store(d, err, errlen)))
+		return DAEMON_EXIT_CONFIG;
+	scache_init(&d->scores);
+	d->pipe = (struct pipeline){.cluster = &d->cluster,
+				    .store = d->store,
+				    .clock = &d->clock,
+				    .node_policy = d->cfg.node_policy,
+				    .gpu_policy = d->cfg.gpu_policy,
+				    .scores = &d->scores};
+	struct store_sink sink = {d, sink_node, sink_pod, sink_synced};
+	if (d->store->ops->start(d->store, &sink)) {
+		snprintf(err, errlen, "the %s store did not start", d->store->kind);
+		return DAEMON_EXIT_RUNTIME;
+	}
+	struct binder_opts bo = {d->cfg.bind_workers, d->cfg.max_binds_in_flight,
+				 d->cfg.bind_wait_seconds * 1000};
+	d->binder = binder_new(&d->pipe, &bo);
+	if (d->cfg.dev && !(d->devloop = devloop_start(&d->pipe, d->binder))) {
+		snprintf(err, errlen, "cannot start the dev scheduling loop");
+		return DAEMON_EXIT_RUNTIME;
+	}
+	raise_fd_limit();
+	int rc = start_http(d, err, errlen);
+	if (rc)
+		return rc;
+	sigset_t set;
+	int sig = 0;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigwait(&set, &sig);
+	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	return 0;
+}
+
+void daemon_shutdown(struct vx_daemon *d)
+{
+	binder_free(d->binder);
+	d->binder = NULL;
+	devloop_stop(d->devloop);
+	httpd_stop(d->http);
+	if (d->store)
+		d->store->ops->stop(d->store);
+	if (d->store)
+		d->store->ops->destroy(d->store);
+	cluster_free(&d->cluster);
+	if (d->pipe.scores)
+		scache_free(d->pipe.scores);
+	clk_free(&d->clock);
+	cfg_free(&d->cfg);
+}
+
