@@ -2,9 +2,14 @@
  * after a bind. A pod that is bound and carries volcano.sh/bind-phase:
  * allocating gets, --standin-delay-ms later on this background thread,
  * bind-phase success and status.phase Running (one write), then its node
- * loses the lock annotation "hamivgpu" (a second write, only if present). */
+ * loses the lock annotation "hamivgpu" (a second write, only if present).
+ * Fault rules with verb STANDIN change that per pod: the rule's path is
+ * matched against "NAMESPACE/NAME@NODE"; delayMs replaces the delay (a long
+ * one holds the node lock, as a slow kubelet would), and a non-zero status
+ * makes the plugin report bind-phase failed instead. */
 #include "fake.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +17,7 @@
 struct job {
 	char *ns, *name;
 	uint64_t due;
+	int fail;
 	struct job *next;
 };
 
@@ -39,8 +45,15 @@ void fk_standin_notify(const struct fk_ver *v)
 	j->name = strdup(v->name);
 	if (!j->ns || !j->name)
 		abort();
-	j->due = now_ms() +
-		 (uint64_t)(fk_srv.cfg.standin_delay_ms > 0 ? fk_srv.cfg.standin_delay_ms : 0);
+	long delay = fk_srv.cfg.standin_delay_ms > 0 ? fk_srv.cfg.standin_delay_ms : 0;
+	char what[600];
+	struct fk_fault f;
+	snprintf(what, sizeof what, "%s/%s@%s", v->ns, v->name, v->standin_node);
+	if (fk_fault_match("STANDIN", what, 0, &f)) {
+		delay = f.delay_ms > 0 ? f.delay_ms : delay;
+		j->fail = f.status != 0;
+	}
+	j->due = now_ms() + (uint64_t)delay;
 	pthread_mutex_lock(&mu);
 	if (stopping) {
 		pthread_mutex_unlock(&mu);
@@ -49,17 +62,21 @@ void fk_standin_notify(const struct fk_ver *v)
 		free(j);
 		return;
 	}
-	if (tail)
-		tail->next = j;
-	else
-		head = j;
-	tail = j;
+	/* Due times differ once rules change delays: keep the list in due order. */
+	struct job **pp = &head;
+	while (*pp && (*pp)->due <= j->due)
+		pp = &(*pp)->next;
+	j->next = *pp;
+	*pp = j;
+	if (!j->next)
+		tail = j;
 	pthread_cond_signal(&cv);
 	pthread_mutex_unlock(&mu);
 }
 
 struct pod_ctx {
 	char node[256];
+	int fail;
 };
 
 static cJSON *obj_field(cJSON *parent, const char *name)
@@ -100,8 +117,9 @@ static int pod_fn(struct fk_kind *k, cJSON **obj, void *ctx, struct fk_err *err)
 		n = sizeof pc->node - 1;
 	memcpy(pc->node, node->valuestring, n);
 	pc->node[n] = '\0';
-	put_str(ann, "volcano.sh/bind-phase", "success");
-	put_str(obj_field(*obj, "status"), "phase", "Running");
+	put_str(ann, "volcano.sh/bind-phase", pc->fail ? "failed" : "success");
+	if (!pc->fail)
+		put_str(obj_field(*obj, "status"), "phase", "Running");
 	return 0;
 }
 
@@ -118,7 +136,7 @@ static int node_fn(struct fk_kind *k, cJSON **obj, void *ctx, struct fk_err *err
 
 static void process(const struct job *j)
 {
-	struct pod_ctx pc = {{0}};
+	struct pod_ctx pc = {{0}, j->fail};
 	struct fk_err err;
 	struct fk_ver *v = fk_store_mutate(&fk_srv.kinds[FK_POD], j->ns, j->name, FK_W_INTERNAL,
 					   pod_fn, &pc, &err);
