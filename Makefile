@@ -51,8 +51,10 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# Rebuilt whole, so a renamed or removed source leaves no stale member behind.
 $(LIBVX): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/vgpu-extender: $(BUILD)/obj/src/main.o $(LIBVX)
