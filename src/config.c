@@ -46,7 +46,7 @@ static const struct opt opts[] = {
     {"--lease-namespace", "leaseNamespace", OPT_STR, OFF(lease_namespace),
      "namespace of the Lease (default: the kubeconfig's)"},
     {"--bind-workers", "bindWorkers", OPT_INT, OFF(bind_workers),
-     "threads making the API calls of binds (32)"},
+     "threads making the API calls of binds (64)"},
     {"--max-binds-in-flight", "maxBindsInFlight", OPT_INT, OFF(max_binds_in_flight),
      "binds accepted at once; beyond, a bind fails at once (2000)"},
     {"--bind-wait-seconds", "bindWaitSeconds", OPT_INT, OFF(bind_wait_seconds),

@@ -191,29 +191,62 @@ static void score_nodes(struct pipeline *pl, const struct req_pod *r, const char
 	}
 }
 
-/* Scales to 0..10 over the candidates the pod can use; busy nodes get 0
- * while some idle node scores, so binpack packs the most-used node that is
- * free to take a pod now. */
+/* Scores rank the candidates' distinct preference levels: the best level
+ * gets 10, the next 9, and so on down to 1; the worst gets 0. A linear scale
+ * would round the small differences binpack lives on (one pod more on a
+ * node of 80 slots) to the same integer as an empty node, and
+ * kube-scheduler would then pick among them at random. */
+#define SCORE_LEVELS 10
+#define SAME_LEVEL 1e-9
+
+struct levels {
+	double top[SCORE_LEVELS]; /* distinct values, best first */
+	int n;
+	double worst;
+};
+
+static void levels_add(struct levels *lv, double v)
+{
+	int k = 0;
+	lv->worst = v < lv->worst ? v : lv->worst;
+	while (k < lv->n && lv->top[k] > v + SAME_LEVEL)
+		k++;
+	if (k < lv->n && fabs(lv->top[k] - v) <= SAME_LEVEL)
+		return; /* a level already kept */
+	if (k == SCORE_LEVELS)
+		return; /* below the tenth best */
+	int last = lv->n < SCORE_LEVELS ? lv->n : SCORE_LEVELS - 1;
+	memmove(&lv->top[k + 1], &lv->top[k], (size_t)(last - k) * sizeof lv->top[0]);
+	lv->top[k] = v;
+	if (lv->n < SCORE_LEVELS)
+		lv->n++;
+}
+
+static int levels_score(const struct levels *lv, double v)
+{
+	if (lv->n == 1)
+		return 10; /* no preference among them */
+	if (fabs(v - lv->worst) <= SAME_LEVEL)
+		return 0;
+	for (int k = 0; k < lv->n; k++)
+		if (fabs(lv->top[k] - v) <= SAME_LEVEL)
+			return 10 - k;
+	return 1;
+}
+
+/* Busy nodes get 0 while some idle node scores, so binpack packs the
+ * most-used node that is free to take a pod now. */
 static void scale_scores(const double *raw, const bool *busy, int n, int *scores)
 {
-	double lo = INFINITY, hi = -INFINITY;
+	struct levels lv = {.n = 0, .worst = INFINITY};
 	bool any_idle = false;
 	for (int i = 0; i < n; i++)
 		any_idle |= !isnan(raw[i]) && !busy[i];
-	for (int i = 0; i < n; i++) {
-		if (isnan(raw[i]) || (any_idle && busy[i]))
-			continue;
-		lo = raw[i] < lo ? raw[i] : lo;
-		hi = raw[i] > hi ? raw[i] : hi;
-	}
-	for (int i = 0; i < n; i++) {
-		if (isnan(raw[i]) || (any_idle && busy[i]))
-			scores[i] = 0;
-		else if (hi - lo < 1e-9)
-			scores[i] = 10;
-		else
-			scores[i] = (int)lround(10.0 * (raw[i] - lo) / (hi - lo));
-	}
+	for (int i = 0; i < n; i++)
+		if (!isnan(raw[i]) && !(any_idle && busy[i]))
+			levels_add(&lv, raw[i]);
+	for (int i = 0; i < n; i++)
+		scores[i] = isnan(raw[i]) || (any_idle && busy[i]) ? 0 : levels_score(&lv, raw[i]);
 }
 
 void pipe_score_raw(struct pipeline *pl, const struct pipe_pod *pod, const char *const *names,

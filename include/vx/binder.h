@@ -24,7 +24,7 @@ struct binder_opts {
 	int wait_ms;      /* longest a bind waits for a node lock */
 };
 
-#define BINDER_DEFAULT_WORKERS 32
+#define BINDER_DEFAULT_WORKERS 64
 #define BINDER_DEFAULT_MAX_INFLIGHT 2000
 #define BINDER_DEFAULT_WAIT_S 10
 

@@ -43,6 +43,7 @@ struct kstore {
 	pthread_mutex_t lock_mu; /* guards the two maps below */
 	struct hmap locking;     /* nodes a bind of ours is working on */
 	struct hmap locked;      /* node -> struct node_lock: hamivgpu as last seen */
+	struct hmap seen;        /* node -> struct node_seen: as the watch last showed it */
 	pthread_t janitor;
 	bool janitor_running;
 	char *ns;
@@ -124,11 +125,43 @@ static char *lock_patch(const char *rv, const char *value)
 	return s;
 }
 
+struct node_seen {
+	char rv[32];
+	bool locked;
+	char name[];
+};
+
+/* The fast path: the watch showed the node free at resourceVersion rv, so
+ * patch the lock guarded by it without reading the node first. 0 taken,
+ * 1 the node changed since (read it and decide), -1 failed. */
+static int lock_as_seen(struct kstore *ks, const char *path, const char *node,
+			struct store_err *e)
+{
+	char rv[32] = "", ts[32];
+	pthread_mutex_lock(&ks->lock_mu);
+	const struct node_seen *n = hmap_get(&ks->seen, node);
+	if (n && !n->locked)
+		memcpy(rv, n->rv, sizeof rv);
+	pthread_mutex_unlock(&ks->lock_mu);
+	if (!rv[0])
+		return 1;
+	clk_format_rfc3339(clk_now_s(ks->clock), ts, sizeof ts);
+	char *body = lock_patch(rv, ts);
+	struct kube_resp r;
+	long st = call(ks, "PATCH", path, "application/merge-patch+json", body, &r, e);
+	free(body);
+	kube_resp_free(&r);
+	return st == 200 ? 0 : st == 409 ? 1 : -1;
+}
+
 /* One attempt: 0 taken, 1 try again (busy or conflict), -1 failed. */
 static int try_lock(struct kstore *ks, const char *node, struct store_err *e)
 {
 	char path[512], ts[32];
 	snprintf(path, sizeof path, "/api/v1/nodes/%s", node);
+	int fast = lock_as_seen(ks, path, node, e);
+	if (fast <= 0)
+		return fast;
 	cJSON *n = get_json(ks, path, e);
 	if (!n)
 		return -1;
@@ -351,6 +384,19 @@ static void note_node(struct kstore *ks, enum store_ev ev, const cJSON *node)
 	if (!name)
 		return;
 	pthread_mutex_lock(&ks->lock_mu);
+	struct node_seen *sn = hmap_get(&ks->seen, name);
+	const char *rv = json_str(json_path(node, "metadata", NULL), "resourceVersion");
+	if (ev == STORE_DELETED) {
+		free(hmap_del(&ks->seen, name));
+	} else {
+		if (!sn) {
+			sn = xcalloc(1, sizeof *sn + strlen(name) + 1);
+			memcpy(sn->name, name, strlen(name) + 1);
+			hmap_put(&ks->seen, sn->name, sn);
+		}
+		snprintf(sn->rv, sizeof sn->rv, "%s", rv ? rv : "");
+		sn->locked = held != NULL;
+	}
 	struct node_lock *l = hmap_get(&ks->locked, name);
 	if (!held) {
 		free(hmap_del(&ks->locked, name));
@@ -500,6 +546,7 @@ static void ks_destroy(struct store *s)
 	kube_client_free(ks->kc);
 	free_values(&ks->locking);
 	free_values(&ks->locked);
+	free_values(&ks->seen);
 	pthread_mutex_destroy(&ks->lock_mu);
 	free(ks->ns);
 	free(ks);
@@ -570,6 +617,7 @@ struct store *kstore_new(const struct kube_config *cfg, const struct kstore_opts
 	pthread_mutex_init(&ks->lock_mu, NULL);
 	hmap_init(&ks->locking);
 	hmap_init(&ks->locked);
+	hmap_init(&ks->seen);
 	init_informer(ks, &ks->nodes, "nodes", "/api/v1/nodes", false);
 	init_informer(ks, &ks->pods, "pods", "/api/v1/pods", true);
 	if (o && o->leader_elect && start_lease(ks, o)) {

@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <curl/curl.h>
+
+#include "vx/buf.h"
+
 struct cJSON;
 
 /* The name of node i (1-based): "node-00001". */
@@ -58,6 +62,22 @@ int js_member(const char *p, const char *e, const char *key, struct span *out);
 /* The number of elements of the array a, or -1 if it is not one. */
 long js_array_len(struct span a);
 
+/* A keep-alive HTTP client of base; with ca, HTTPS verified against it and
+ * the bearer token BENCH_TOKEN sent. */
+#define BENCH_TOKEN "kubebench-token"
+struct bench_http {
+	CURL *h;
+	struct curl_slist *hdrs;
+	struct buf resp;
+	const char *base;
+};
+void bench_http_init(struct bench_http *c, const char *base, const char *ca);
+void bench_http_free(struct bench_http *c);
+/* GET (body NULL) or POST; returns the HTTP status, 0 on transport failure
+ * (err set), and the wall time in *us when us is given. */
+long bench_http_do(struct bench_http *c, const char *path, const char *body, size_t len,
+		   double *us, char *err, size_t errlen);
+
 /* kubebench.c: the cluster-mode part ---------------------------------------- */
 
 #define KB_MAX_RUNS 8
@@ -97,5 +117,30 @@ int kb_run(const struct kb_opts *o, struct kb_figures *f);
 int kb_print(const struct kb_opts *o, const struct kb_figures *f, int *targets);
 /* Adds the cluster-mode figures to the bench.json object. */
 void kb_json(struct cJSON *j, const struct kb_figures *f);
+
+/* schedbench.c: kube-scheduler's call pattern in cluster mode ---------------- */
+
+struct sb_opts {
+	int nodes, gpus;      /* the fake's synthetic cluster (10 slots per GPU) */
+	int pods;             /* pending one-vGPU pods to schedule */
+	int inflight;         /* binding cycles at once */
+	int standin_ms;       /* the device plugin answers a bind this much later */
+	int binding_delay_ms; /* the API server answers bindings this late (0: at once) */
+};
+
+struct sb_run {
+	double wall_s, pods_per_s;
+	double filter_idle_p50, filter_idle_p99; /* us, no bind in flight */
+	double filter_busy_p50, filter_busy_p99; /* us, binds in flight */
+	int busy_samples;
+	double bind_p50, bind_p99; /* us */
+	int nodes_used, errors;
+};
+
+/* Returns 0 when every pod was bound, 1 on errors, 2 when nothing ran. */
+int sb_run(const struct sb_opts *o, struct sb_run *r);
+/* Both runs (at once, then with bindings answered 1 s late), printed and
+ * added to json; counts targets. Returns like sb_run. */
+int sb_main(int pods, struct cJSON *json, int *missed, int *targets);
 
 #endif

@@ -223,3 +223,61 @@ long js_array_len(struct span a)
 	}
 	return -1;
 }
+
+void bench_http_init(struct bench_http *c, const char *base, const char *ca)
+{
+	memset(c, 0, sizeof *c);
+	c->base = base;
+	if (!(c->h = curl_easy_init()))
+		abort();
+	c->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	c->hdrs = curl_slist_append(c->hdrs, "Accept: application/json");
+	c->hdrs = curl_slist_append(c->hdrs, "Expect:");
+	if (ca) {
+		c->hdrs = curl_slist_append(c->hdrs, "Authorization: Bearer " BENCH_TOKEN);
+		curl_easy_setopt(c->h, CURLOPT_CAINFO, ca);
+	}
+	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->hdrs);
+	curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->h, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, bench_on_data);
+	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &c->resp);
+}
+
+void bench_http_free(struct bench_http *c)
+{
+	if (c->h)
+		curl_easy_cleanup(c->h);
+	curl_slist_free_all(c->hdrs);
+	buf_free(&c->resp);
+	memset(c, 0, sizeof *c);
+}
+
+long bench_http_do(struct bench_http *c, const char *path, const char *body, size_t len, double *us,
+		    char *err, size_t errlen)
+{
+	char url[2048];
+	long code = 0;
+	snprintf(url, sizeof url, "%s%s", c->base, path);
+	buf_reset(&c->resp);
+	curl_easy_setopt(c->h, CURLOPT_URL, url);
+	if (body) {
+		curl_easy_setopt(c->h, CURLOPT_POST, 1L);
+		curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
+	} else {
+		curl_easy_setopt(c->h, CURLOPT_HTTPGET, 1L);
+	}
+	double t0 = bench_now_s();
+	CURLcode rc = curl_easy_perform(c->h);
+	if (us)
+		*us = (bench_now_s() - t0) * 1e6;
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s %s: %s", body ? "POST" : "GET", path,
+			 curl_easy_strerror(rc));
+		return 0;
+	}
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+	return code;
+}

@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #define NS "bench"
-#define TOKEN "kubebench-token"
+#define TOKEN BENCH_TOKEN
 #define START_TIMEOUT_S 60
 #define SEEN_TIMEOUT_S 60
 #define CREATE_THREADS 4
@@ -57,77 +57,6 @@ struct env {
 	char (*uids)[48]; /* per pod index, from the fake's create answer */
 	int total;        /* pods created: binds x runs */
 };
-
-/* HTTP clients ------------------------------------------------------------ */
-
-struct http {
-	CURL *h;
-	struct curl_slist *hdrs;
-	struct buf resp;
-	const char *base;
-};
-
-/* A keep-alive client of base; with ca, HTTPS verified against it and the
- * bearer token sent. */
-static void http_init(struct http *c, const char *base, const char *ca)
-{
-	memset(c, 0, sizeof *c);
-	c->base = base;
-	if (!(c->h = curl_easy_init()))
-		abort();
-	c->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-	c->hdrs = curl_slist_append(c->hdrs, "Accept: application/json");
-	c->hdrs = curl_slist_append(c->hdrs, "Expect:");
-	if (ca) {
-		c->hdrs = curl_slist_append(c->hdrs, "Authorization: Bearer " TOKEN);
-		curl_easy_setopt(c->h, CURLOPT_CAINFO, ca);
-	}
-	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->hdrs);
-	curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->h, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, 30000L);
-	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, bench_on_data);
-	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &c->resp);
-}
-
-static void http_free(struct http *c)
-{
-	if (c->h)
-		curl_easy_cleanup(c->h);
-	curl_slist_free_all(c->hdrs);
-	buf_free(&c->resp);
-	memset(c, 0, sizeof *c);
-}
-
-/* GET (body NULL) or POST; returns the HTTP status, 0 on transport failure
- * (err set), and the wall time in *us when us is given. */
-static long http_do(struct http *c, const char *path, const char *body, size_t len, double *us,
-		    char *err, size_t errlen)
-{
-	char url[2048];
-	long code = 0;
-	snprintf(url, sizeof url, "%s%s", c->base, path);
-	buf_reset(&c->resp);
-	curl_easy_setopt(c->h, CURLOPT_URL, url);
-	if (body) {
-		curl_easy_setopt(c->h, CURLOPT_POST, 1L);
-		curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-		curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
-	} else {
-		curl_easy_setopt(c->h, CURLOPT_HTTPGET, 1L);
-	}
-	double t0 = bench_now_s();
-	CURLcode rc = curl_easy_perform(c->h);
-	if (us)
-		*us = (bench_now_s() - t0) * 1e6;
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s %s: %s", body ? "POST" : "GET", path,
-			 curl_easy_strerror(rc));
-		return 0;
-	}
-	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
-	return code;
-}
 
 /* Processes --------------------------------------------------------------- */
 
@@ -244,10 +173,10 @@ static pid_t start_daemon(struct env *v, const char *listen)
 /* Polls /readyz every 10 ms until 200: 0, or -1 (exited or timed out). */
 static int wait_ready(struct env *v)
 {
-	struct http c;
+	struct bench_http c;
 	char err[256];
 	int st, rc = -1;
-	http_init(&c, v->daemon_url, NULL);
+	bench_http_init(&c, v->daemon_url, NULL);
 	curl_easy_setopt(c.h, CURLOPT_TIMEOUT_MS, 2000L);
 	double deadline = bench_now_s() + START_TIMEOUT_S;
 	while (bench_now_s() < deadline) {
@@ -258,7 +187,7 @@ static int wait_ready(struct env *v)
 			v->daemon = 0;
 			break;
 		}
-		if (http_do(&c, "/readyz", NULL, 0, NULL, err, sizeof err) == 200) {
+		if (bench_http_do(&c, "/readyz", NULL, 0, NULL, err, sizeof err) == 200) {
 			rc = 0;
 			break;
 		}
@@ -267,7 +196,7 @@ static int wait_ready(struct env *v)
 	if (rc && v->daemon)
 		fprintf(stderr, "kubebench: the daemon was not ready after %d s\n",
 			START_TIMEOUT_S);
-	http_free(&c);
+	bench_http_free(&c);
 	return rc;
 }
 
@@ -296,13 +225,13 @@ static void print_tail(const char *path, const char *what)
 
 static int count_state(struct env *v, struct kb_figures *f)
 {
-	struct http c;
+	struct bench_http c;
 	struct span nodes, pods;
 	char err[256] = "";
 	int rc = -1;
-	http_init(&c, v->daemon_url, NULL);
+	bench_http_init(&c, v->daemon_url, NULL);
 	double t0 = bench_now_s();
-	long code = http_do(&c, "/debug/state", NULL, 0, NULL, err, sizeof err);
+	long code = bench_http_do(&c, "/debug/state", NULL, 0, NULL, err, sizeof err);
 	const char *p = c.resp.data, *e = p ? p + c.resp.len : NULL;
 	if (code == 200 && p && !js_member(p, e, "nodes", &nodes) &&
 	    !js_member(p, e, "pods", &pods)) {
@@ -321,7 +250,7 @@ static int count_state(struct env *v, struct kb_figures *f)
 	} else {
 		fprintf(stderr, "kubebench: GET /debug/state: HTTP %ld %s\n", code, err);
 	}
-	http_free(&c);
+	bench_http_free(&c);
 	return rc;
 }
 
@@ -354,12 +283,12 @@ static void *create_main(void *arg)
 {
 	struct creator *cr = arg;
 	struct env *v = cr->v;
-	struct http c;
+	struct bench_http c;
 	char body[1024], err[256];
-	http_init(&c, v->fake_url, v->ca);
+	bench_http_init(&c, v->fake_url, v->ca);
 	for (int i = cr->id; i < v->total; i += cr->nthreads) {
 		int n = snprintf(body, sizeof body, pod_fmt, i);
-		long code = http_do(&c, "/api/v1/namespaces/" NS "/pods", body, (size_t)n, NULL,
+		long code = bench_http_do(&c, "/api/v1/namespaces/" NS "/pods", body, (size_t)n, NULL,
 				    err, sizeof err);
 		struct span md = {0};
 		const char *p = c.resp.data, *e = p ? p + c.resp.len : NULL;
@@ -370,7 +299,7 @@ static void *create_main(void *arg)
 			fprintf(stderr, "kubebench: creating pod kb-%05d: HTTP %ld %s %.300s\n", i,
 				code, err, p ? p : "");
 	}
-	http_free(&c);
+	bench_http_free(&c);
 	return NULL;
 }
 
@@ -395,13 +324,13 @@ static int create_pods(struct env *v, struct kb_figures *f)
 		return -1;
 	}
 	/* The daemon learns of them through its watch. */
-	struct http c;
+	struct bench_http c;
 	char err[256];
 	long rows = -1;
-	http_init(&c, v->daemon_url, NULL);
+	bench_http_init(&c, v->daemon_url, NULL);
 	t0 = bench_now_s();
 	while (bench_now_s() - t0 < SEEN_TIMEOUT_S) {
-		if (http_do(&c, "/api/v1/jobs?namespace=" NS, NULL, 0, NULL, err, sizeof err) ==
+		if (bench_http_do(&c, "/api/v1/jobs?namespace=" NS, NULL, 0, NULL, err, sizeof err) ==
 			200 &&
 		    c.resp.data) {
 			rows = js_array_len((struct span){c.resp.data, c.resp.len});
@@ -411,7 +340,7 @@ static int create_pods(struct env *v, struct kb_figures *f)
 		bench_sleep_ms(20);
 	}
 	f->seen_s = bench_now_s() - t0;
-	http_free(&c);
+	bench_http_free(&c);
 	printf("created %d pending vGPU pods in %.2f s (%.0f/s); the daemon listed them %.2f s "
 	       "later\n",
 	       v->total, f->create_s, v->total / f->create_s, f->seen_s);
@@ -442,11 +371,11 @@ static void *bind_main(void *arg)
 {
 	struct binder *b = arg;
 	struct env *v = b->v;
-	struct http c;
+	struct bench_http c;
 	char body[512], node[32], err[256];
-	http_init(&c, v->daemon_url, NULL);
+	bench_http_init(&c, v->daemon_url, NULL);
 	/* One request before the clock starts: the connection is open. */
-	http_do(&c, "/healthz", NULL, 0, NULL, err, sizeof err);
+	bench_http_do(&c, "/healthz", NULL, 0, NULL, err, sizeof err);
 	pthread_barrier_wait(b->go);
 	for (int i = b->from + b->id; i < b->to; i += b->nclients) {
 		double us = 0;
@@ -457,7 +386,7 @@ static void *bind_main(void *arg)
 				 "\"PodUID\":\"%s\",\"Node\":\"%s\"}",
 				 i, v->uids[i], node);
 		err[0] = '\0';
-		long code = http_do(&c, "/bind", body, (size_t)n, &us, err, sizeof err);
+		long code = bench_http_do(&c, "/bind", body, (size_t)n, &us, err, sizeof err);
 		const char *p = c.resp.data, *end = p ? p + c.resp.len : NULL;
 		if (code == 200 && p && !js_member(p, end, "Error", &e) && e.n == 2 &&
 		    !memcmp(e.p, "\"\"", 2)) {
@@ -468,7 +397,7 @@ static void *bind_main(void *arg)
 			fprintf(stderr, "kubebench: bind kb-%05d to %s: HTTP %ld %s %.300s\n", i,
 				node, code, err, p ? p : "");
 	}
-	http_free(&c);
+	bench_http_free(&c);
 	return NULL;
 }
 
@@ -565,20 +494,20 @@ static int check_pod(const struct env *v, const cJSON *pod, char *seen)
 
 static int verify(struct env *v, struct kb_figures *f)
 {
-	struct http c;
+	struct bench_http c;
 	char path[1024], cont[900] = "", err[256];
 	char *seen = calloc((size_t)v->total, 1);
 	int rc = -1, pages = 0, shown = 0;
 	if (!seen)
 		abort();
-	http_init(&c, v->fake_url, v->ca);
+	bench_http_init(&c, v->fake_url, v->ca);
 	double t0 = bench_now_s();
 	for (;;) {
 		char *esc = curl_easy_escape(c.h, cont, 0);
 		snprintf(path, sizeof path, "/api/v1/namespaces/" NS "/pods?limit=500%s%s",
 			 cont[0] ? "&continue=" : "", cont[0] ? esc : "");
 		curl_free(esc);
-		long code = http_do(&c, path, NULL, 0, NULL, err, sizeof err);
+		long code = bench_http_do(&c, path, NULL, 0, NULL, err, sizeof err);
 		cJSON *list = code == 200 ? cJSON_ParseWithLength(c.resp.data, c.resp.len) : NULL;
 		if (!list) {
 			fprintf(stderr, "kubebench: GET %s: HTTP %ld %s\n", path, code, err);
@@ -611,7 +540,7 @@ static int verify(struct env *v, struct kb_figures *f)
 		fprintf(stderr, "kubebench: %d of %d pods are not bound as asked\n",
 			v->total - f->verified, v->total);
 out:
-	http_free(&c);
+	bench_http_free(&c);
 	free(seen);
 	return rc;
 }

@@ -88,7 +88,8 @@ static const char pod_template[] =
 struct opts {
 	const char *daemon, *out;
 	int nodes, gpus, pods, warmup, clients, busy;
-	bool dev, cluster; /* which parts run */
+	bool dev, cluster, sched; /* which parts run */
+	int sched_pods;
 	struct kb_opts kb; /* the cluster part; daemon, nodes and gpus are shared */
 };
 
@@ -144,7 +145,8 @@ static int parse_clients(const char *s, struct kb_opts *kb)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){NULL, "build/bench.json", 5000, 8, 3000, 300, 1, 5, true, true, {0}};
+	*o = (struct opts){NULL, "build/bench.json", 5000, 8, 3000, 300, 1, 5, true, true, true, 1000,
+			   {0}};
 	o->kb =
 	    (struct kb_opts){.pods = 100000, .binds = 2000, .clients = {1, 2, 4}, .nclients = 3};
 	static char fake[4096];
@@ -160,12 +162,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			       "                [--cluster-pods N  (default 100000)]\n"
 			       "                [--binds N  (per client count, default 2000)]\n"
 			       "                [--bind-clients N,N,..  (default 1,2,4)]\n"
-			       "  --no-dev, --no-cluster: skip that part\n");
+			       "  scheduler:    [--sched-pods N  (kube-scheduler's pattern, "
+			       "default 1000)]\n"
+			       "  --no-dev, --no-cluster, --no-sched: skip that part\n");
 			exit(0);
 		}
-		if (!strcmp(a, "--no-dev") || !strcmp(a, "--no-cluster")) {
+		if (!strcmp(a, "--no-dev") || !strcmp(a, "--no-cluster") || !strcmp(a, "--no-sched")) {
 			if (!strcmp(a, "--no-dev"))
 				o->dev = false;
+			else if (!strcmp(a, "--no-sched"))
+				o->sched = false;
 			else
 				o->cluster = false;
 			i--; /* a flag without a value */
@@ -197,6 +203,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			rc = parse_int(v, a, 0, &o->kb.pods);
 		else if (!strcmp(a, "--binds"))
 			rc = parse_int(v, a, 1, &o->kb.binds);
+		else if (!strcmp(a, "--sched-pods"))
+			rc = parse_int(v, a, 1, &o->sched_pods);
 		else if (!strcmp(a, "--bind-clients"))
 			rc = parse_clients(v, &o->kb);
 		else {
@@ -621,9 +629,8 @@ static void dev_json(cJSON *j, const struct figures *f, const struct opts *o)
 }
 
 static int write_json(const char *path, const struct figures *f, const struct opts *o,
-		      const struct kb_figures *kf)
+		      const struct kb_figures *kf, cJSON *j)
 {
-	cJSON *j = cJSON_CreateObject();
 	if (o->dev)
 		dev_json(j, f, o);
 	if (o->cluster)
@@ -918,7 +925,8 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct figures f = {0};
 	struct kb_figures kf = {0};
-	int dev_rc = 0, kb_rc = 0, missed = 0, targets = 0;
+	int dev_rc = 0, kb_rc = 0, sb_rc = 0, missed = 0, targets = 0;
+	cJSON *json = cJSON_CreateObject();
 	if (parse_opts(argc, argv, &o))
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
@@ -934,6 +942,9 @@ int main(int argc, char **argv)
 	if (o.cluster)
 		kb_rc = kb_run(&o.kb, &kf);
 	double t2 = bench_now_s();
+	if (o.sched)
+		sb_rc = sb_main(o.sched_pods, json, &missed, &targets);
+	double t3 = bench_now_s();
 	curl_global_cleanup();
 
 	if (o.dev && dev_rc != 2) {
@@ -945,10 +956,12 @@ int main(int argc, char **argv)
 		missed += kb_print(&o.kb, &kf, &n);
 		targets += n;
 	}
-	printf("\n%d of %d targets missed; dev part %.1f s, cluster part %.1f s\n", missed, targets,
-	       t1 - t0, t2 - t1);
-	if ((o.dev && dev_rc == 2) || (o.cluster && kb_rc == 2) || write_json(o.out, &f, &o, &kf))
+	printf("\n%d of %d targets missed; dev part %.1f s, cluster part %.1f s, scheduler part "
+	       "%.1f s\n",
+	       missed, targets, t1 - t0, t2 - t1, t3 - t2);
+	if ((o.dev && dev_rc == 2) || (o.cluster && kb_rc == 2) || sb_rc == 2 ||
+	    write_json(o.out, &f, &o, &kf, json))
 		return 2;
 	printf("wrote %s\n", o.out);
-	return dev_rc || kb_rc ? 1 : 0;
+	return dev_rc || kb_rc || sb_rc ? 1 : 0;
 }
