@@ -158,6 +158,74 @@ static void invalid_request_is_unresolvable(void **state)
 	free(pod);
 }
 
+/* A Pod of the wrong shape is a bad request naming the field, for filter
+ * and prioritize alike; the fast path (NodeNames) and the slow one (Nodes)
+ * agree. */
+static void malformed_pod_is_400(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *pod, *want;
+	} cases[] = {
+	    {"{\"spec\":{\"containers\":{\"name\":\"c\"}}}",
+	     "Pod.spec.containers must be an array"},
+	    {"{\"spec\":{\"containers\":[\"c\"]}}", "Pod.spec.containers[0] must be an object"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{\"cpu\":{}}}}]}"
+	     "}",
+	     "Pod.spec.containers[0].resources.limits[\"cpu\"]"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\",\"resources\":{"
+	     "\"limits\":"
+	     "{\"volcano.sh/vgpu-cores\":[20]}}}]}}",
+	     "Pod.spec.containers[1].resources.limits[\"volcano.sh/vgpu-cores\"] must be a "
+	     "quantity"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":"
+	     "{\"volcano.sh/vgpu-memory\":{\"v\":1}}}}]}}",
+	     "resources.requests[\"volcano.sh/vgpu-memory\"]"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":[]}]}}",
+	     "Pod.spec.containers[0].resources must be an object"},
+	    {"{\"spec\":[]}", "Pod.spec must be an object"},
+	    {"{\"metadata\":{\"annotations\":{\"a\":1}},\"spec\":{}}",
+	     "Pod.metadata.annotations[\"a\"] must be a string"},
+	};
+	static const char *const paths[] = {"/filter", "/prioritize"};
+	char body[1024];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		for (int p = 0; p < 4; p++) {
+			snprintf(body, sizeof body,
+				 p < 2
+				     ? "{\"Pod\":%s,\"NodeNames\":[\"gpu-a\"]}"
+				     : "{\"Pod\":%s,\"Nodes\":{\"items\":[{\"metadata\":{\"name\":"
+				       "\"gpu-a\"}}]}}",
+				 cases[i].pod);
+			struct hx_resp r;
+			assert_int_equal(hx_post(&D, paths[p % 2], body, &r), 0);
+			const cJSON *e = r.json ? get(r.json, "Error") : NULL;
+			if (r.status != 400 || !cJSON_IsString(e) ||
+			    !strstr(e->valuestring, cases[i].want))
+				fail_msg("%s %s: got %ld %s", paths[p % 2], body, r.status,
+					 r.body ? r.body : "");
+			hx_resp_free(&r);
+		}
+	}
+}
+
+/* A well-formed pod with an invalid request keeps a 200 answer: every node
+ * fails with the reason (filter), every node scores 0 (prioritize). */
+static void invalid_request_prioritize_200(void **state)
+{
+	(void)state;
+	char *pod = pod_json("bad2", "{\"volcano.sh/vgpu-cores\":\"150\"}", NULL);
+	char *body = args_json(pod, "NodeNames", "[\"gpu-a\",\"gpu-b\"]");
+	struct hx_resp r;
+	assert_int_equal(hx_post(&D, "/prioritize", body, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(cJSON_GetArraySize(r.json), 2);
+	assert_int_equal(get(cJSON_GetArrayItem(r.json, 0), "Score")->valueint, 0);
+	hx_resp_free(&r);
+	free(body);
+	free(pod);
+}
+
 static void prioritize_scales_scores(void **state)
 {
 	(void)state;
@@ -499,6 +567,8 @@ int main(void)
 	    cmocka_unit_test(filter_full_nodes_and_lowercase),
 	    cmocka_unit_test(non_vgpu_pod_passes),
 	    cmocka_unit_test(invalid_request_is_unresolvable),
+	    cmocka_unit_test(malformed_pod_is_400),
+	    cmocka_unit_test(invalid_request_prioritize_200),
 	    cmocka_unit_test(prioritize_scales_scores),
 	    cmocka_unit_test(filter_then_bind),
 	    cmocka_unit_test(bind_errors),
