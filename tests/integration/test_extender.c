@@ -8,6 +8,7 @@
 
 #include "harness.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,6 +523,61 @@ static void metrics_count_requests(void **state)
 	hx_resp_free(&r);
 }
 
+static bool promtool_missing(void)
+{
+	char *out = NULL;
+	const char *argv[] = {"/bin/sh", "-c", "command -v promtool", NULL};
+	int rc = hx_run(argv, &out);
+	free(out);
+	if (rc == 0)
+		return false;
+	const char *ci = getenv("CI");
+	if (ci && *ci && strcmp(ci, "false") != 0)
+		fail_msg(
+		    "promtool is not installed (Debian package prometheus; bash scripts/deps.sh)");
+	fprintf(stderr, "SKIP metrics_pass_promtool: no promtool on PATH "
+			"(apt-get install prometheus, or bash scripts/deps.sh)\n");
+	return true;
+}
+
+/* /metrics after real traffic (filter, prioritize, bind, and what the tests
+ * above sent) passes `promtool check metrics` with no finding at all. */
+static void metrics_pass_promtool(void **state)
+{
+	(void)state;
+	if (promtool_missing()) {
+		skip();
+		return;
+	}
+	char *pod = pod_json("prom", "{\"volcano.sh/vgpu-memory\":\"1000\"}", NULL);
+	char *body = args_json(pod, "NodeNames", "[\"gpu-a\",\"gpu-b\"]");
+	struct hx_resp r;
+	assert_int_equal(hx_post(&D, "/filter", body, &r), 0);
+	hx_resp_free(&r);
+	assert_int_equal(hx_post(&D, "/prioritize", body, &r), 0);
+	hx_resp_free(&r);
+	assert_int_equal(hx_post(&D, "/bind",
+				 "{\"PodName\":\"prom\",\"PodNamespace\":\"default\","
+				 "\"PodUID\":\"uid-prom\",\"Node\":\"gpu-a\"}",
+				 &r),
+			 0);
+	hx_resp_free(&r);
+	assert_int_equal(hx_get(&D, "/metrics", &r), 0);
+	assert_int_equal(r.status, 200);
+	const char *file = hx_tmpfile(r.body, ".prom");
+	hx_resp_free(&r);
+	char cmd[512], *out = NULL;
+	snprintf(cmd, sizeof cmd, "promtool check metrics < %s", file);
+	const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	int rc = hx_run(argv, &out);
+	if (rc != 0 || (out && *out))
+		fail_msg("promtool check metrics: exit %d\n%s", rc, out ? out : "");
+	free(out);
+	unlink(file);
+	free(body);
+	free(pod);
+}
+
 static void bad_flags_exit_2(void **state)
 {
 	(void)state;
@@ -576,6 +632,7 @@ int main(void)
 	    cmocka_unit_test(preempt_keeps_useful_victims),
 	    cmocka_unit_test(dev_pods_run_and_finish),
 	    cmocka_unit_test(metrics_count_requests),
+	    cmocka_unit_test(metrics_pass_promtool),
 	    cmocka_unit_test(bad_flags_exit_2),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
