@@ -128,6 +128,7 @@ manifests:
 
 IMAGE ?= vgpu-extender:$(VERSION)
 image:
+	@WITH_IMAGE=1 bash scripts/deps.sh --check-only || WITH_IMAGE=1 bash scripts/deps.sh
 	IMAGE=$(IMAGE) bash scripts/image.sh
 
 LINT_SRC := $(wildcard src/*.c src/*/*.c src/*/*.h include/vx/*.h tests/*/*.c tests/*/*.h)

@@ -15,6 +15,9 @@ PKGS=(make gcc pkg-config libc6-dev libmicrohttpd-dev libcjson-dev libyaml-dev
       prometheus unzip)
 command -v node >/dev/null && command -v npm >/dev/null || PKGS+=(nodejs npm)
 [ "${WITH_LINT:-0}" = 1 ] && PKGS+=(clang-format clang-tidy cppcheck)
+# make image: buildah builds the Dockerfile, debootstrap makes its base image
+# where no image registry answers.
+[ "${WITH_IMAGE:-0}" = 1 ] && PKGS+=(buildah debootstrap)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
