@@ -1,5 +1,6 @@
 # vgpu-extender container image.
 #
+#   make image IMAGE=ghcr.io/vgpu-extender/vgpu-extender:0.1.0   (buildah/podman)
 #   docker build -t ghcr.io/vgpu-extender/vgpu-extender:0.1.0 .
 #   docker run --rm -p 8888:8888 ghcr.io/vgpu-extender/vgpu-extender:0.1.0 --dev --listen=0.0.0.0:8888
 #
@@ -25,10 +26,12 @@ RUN make -j"$(nproc)" all \
 
 FROM debian:12-slim
 # ca-certificates: libcurl's default CA bundle (the API server CA itself comes
-# from the service account or the kubeconfig).
+# from the service account or the kubeconfig). curl: the chart's `helm test`
+# pod runs this image and calls /readyz and /filter with it (over libcurl,
+# which the daemon links anyway).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libcjson1 libyaml-0-2 libcurl4 zlib1g ca-certificates \
+      libmicrohttpd12 libcjson1 libyaml-0-2 libcurl4 zlib1g ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 65532 nonroot \
  && useradd --system --uid 65532 --gid 65532 --home-dir /nonexistent \

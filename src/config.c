@@ -3,12 +3,15 @@
  * point at the line of the offending key. */
 #include "vx/config.h"
 #include "vx/binder.h"
+#include "vx/cfgcheck.h"
 #include "vx/log.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 enum opt_kind { OPT_STR, OPT_BOOL, OPT_POLICY, OPT_LEVEL, OPT_INT, OPT_IGNORED };
@@ -51,6 +54,8 @@ static const struct opt opts[] = {
      "binds accepted at once; beyond, a bind fails at once (2000)"},
     {"--bind-wait-seconds", "bindWaitSeconds", OPT_INT, OFF(bind_wait_seconds),
      "longest a bind waits for a busy node's lock; keep below the extender's httpTimeout (10)"},
+    {"--check-config", "checkConfig", OPT_BOOL, OFF(check_config),
+     "validate the flags and the config file, print what is wrong, exit 0 or 2"},
     {NULL, "queues", OPT_IGNORED, 0, NULL},
     {NULL, "licenses", OPT_IGNORED, 0, NULL},
 };
@@ -173,11 +178,16 @@ static int load_pairs(struct vx_config *c, yaml_document_t *d, yaml_node_t *root
 		const char *key = k->type == YAML_SCALAR_NODE ? (char *)k->data.scalar.value : "?";
 		const struct opt *o = find_key(key);
 		size_t line = k->start_mark.line + 1;
-		if (!o || o->kind == OPT_IGNORED) {
-			if (o)
-				continue;
+		if (!o) {
 			snprintf(err, errlen, "%s:%zu: unknown key \"%s\"", path, line, key);
 			return -1;
+		}
+		if (o->kind == OPT_IGNORED) { /* queues, licenses: checked, not used yet */
+			int n = cfgcheck_section(d, key, v, path, err, errlen);
+			if (n < 0)
+				return -1;
+			*(key[0] == 'q' ? &c->nqueues : &c->nlicenses) = n;
+			continue;
 		}
 		if (v->type != YAML_SCALAR_NODE) {
 			snprintf(err, errlen, "%s:%zu: key \"%s\" needs a single value", path, line,
@@ -286,6 +296,41 @@ static enum cfg_result apply_flags(int argc, char **argv, struct vx_config *c, b
 	return CFG_OK;
 }
 
+/* --check-config: what the daemon would open at start must be there too. */
+static int readable(const char *flag, const char *path, bool dir, char *err, size_t errlen)
+{
+	struct stat st;
+	if (!path)
+		return 0;
+	if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+		snprintf(err, errlen, "%s %s: %s", flag, path, strerror(errno));
+		return -1;
+	}
+	if (dir != !!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s %s: %s", flag, path,
+			 dir ? "not a directory" : "is a directory");
+		return -1;
+	}
+	return 0;
+}
+
+static enum cfg_result check_only(const struct vx_config *c, char *err, size_t errlen)
+{
+	if (readable("--tls-cert", c->tls_cert, false, err, errlen) ||
+	    readable("--tls-key", c->tls_key, false, err, errlen) ||
+	    readable("--kubeconfig", c->kubeconfig, false, err, errlen) ||
+	    readable("--cluster", c->cluster, false, err, errlen) ||
+	    readable("--state-dir", c->state_dir, true, err, errlen))
+		return CFG_ERROR;
+	printf("config OK: %s mode, listen %s%s, node policy %s, GPU policy %s, "
+	       "%d queue(s), %d licence(s)%s%s\n",
+	       c->dev ? "dev" : "cluster", c->listen, c->tls_cert ? " (HTTPS)" : "",
+	       c->node_policy == POLICY_SPREAD ? "spread" : "binpack",
+	       c->gpu_policy == POLICY_BINPACK ? "binpack" : "spread", c->nqueues, c->nlicenses,
+	       c->config_file ? ", file " : "", c->config_file ? c->config_file : "");
+	return CFG_EXIT;
+}
+
 enum cfg_result cfg_parse(int argc, char **argv, struct vx_config *c, char *err, size_t errlen)
 {
 	defaults(c);
@@ -314,7 +359,7 @@ enum cfg_result cfg_parse(int argc, char **argv, struct vx_config *c, char *err,
 		snprintf(err, errlen, "--cluster needs --dev");
 		return CFG_ERROR;
 	}
-	return CFG_OK;
+	return c->check_config ? check_only(c, err, errlen) : CFG_OK;
 }
 
 void cfg_free(struct vx_config *c)

@@ -275,16 +275,126 @@ static void set_lens(struct ext_args *a)
 
 static int slow_parse(const char *body, size_t len, struct ext_args *a, char *err, size_t errlen);
 
+/* The Pod's shape, checked where the daemon reads it: a field of the wrong
+ * JSON type is a broken request (400 naming the field), not a pod that fits
+ * nowhere. Values of the right type that are out of range (cores 150) are
+ * the pod's problem and are reported per node by the caller. Null counts as
+ * absent, as it does for Go's decoder. */
+static const char *json_kind(const cJSON *v)
+{
+	return cJSON_IsObject(v)   ? "an object"
+	       : cJSON_IsArray(v)  ? "an array"
+	       : cJSON_IsString(v) ? "a string"
+	       : cJSON_IsNumber(v) ? "a number"
+	       : cJSON_IsBool(v)   ? "a boolean"
+				   : "null";
+}
+
+static bool present(const cJSON *v)
+{
+	return v && !cJSON_IsNull(v);
+}
+
+static int want_object(const cJSON *v, const char *path, char *err, size_t errlen)
+{
+	if (!present(v) || cJSON_IsObject(v))
+		return 0;
+	snprintf(err, errlen, "%s must be an object, not %s", path, json_kind(v));
+	return -1;
+}
+
+/* Every value of the map (labels, annotations) must be a string. */
+static int string_map(const cJSON *m, const char *path, char *err, size_t errlen)
+{
+	const cJSON *it, *map = present(m) ? m : NULL;
+	if (want_object(m, path, err, errlen))
+		return -1;
+	cJSON_ArrayForEach (it, map) {
+		if (!cJSON_IsString(it)) {
+			snprintf(err, errlen, "%s[\"%s\"] must be a string, not %s", path,
+				 it->string, json_kind(it));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* resources.limits / requests: quantities, a string or a plain number. */
+static int quantities(const cJSON *m, const char *path, char *err, size_t errlen)
+{
+	const cJSON *it, *map = present(m) ? m : NULL;
+	if (want_object(m, path, err, errlen))
+		return -1;
+	cJSON_ArrayForEach (it, map) {
+		if (!cJSON_IsString(it) && !cJSON_IsNumber(it)) {
+			snprintf(err, errlen,
+				 "%s[\"%s\"] must be a quantity (a string or a number), not %s",
+				 path, it->string, json_kind(it));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int container_shape(const cJSON *c, int i, char *err, size_t errlen)
+{
+	char path[96], sub[128];
+	snprintf(path, sizeof path, "Pod.spec.containers[%d]", i);
+	if (!cJSON_IsObject(c)) {
+		snprintf(err, errlen, "%s must be an object, not %s", path, json_kind(c));
+		return -1;
+	}
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+	if (present(name) && !cJSON_IsString(name)) {
+		snprintf(err, errlen, "%s.name must be a string, not %s", path, json_kind(name));
+		return -1;
+	}
+	const cJSON *res = cJSON_GetObjectItemCaseSensitive(c, "resources");
+	snprintf(sub, sizeof sub, "%s.resources", path);
+	if (want_object(res, sub, err, errlen))
+		return -1;
+	snprintf(sub, sizeof sub, "%s.resources.limits", path);
+	if (quantities(json_path(res, "limits", NULL), sub, err, errlen))
+		return -1;
+	snprintf(sub, sizeof sub, "%s.resources.requests", path);
+	return quantities(json_path(res, "requests", NULL), sub, err, errlen);
+}
+
+static int check_pod_shape(const cJSON *pod, char *err, size_t errlen)
+{
+	const cJSON *md = json_path(pod, "metadata", NULL), *spec = json_path(pod, "spec", NULL);
+	if (want_object(md, "Pod.metadata", err, errlen) ||
+	    string_map(json_path(md, "labels", NULL), "Pod.metadata.labels", err, errlen) ||
+	    string_map(json_path(md, "annotations", NULL), "Pod.metadata.annotations", err,
+		       errlen) ||
+	    want_object(spec, "Pod.spec", err, errlen))
+		return -1;
+	const cJSON *ctrs = json_path(spec, "containers", NULL), *c;
+	if (!present(ctrs))
+		return 0;
+	if (!cJSON_IsArray(ctrs)) {
+		snprintf(err, errlen, "Pod.spec.containers must be an array, not %s",
+			 json_kind(ctrs));
+		return -1;
+	}
+	int i = 0;
+	cJSON_ArrayForEach (c, ctrs) {
+		if (container_shape(c, i++, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
 int ext_parse_args(const char *body, size_t len, struct ext_args *a, char *err, size_t errlen)
 {
 	memset(a, 0, sizeof *a);
 	if (fast_parse(body, len, a) == 0)
-		return 0;
+		return check_pod_shape(a->pod, err, errlen);
 	ext_args_free(a);
 	int rc = slow_parse(body, len, a, err, errlen);
 	if (rc == 0 && a->names && !a->lens)
 		set_lens(a);
-	return rc;
+	return rc ? rc : check_pod_shape(a->pod, err, errlen);
 }
 
 static int slow_parse(const char *body, size_t len, struct ext_args *a, char *err, size_t errlen)
@@ -480,6 +590,8 @@ int ext_parse_preempt(const char *body, size_t len, struct ext_preempt *p, char 
 		snprintf(err, errlen, "missing Pod");
 		return -1;
 	}
+	if (check_pod_shape(p->pod, err, errlen))
+		return -1;
 	const cJSON *map = cJSON_GetObjectItem(p->root, "NodeNameToMetaVictims");
 	if (!map || cJSON_IsNull(map))
 		map = cJSON_GetObjectItem(p->root, "NodeNameToVictims");

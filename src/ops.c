@@ -188,6 +188,25 @@ void ops_debug_state(struct vx_daemon *d, struct buf *b)
 	free(pods);
 }
 
+/* A label value in the text exposition format: only backslash, quote and
+ * newline are escaped there, so JSON's \uXXXX escapes would be read
+ * literally (and a node name from a dev cluster file may hold anything). */
+static void prom_label(struct buf *b, const char *s)
+{
+	buf_putc(b, '"');
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_putc(b, '\\');
+		if (*s == '\n')
+			buf_puts(b, "\\n");
+		else
+			buf_putc(b, *s);
+	}
+	buf_putc(b, '"');
+}
+
+/* Capacities are gauges named _capacity: the suffix _total is reserved for
+ * counters (promtool check metrics). */
 static void node_metric(struct buf *b, const char *name, const char *help, void **nodes, size_t n,
 			long long (*get)(const struct cl_node *))
 {
@@ -198,7 +217,7 @@ static void node_metric(struct buf *b, const char *name, const char *help, void 
 		if (!node->present)
 			continue;
 		buf_printf(b, "vgpu_extender_%s{node=", name);
-		buf_json_str(b, node->name);
+		prom_label(b, node->name);
 		buf_printf(b, "} %lld\n", get(node));
 	}
 }
@@ -290,11 +309,11 @@ void ops_metrics(struct vx_daemon *d, struct buf *b)
 	cluster_rdlock(&d->cluster);
 	void **nodes = sorted_values(&d->cluster.nodes, &n);
 	node_metric(b, "node_gpus", "Physical GPUs registered on the node.", nodes, n, m_gpus);
-	node_metric(b, "node_slots_total", "vGPU slots on the node.", nodes, n, m_slots);
+	node_metric(b, "node_slots_capacity", "vGPU slots on the node.", nodes, n, m_slots);
 	node_metric(b, "node_slots_used", "vGPU slots in use.", nodes, n, m_used_slots);
-	node_metric(b, "node_memory_mib_total", "GPU memory (MiB).", nodes, n, m_mem);
+	node_metric(b, "node_memory_mib_capacity", "GPU memory (MiB).", nodes, n, m_mem);
 	node_metric(b, "node_memory_mib_used", "GPU memory allocated (MiB).", nodes, n, m_used_mem);
-	node_metric(b, "node_cores_total", "GPU compute, percent x GPUs.", nodes, n, m_cores);
+	node_metric(b, "node_cores_capacity", "GPU compute, percent x GPUs.", nodes, n, m_cores);
 	node_metric(b, "node_cores_used", "GPU compute allocated, percent.", nodes, n,
 		    m_used_cores);
 	buf_printf(b,

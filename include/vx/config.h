@@ -27,11 +27,15 @@ struct vx_config {
 	int bind_workers;        /* threads making binds' API calls */
 	int max_binds_in_flight; /* beyond: a bind fails at once */
 	int bind_wait_seconds;   /* longest a bind waits for a node lock */
+	bool check_config;      /* --check-config: validate, print, exit */
+	int nqueues, nlicenses; /* entries in the file (checked, not yet used) */
 };
 
 enum cfg_result { CFG_OK, CFG_EXIT, CFG_ERROR };
 
-/* CFG_EXIT: --help or --version was printed to out. */
+/* CFG_EXIT: --help or --version was printed to stdout, or --check-config
+ * found nothing wrong and printed a summary (exit 0). CFG_ERROR: err says
+ * what is wrong (exit 2). */
 enum cfg_result cfg_parse(int argc, char **argv, struct vx_config *c, char *err, size_t errlen);
 void cfg_free(struct vx_config *c);
 void cfg_usage(void);

@@ -8,6 +8,7 @@
 
 #include "harness.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,74 @@ static void invalid_request_is_unresolvable(void **state)
 	assert_int_equal(cJSON_GetArraySize(get(r.json, "NodeNames")), 0);
 	assert_non_null(strstr(get(get(r.json, "FailedAndUnresolvableNodes"), "gpu-a")->valuestring,
 			       "above 100"));
+	hx_resp_free(&r);
+	free(body);
+	free(pod);
+}
+
+/* A Pod of the wrong shape is a bad request naming the field, for filter
+ * and prioritize alike; the fast path (NodeNames) and the slow one (Nodes)
+ * agree. */
+static void malformed_pod_is_400(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *pod, *want;
+	} cases[] = {
+	    {"{\"spec\":{\"containers\":{\"name\":\"c\"}}}",
+	     "Pod.spec.containers must be an array"},
+	    {"{\"spec\":{\"containers\":[\"c\"]}}", "Pod.spec.containers[0] must be an object"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{\"cpu\":{}}}}]}"
+	     "}",
+	     "Pod.spec.containers[0].resources.limits[\"cpu\"]"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\",\"resources\":{"
+	     "\"limits\":"
+	     "{\"volcano.sh/vgpu-cores\":[20]}}}]}}",
+	     "Pod.spec.containers[1].resources.limits[\"volcano.sh/vgpu-cores\"] must be a "
+	     "quantity"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":"
+	     "{\"volcano.sh/vgpu-memory\":{\"v\":1}}}}]}}",
+	     "resources.requests[\"volcano.sh/vgpu-memory\"]"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":[]}]}}",
+	     "Pod.spec.containers[0].resources must be an object"},
+	    {"{\"spec\":[]}", "Pod.spec must be an object"},
+	    {"{\"metadata\":{\"annotations\":{\"a\":1}},\"spec\":{}}",
+	     "Pod.metadata.annotations[\"a\"] must be a string"},
+	};
+	static const char *const paths[] = {"/filter", "/prioritize"};
+	char body[1024];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		for (int p = 0; p < 4; p++) {
+			snprintf(body, sizeof body,
+				 p < 2
+				     ? "{\"Pod\":%s,\"NodeNames\":[\"gpu-a\"]}"
+				     : "{\"Pod\":%s,\"Nodes\":{\"items\":[{\"metadata\":{\"name\":"
+				       "\"gpu-a\"}}]}}",
+				 cases[i].pod);
+			struct hx_resp r;
+			assert_int_equal(hx_post(&D, paths[p % 2], body, &r), 0);
+			const cJSON *e = r.json ? get(r.json, "Error") : NULL;
+			if (r.status != 400 || !cJSON_IsString(e) ||
+			    !strstr(e->valuestring, cases[i].want))
+				fail_msg("%s %s: got %ld %s", paths[p % 2], body, r.status,
+					 r.body ? r.body : "");
+			hx_resp_free(&r);
+		}
+	}
+}
+
+/* A well-formed pod with an invalid request keeps a 200 answer: every node
+ * fails with the reason (filter), every node scores 0 (prioritize). */
+static void invalid_request_prioritize_200(void **state)
+{
+	(void)state;
+	char *pod = pod_json("bad2", "{\"volcano.sh/vgpu-cores\":\"150\"}", NULL);
+	char *body = args_json(pod, "NodeNames", "[\"gpu-a\",\"gpu-b\"]");
+	struct hx_resp r;
+	assert_int_equal(hx_post(&D, "/prioritize", body, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(cJSON_GetArraySize(r.json), 2);
+	assert_int_equal(get(cJSON_GetArrayItem(r.json, 0), "Score")->valueint, 0);
 	hx_resp_free(&r);
 	free(body);
 	free(pod);
@@ -454,6 +523,61 @@ static void metrics_count_requests(void **state)
 	hx_resp_free(&r);
 }
 
+static bool promtool_missing(void)
+{
+	char *out = NULL;
+	const char *argv[] = {"/bin/sh", "-c", "command -v promtool", NULL};
+	int rc = hx_run(argv, &out);
+	free(out);
+	if (rc == 0)
+		return false;
+	const char *ci = getenv("CI");
+	if (ci && *ci && strcmp(ci, "false") != 0)
+		fail_msg(
+		    "promtool is not installed (Debian package prometheus; bash scripts/deps.sh)");
+	fprintf(stderr, "SKIP metrics_pass_promtool: no promtool on PATH "
+			"(apt-get install prometheus, or bash scripts/deps.sh)\n");
+	return true;
+}
+
+/* /metrics after real traffic (filter, prioritize, bind, and what the tests
+ * above sent) passes `promtool check metrics` with no finding at all. */
+static void metrics_pass_promtool(void **state)
+{
+	(void)state;
+	if (promtool_missing()) {
+		skip();
+		return;
+	}
+	char *pod = pod_json("prom", "{\"volcano.sh/vgpu-memory\":\"1000\"}", NULL);
+	char *body = args_json(pod, "NodeNames", "[\"gpu-a\",\"gpu-b\"]");
+	struct hx_resp r;
+	assert_int_equal(hx_post(&D, "/filter", body, &r), 0);
+	hx_resp_free(&r);
+	assert_int_equal(hx_post(&D, "/prioritize", body, &r), 0);
+	hx_resp_free(&r);
+	assert_int_equal(hx_post(&D, "/bind",
+				 "{\"PodName\":\"prom\",\"PodNamespace\":\"default\","
+				 "\"PodUID\":\"uid-prom\",\"Node\":\"gpu-a\"}",
+				 &r),
+			 0);
+	hx_resp_free(&r);
+	assert_int_equal(hx_get(&D, "/metrics", &r), 0);
+	assert_int_equal(r.status, 200);
+	const char *file = hx_tmpfile(r.body, ".prom");
+	hx_resp_free(&r);
+	char cmd[512], *out = NULL;
+	snprintf(cmd, sizeof cmd, "promtool check metrics < %s", file);
+	const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	int rc = hx_run(argv, &out);
+	if (rc != 0 || (out && *out))
+		fail_msg("promtool check metrics: exit %d\n%s", rc, out ? out : "");
+	free(out);
+	unlink(file);
+	free(body);
+	free(pod);
+}
+
 static void bad_flags_exit_2(void **state)
 {
 	(void)state;
@@ -499,6 +623,8 @@ int main(void)
 	    cmocka_unit_test(filter_full_nodes_and_lowercase),
 	    cmocka_unit_test(non_vgpu_pod_passes),
 	    cmocka_unit_test(invalid_request_is_unresolvable),
+	    cmocka_unit_test(malformed_pod_is_400),
+	    cmocka_unit_test(invalid_request_prioritize_200),
 	    cmocka_unit_test(prioritize_scales_scores),
 	    cmocka_unit_test(filter_then_bind),
 	    cmocka_unit_test(bind_errors),
@@ -506,6 +632,7 @@ int main(void)
 	    cmocka_unit_test(preempt_keeps_useful_victims),
 	    cmocka_unit_test(dev_pods_run_and_finish),
 	    cmocka_unit_test(metrics_count_requests),
+	    cmocka_unit_test(metrics_pass_promtool),
 	    cmocka_unit_test(bad_flags_exit_2),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

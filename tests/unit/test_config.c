@@ -125,6 +125,78 @@ static void config_file_errors(void **state)
 	cfg_free(&c);
 }
 
+/* queues: and licenses: are not used yet, but their entries are checked
+ * field by field (SPEC sections 5 and 6). */
+static void sections_checked(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+	    {"queues:\n  - name: a\n    quota: two\n",
+	     ":3: queues[0] key \"quota\": want a number"},
+	    {"queues:\n  - name: a\n    limit: -2\n", ":3: queues[0] key \"limit\": want -1"},
+	    {"queues:\n  - namespaces: [x]\n", ":2: queues[0] has no name"},
+	    {"queues:\n  - name: a\n  - name: a\n", ":3: queues[1]: a second entry named \"a\""},
+	    {"queues:\n  - name: a\n    namespace: [x]\n", "key \"namespace\": unknown key"},
+	    {"queues:\n  - name: a\n    namespaces: x\n", "want a list of namespace names"},
+	    {"queues: {name: a}\n", ":1: key \"queues\" must be a list"},
+	    {"licenses:\n  - name: l\n    resetUTC: \"25:00\"\n", "want a time of day"},
+	    {"licenses:\n  - name: l\n    maxSlots: 1.5\n", "want a whole number"},
+	    {"licenses:\n  - just-a-name\n", ":2: licenses[0] must be a mapping"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct vx_config c;
+		char err[512];
+		const char *p = write_tmp(bad[i].text);
+		assert_int_equal(parse(&c, err, "--config", p, NULL, NULL), CFG_ERROR);
+		if (!strstr(err, p) || !strstr(err, bad[i].want))
+			fail_msg("config %zu: error \"%s\" lacks \"%s\"", i, err, bad[i].want);
+		cfg_free(&c);
+		unlink(p);
+	}
+	struct vx_config c;
+	char err[512];
+	const char *p =
+	    write_tmp("queues:\n  - name: team-a\n    namespaces: [team-a]\n"
+		      "    quota: 1.5\n    overQuotaWeight: 1\n    limit: -1\n"
+		      "  - name: team-b\nlicenses:\n  - name: acme\n"
+		      "    namespaces: [acme-cfd]\n    dailyHours: 96\n    maxSlots: 16\n"
+		      "    resetUTC: \"00:00\"\n");
+	assert_int_equal(parse(&c, err, "--config", p, NULL, NULL), CFG_OK);
+	assert_int_equal(c.nqueues, 2);
+	assert_int_equal(c.nlicenses, 1);
+	cfg_free(&c);
+	p = write_tmp("queues: []\nlicenses:\n");
+	assert_int_equal(parse(&c, err, "--config", p, NULL, NULL), CFG_OK);
+	cfg_free(&c);
+	unlink(p);
+}
+
+/* --check-config: exit 0 (CFG_EXIT) with a summary, or an error naming what
+ * the daemon could not open. */
+static void check_config(void **state)
+{
+	(void)state;
+	struct vx_config c;
+	char err[512];
+	const char *p = write_tmp("nodePolicy: spread\nqueues:\n  - name: a\n");
+	assert_int_equal(parse(&c, err, "--config", p, "--check-config", NULL), CFG_EXIT);
+	cfg_free(&c);
+	assert_int_equal(parse(&c, err, "--check-config", "--node-policy=x", NULL, NULL),
+			 CFG_ERROR);
+	assert_non_null(strstr(err, "--node-policy"));
+	cfg_free(&c);
+	assert_int_equal(parse(&c, err, "--check-config", "--kubeconfig", "/nonexistent/kc", NULL),
+			 CFG_ERROR);
+	assert_non_null(strstr(err, "--kubeconfig /nonexistent/kc"));
+	cfg_free(&c);
+	assert_int_equal(parse(&c, err, "--check-config", "--state-dir", p, NULL), CFG_ERROR);
+	assert_non_null(strstr(err, "not a directory"));
+	cfg_free(&c);
+	unlink(p);
+}
+
 struct docs {
 	int n;
 	char kinds[8][32];
@@ -183,6 +255,8 @@ int main(void)
 	    cmocka_unit_test(bad_flags),
 	    cmocka_unit_test(config_file_and_override),
 	    cmocka_unit_test(config_file_errors),
+	    cmocka_unit_test(sections_checked),
+	    cmocka_unit_test(check_config),
 	    cmocka_unit_test(yaml_stream),
 	    cmocka_unit_test(yaml_scalars_and_errors),
 	};

@@ -68,6 +68,38 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- printf "%s://%s:%v" (ternary "https" "http" (eq (include "vgpu-extender.tls" .) "true")) (include "vgpu-extender.dialHost" .) .Values.extender.listen.port -}}
 {{- end -}}
 
+{{/*
+securityContext of every container the chart runs (both of the Deployment,
+the helm test pod): non-root, read-only root file system, no privilege
+escalation, no capabilities, the runtime's default seccomp profile. Set per
+container too, so that it holds whatever the pod-level context says.
+*/}}
+{{- define "vgpu-extender.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "vgpu-extender.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* The Service's URL inside the cluster, e.g. http://vgpu-scheduler.kube-system.svc:8888 */}}
+{{- define "vgpu-extender.serviceURL" -}}
+{{- printf "%s://%s.%s.svc:%v" (ternary "https" "http" (eq (include "vgpu-extender.tls" .) "true")) (include "vgpu-extender.fullname" .) .Release.Namespace .Values.service.port -}}
+{{- end -}}
+
 {{- define "vgpu-extender.tlsDir" -}}/var/run/vgpu-extender/tls{{- end -}}
 {{- define "vgpu-extender.caDir" -}}/var/run/vgpu-extender/ca{{- end -}}
 
@@ -121,6 +153,9 @@ exec:
 {{- end -}}
 {{- if and (gt (int .Values.replicas) 1) (not .Values.kubeScheduler.leaderElect) -}}
 {{- fail "kubeScheduler.leaderElect must be true with more than one replica: replicas without it would all schedule and bind" -}}
+{{- end -}}
+{{- if and .Values.serviceMonitor.enabled (not .Values.service.enabled) -}}
+{{- fail "serviceMonitor.enabled needs service.enabled (Prometheus scrapes the Service's endpoints)" -}}
 {{- end -}}
 {{- if and .Values.service.enabled (include "vgpu-extender.loopback" .) -}}
 {{- fail "service.enabled needs extender.listen.address beyond loopback (e.g. 0.0.0.0): a Service cannot reach a 127.0.0.1 listener" -}}
