@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
-#include "vx/request.h"
+#include "vx/json.h"
 #include "vx/yamljson.h"
 
 #include <stdio.h>
