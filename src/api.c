@@ -48,8 +48,7 @@ static struct pipe_pod pipe_pod_of(const cJSON *pod, const struct req_pod *r)
 {
 	const cJSON *md = json_path(pod, "metadata", NULL);
 	const char *ns = json_str(md, "namespace");
-	return (struct pipe_pod){r, ns ? ns : "default", json_str(md, "name"),
-				 json_str(md, "uid")};
+	return (struct pipe_pod){r, ns ? ns : "default", json_str(md, "name"), json_str(md, "uid")};
 }
 
 /* ExtenderArgs from the body, or a 400 already written to resp. */
@@ -198,7 +197,8 @@ static void h_clock_advance(struct vx_daemon *d, const struct http_req *req, str
 	char *end = NULL, err[256];
 	long long n = s ? strtoll(s, &end, 10) : -1;
 	if (!s || *end || n < 0 || n > CLOCK_ADVANCE_MAX_S) {
-		json_error(resp, 400, "seconds must be a whole number from 0 to " CLOCK_ADVANCE_MAX_TEXT);
+		json_error(resp, 400,
+			   "seconds must be a whole number from 0 to " CLOCK_ADVANCE_MAX_TEXT);
 		return;
 	}
 	if (clk_advance(&d->clock, n, err, sizeof err)) {

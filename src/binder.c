@@ -19,11 +19,10 @@
 #define BUSY_BACKOFF_MIN_MS 20
 #define BUSY_BACKOFF_MAX_MS 500
 /* Workers make blocking API calls; they need little stack. */
-#define WORKER_STACK (256 * 1024)
+#define WORKER_STACK ((size_t)256 * 1024)
 
-const double binder_wait_bounds_s[BINDER_WAIT_BUCKETS] = {0.001, 0.005, 0.01, 0.025,
-							  0.05,	 0.1,	0.25, 0.5,
-							  1,	 2.5,	5,    10};
+const double binder_wait_bounds_s[BINDER_WAIT_BUCKETS] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+							  0.25,  0.5,   1,    2.5,   5,    10};
 
 enum stage { STAGE_LEARN, STAGE_BIND };
 
@@ -243,7 +242,8 @@ static void run_bind(struct binder *b, struct job *j)
 		j->busy_tries++;
 		int shift = j->busy_tries < 5 ? j->busy_tries : 5;
 		long delay = (long)BUSY_BACKOFF_MIN_MS << shift;
-		j->next_try_ms = mono_ms() + (delay < BUSY_BACKOFF_MAX_MS ? delay : BUSY_BACKOFF_MAX_MS);
+		j->next_try_ms =
+		    mono_ms() + (delay < BUSY_BACKOFF_MAX_MS ? delay : BUSY_BACKOFF_MAX_MS);
 		log_debug("bind %s: node %s is locked (%s); waiting", j->pb.key, j->pb.node, err);
 		if (enqueue(b, j, true))
 			return;
@@ -363,7 +363,8 @@ struct binder *binder_new(struct pipeline *pl, const struct binder_opts *o)
 	struct binder *b = xcalloc(1, sizeof *b);
 	b->pl = pl;
 	b->o.workers = o && o->workers > 0 ? o->workers : BINDER_DEFAULT_WORKERS;
-	b->o.max_inflight = o && o->max_inflight > 0 ? o->max_inflight : BINDER_DEFAULT_MAX_INFLIGHT;
+	b->o.max_inflight =
+	    o && o->max_inflight > 0 ? o->max_inflight : BINDER_DEFAULT_MAX_INFLIGHT;
 	b->o.wait_ms = o && o->wait_ms > 0 ? o->wait_ms : BINDER_DEFAULT_WAIT_S * 1000;
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->work, NULL);

@@ -139,8 +139,8 @@ static int set_opt(struct vx_config *c, const struct opt *o, const char *v, char
 		long n = strtol(v, &end, 10);
 		const struct int_range *r = range_of(o->off);
 		if (!*v || *end || errno || n < r->min || n > r->max) {
-			snprintf(why, len, "want a number from %ld to %ld, got \"%s\"", r->min, r->max,
-				 v);
+			snprintf(why, len, "want a number from %ld to %ld, got \"%s\"", r->min,
+				 r->max, v);
 			return -1;
 		}
 		*(int *)(base + o->off) = (int)n;

@@ -124,7 +124,11 @@ static int start_http(struct vx_daemon *d, char *err, size_t errlen)
 		free(cert);
 		return DAEMON_EXIT_CONFIG;
 	}
-	struct httpd_opts o = {d->cfg.listen, cert, key, d->cfg.threads, HTTP_IDLE_TIMEOUT_S,
+	struct httpd_opts o = {d->cfg.listen,
+			       cert,
+			       key,
+			       d->cfg.threads,
+			       HTTP_IDLE_TIMEOUT_S,
 			       d->cfg.max_binds_in_flight + HTTP_SPARE_CONNECTIONS};
 	d->http = httpd_start(&o, api_handle, d, err, errlen);
 	free(cert);
@@ -192,4 +196,3 @@ void daemon_shutdown(struct vx_daemon *d)
 	clk_free(&d->clock);
 	cfg_free(&d->cfg);
 }
-

@@ -101,8 +101,7 @@ static int place(struct devloop *d, const struct nodes *ns, const cJSON *pod, co
 	}
 	const cJSON *md = json_path(pod, "metadata", NULL);
 	const char *pns = json_str(md, "namespace");
-	struct pipe_pod pp = {&r, pns ? pns : "default", json_str(md, "name"),
-			      json_str(md, "uid")};
+	struct pipe_pod pp = {&r, pns ? pns : "default", json_str(md, "name"), json_str(md, "uid")};
 	struct pipe_filter_out f;
 	const char *const *names = (const char *const *)ns->names;
 	double *raw = xcalloc((size_t)ns->n, sizeof *raw);

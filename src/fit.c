@@ -37,8 +37,9 @@ bool fit_quick_reject(const struct cl_node *n, const struct req_pod *r)
 
 bool fit_quick_accept(const struct cl_node *n, const struct req_pod *r)
 {
-	if (r->total_vgpus != 1 || r->max_mem_mib == 0 || r->max_cores == VOLCANO_CORES_PER_GPU || r->use_types.n ||
-	    r->nouse_types.n || r->use_uuids.n || r->nouse_uuids.n || !n->present || !n->usable)
+	if (r->total_vgpus != 1 || r->max_mem_mib == 0 || r->max_cores == VOLCANO_CORES_PER_GPU ||
+	    r->use_types.n || r->nouse_types.n || r->use_uuids.n || r->nouse_uuids.n ||
+	    !n->present || !n->usable)
 		return false;
 	int64_t mem = r->max_mem_mib;
 	/* Cores 0 must not land on a card whose compute is fully used. */

@@ -113,9 +113,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, int status, const c
 static enum MHD_Result reply(struct httpd *d, struct MHD_Connection *c, const char *method,
 			     const char *url, struct reqctx *rc)
 {
-	struct http_req req = {method,	     url,	    rc->body.data ? rc->body.data : "",
-			       rc->body.len, rc->too_large, c,
-			       rc};
+	struct http_req req = {
+	    method, url, rc->body.data ? rc->body.data : "", rc->body.len, rc->too_large, c, rc};
 	struct http_resp resp = {200, NULL, BUF_INIT, false};
 	rc->conn = c;
 	d->handler(d->ud, &req, &resp);

@@ -297,8 +297,8 @@ static int count_busy(void **nodes, size_t n, int64_t now)
 {
 	int busy = 0;
 	for (size_t i = 0; i < n; i++)
-		busy += ((const struct cl_node *)nodes[i])->present &&
-			cluster_node_busy(nodes[i], now);
+		busy +=
+		    ((const struct cl_node *)nodes[i])->present && cluster_node_busy(nodes[i], now);
 	return busy;
 }
 

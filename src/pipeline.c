@@ -317,7 +317,8 @@ static enum pipe_reserved check_pod(struct pipeline *pl, const struct pipe_bindi
 	if (p->alloc != ALLOC_NONE && p->node && cluster_pod_holds_devices(p)) {
 		if (p->alloc == ALLOC_BOUND && strcmp(p->node->name, b->node) == 0)
 			return PIPE_ALREADY_BOUND;
-		snprintf(err, errlen, "pod %s already holds GPUs on node %s", b->key, p->node->name);
+		snprintf(err, errlen, "pod %s already holds GPUs on node %s", b->key,
+			 p->node->name);
 		return PIPE_REFUSED;
 	}
 	if (p->req_error) {
@@ -402,8 +403,7 @@ void pipe_finish(struct pipeline *pl, struct pipe_binding *b, bool bound)
 	b->annotations = NULL;
 }
 
-int pipe_learn_pod(struct pipeline *pl, const char *ns, const char *name, char *err,
-		   size_t errlen)
+int pipe_learn_pod(struct pipeline *pl, const char *ns, const char *name, char *err, size_t errlen)
 {
 	struct store_err e = {0};
 	if (pl->store->ops->refresh_pod(pl->store, ns, name, &e) == 0)

@@ -27,8 +27,8 @@ struct vx_config {
 	int bind_workers;        /* threads making binds' API calls */
 	int max_binds_in_flight; /* beyond: a bind fails at once */
 	int bind_wait_seconds;   /* longest a bind waits for a node lock */
-	bool check_config;      /* --check-config: validate, print, exit */
-	int nqueues, nlicenses; /* entries in the file (checked, not yet used) */
+	bool check_config;       /* --check-config: validate, print, exit */
+	int nqueues, nlicenses;  /* entries in the file (checked, not yet used) */
 };
 
 enum cfg_result { CFG_OK, CFG_EXIT, CFG_ERROR };

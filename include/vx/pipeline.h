@@ -97,8 +97,7 @@ int pipe_bind(struct pipeline *pl, struct pipe_binding *b, char *err, size_t err
  * there first; releases b's annotations. Safe to call on any binding. */
 void pipe_finish(struct pipeline *pl, struct pipe_binding *b, bool bound);
 /* Has the store deliver a pod the model does not know yet. */
-int pipe_learn_pod(struct pipeline *pl, const char *ns, const char *name, char *err,
-		   size_t errlen);
+int pipe_learn_pod(struct pipeline *pl, const char *ns, const char *name, char *err, size_t errlen);
 /* Whether a bind to node may take its lock now: no allocation in flight
  * there except `own` reservations of the caller's still unwritten binds. */
 bool pipe_node_ready(struct pipeline *pl, const char *node, int own);

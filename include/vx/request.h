@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-
 #define REQ_MAX_VGPUS 128 /* per container */
 
 enum vx_policy { POLICY_DEFAULT = 0, POLICY_BINPACK, POLICY_SPREAD };

@@ -805,7 +805,7 @@ void kube_status_message(const struct kube_resp *r, char *out, size_t len)
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(st, "message");
 	snprintf(out, len, "%s",
 		 cJSON_IsString(msg) ? msg->valuestring
-		 : r->status	     ? "unexpected answer"
+		 : r->status         ? "unexpected answer"
 				     : "no answer");
 	cJSON_Delete(st);
 }

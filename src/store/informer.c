@@ -226,7 +226,8 @@ static void *run(void *arg)
 		if (in->need_list) {
 			if (list_all(in)) {
 				kube_sleep(in->cfg.stop, backoff + rand() % (backoff + 1));
-				backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS;
+				backoff =
+				    backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS;
 				continue;
 			}
 			in->need_list = false;

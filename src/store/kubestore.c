@@ -134,8 +134,7 @@ struct node_seen {
 /* The fast path: the watch showed the node free at resourceVersion rv, so
  * patch the lock guarded by it without reading the node first. 0 taken,
  * 1 the node changed since (read it and decide), -1 failed. */
-static int lock_as_seen(struct kstore *ks, const char *path, const char *node,
-			struct store_err *e)
+static int lock_as_seen(struct kstore *ks, const char *path, const char *node, struct store_err *e)
 {
 	char rv[32] = "", ts[32];
 	pthread_mutex_lock(&ks->lock_mu);
@@ -176,7 +175,8 @@ static int try_lock(struct kstore *ks, const char *node, struct store_err *e)
 	}
 	if (held)
 		log_info("node %s: taking over the %s lock from %s (%s)", node, ANN_NODE_LOCK, held,
-			 since >= 0 && now - since >= VOLCANO_LOCK_TTL_S ? "expired" : "no pod allocating");
+			 since >= 0 && now - since >= VOLCANO_LOCK_TTL_S ? "expired"
+									 : "no pod allocating");
 	clk_format_rfc3339(now, ts, sizeof ts);
 	char *body = lock_patch(json_str(json_path(n, "metadata", NULL), "resourceVersion"), ts);
 	cJSON_Delete(n);

@@ -64,8 +64,8 @@ static int write_lease(struct lease *l, const char *method, const char *rv, cons
 		snprintf(path, sizeof path, "/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s",
 			 l->ns, l->name);
 	char *body = lease_body(l, rv, acquire);
-	int rc = kube_request(l->kc, method, path, NULL, body, strlen(body), &r, NULL, err,
-			      sizeof err);
+	int rc =
+	    kube_request(l->kc, method, path, NULL, body, strlen(body), &r, NULL, err, sizeof err);
 	free(body);
 	int ok = rc == 0 && (r.status == 200 || r.status == 201);
 	kube_resp_free(&r);

@@ -19,7 +19,6 @@
 #include <time.h>
 #include <zlib.h>
 
-
 struct mobj {
 	char *text;       /* the object's JSON while it is hot, else NULL */
 	unsigned char *z; /* the same, deflated, once it went cold */

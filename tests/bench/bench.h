@@ -75,8 +75,8 @@ void bench_http_init(struct bench_http *c, const char *base, const char *ca);
 void bench_http_free(struct bench_http *c);
 /* GET (body NULL) or POST; returns the HTTP status, 0 on transport failure
  * (err set), and the wall time in *us when us is given. */
-long bench_http_do(struct bench_http *c, const char *path, const char *body, size_t len,
-		   double *us, char *err, size_t errlen);
+long bench_http_do(struct bench_http *c, const char *path, const char *body, size_t len, double *us,
+		   char *err, size_t errlen);
 
 /* kubebench.c: the cluster-mode part ---------------------------------------- */
 

@@ -255,7 +255,7 @@ void bench_http_free(struct bench_http *c)
 }
 
 long bench_http_do(struct bench_http *c, const char *path, const char *body, size_t len, double *us,
-		    char *err, size_t errlen)
+		   char *err, size_t errlen)
 {
 	char url[2048];
 	long code = 0;

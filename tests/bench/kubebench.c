@@ -288,8 +288,8 @@ static void *create_main(void *arg)
 	bench_http_init(&c, v->fake_url, v->ca);
 	for (int i = cr->id; i < v->total; i += cr->nthreads) {
 		int n = snprintf(body, sizeof body, pod_fmt, i);
-		long code = bench_http_do(&c, "/api/v1/namespaces/" NS "/pods", body, (size_t)n, NULL,
-				    err, sizeof err);
+		long code = bench_http_do(&c, "/api/v1/namespaces/" NS "/pods", body, (size_t)n,
+					  NULL, err, sizeof err);
 		struct span md = {0};
 		const char *p = c.resp.data, *e = p ? p + c.resp.len : NULL;
 		if (code == 201 && p && !js_member(p, e, "metadata", &md) &&
@@ -330,8 +330,8 @@ static int create_pods(struct env *v, struct kb_figures *f)
 	bench_http_init(&c, v->daemon_url, NULL);
 	t0 = bench_now_s();
 	while (bench_now_s() - t0 < SEEN_TIMEOUT_S) {
-		if (bench_http_do(&c, "/api/v1/jobs?namespace=" NS, NULL, 0, NULL, err, sizeof err) ==
-			200 &&
+		if (bench_http_do(&c, "/api/v1/jobs?namespace=" NS, NULL, 0, NULL, err,
+				  sizeof err) == 200 &&
 		    c.resp.data) {
 			rows = js_array_len((struct span){c.resp.data, c.resp.len});
 			if (rows == v->total)

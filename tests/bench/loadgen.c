@@ -145,8 +145,8 @@ static int parse_clients(const char *s, struct kb_opts *kb)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){NULL, "build/bench.json", 5000, 8, 3000, 300, 1, 5, true, true, true, 1000,
-			   {0}};
+	*o = (struct opts){
+	    NULL, "build/bench.json", 5000, 8, 3000, 300, 1, 5, true, true, true, 1000, {0}};
 	o->kb =
 	    (struct kb_opts){.pods = 100000, .binds = 2000, .clients = {1, 2, 4}, .nclients = 3};
 	static char fake[4096];
@@ -167,7 +167,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			       "  --no-dev, --no-cluster, --no-sched: skip that part\n");
 			exit(0);
 		}
-		if (!strcmp(a, "--no-dev") || !strcmp(a, "--no-cluster") || !strcmp(a, "--no-sched")) {
+		if (!strcmp(a, "--no-dev") || !strcmp(a, "--no-cluster") ||
+		    !strcmp(a, "--no-sched")) {
 			if (!strcmp(a, "--no-dev"))
 				o->dev = false;
 			else if (!strcmp(a, "--no-sched"))

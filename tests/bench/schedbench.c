@@ -37,7 +37,7 @@ struct sched {
 	const struct sb_opts *o;
 	struct hx_fake fake;
 	struct hx_daemon daemon;
-	char **pods;      /* each pod's JSON as the API server returned it */
+	char **pods; /* each pod's JSON as the API server returned it */
 	char (*names)[48];
 	struct buf node_names; /* ["node-00001",...] */
 	pthread_mutex_t mu;
@@ -58,7 +58,7 @@ static int start(struct sched *s)
 	snprintf(nodes, sizeof nodes, "%d", s->o->nodes);
 	snprintf(gpus, sizeof gpus, "%d", s->o->gpus);
 	const char *fargs[] = {"--standin-delay-ms", standin, "--gen-nodes", nodes,
-			       "--gen-gpus",	     gpus,    NULL};
+			       "--gen-gpus",         gpus,    NULL};
 	if (hx_fake_start(&s->fake, fargs)) {
 		fprintf(stderr, "schedbench: the fake API server did not start\n");
 		return -1;

@@ -117,6 +117,7 @@ static void *bind_thread(void *arg)
 
 static void bind_start(struct bind_call *b, const char *ns, const char *name, const char *node)
 {
+	memset(b, 0, sizeof *b);
 	snprintf(b->body, sizeof b->body,
 		 "{\"PodName\":\"%s\",\"PodNamespace\":\"%s\",\"Node\":\"%s\"}", name, ns, node);
 	b->ok = -1;
@@ -131,7 +132,7 @@ static void bind_wait(struct bind_call *b)
 
 static int bind_now(const char *ns, const char *name, const char *node, char *err, size_t len)
 {
-	struct bind_call b;
+	struct bind_call b = {0};
 	bind_start(&b, ns, name, node);
 	bind_wait(&b);
 	snprintf(err, len, "%s", b.err);
@@ -172,8 +173,8 @@ static int start_pair(const char *wait_s)
 		add_node(name);
 	}
 	/* Two HTTP threads, the default: a blocking bind would take one. */
-	const char *args[] = {"--kubeconfig",	     F.kubeconfig, "--log-level", "debug",
-			      "--bind-wait-seconds", wait_s,	   NULL};
+	const char *args[] = {"--kubeconfig",        F.kubeconfig, "--log-level", "debug",
+			      "--bind-wait-seconds", wait_s,       NULL};
 	return hx_start(&D, args);
 }
 
@@ -289,7 +290,8 @@ static int b4_busy(const cJSON *state, void *ud)
 	const cJSON *n;
 	cJSON_ArrayForEach (n, get(state, "nodes")) {
 		if (!strcmp(get(n, "name")->valuestring, "b4"))
-			return cJSON_IsTrue(get(n, "busy")) && cJSON_GetArraySize(get(n, "inflight"));
+			return cJSON_IsTrue(get(n, "busy")) &&
+			       cJSON_GetArraySize(get(n, "inflight"));
 	}
 	return 0;
 }
@@ -330,8 +332,8 @@ static void waiters_beyond_the_bound_fail(void **state)
 	(void)state;
 	char err[512];
 	assert_int_equal(hx_stop(&D), 0);
-	const char *args[] = {"--kubeconfig",	     F.kubeconfig, "--log-level", "debug",
-			      "--bind-wait-seconds", "1",	   NULL};
+	const char *args[] = {"--kubeconfig",        F.kubeconfig, "--log-level", "debug",
+			      "--bind-wait-seconds", "1",          NULL};
 	assert_int_equal(hx_start(&D, args), 0);
 	create_pod("bound", "w1");
 	create_pod("bound", "w2");

@@ -39,7 +39,7 @@ static void many_entries_and_iteration(void **state)
 	(void)state;
 	enum { N = 20000 };
 	struct hmap m;
-	char (*keys)[24] = calloc(N, sizeof *keys);
+	char(*keys)[24] = calloc(N, sizeof *keys);
 	int *seen = calloc(N, sizeof *seen);
 	assert_non_null(keys);
 	assert_non_null(seen);

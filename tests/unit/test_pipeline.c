@@ -46,15 +46,16 @@ static void sink_pod(void *ud, enum store_ev ev, const cJSON *pod)
 }
 
 #define NODE(name, extra)                                                                          \
-	"---\napiVersion: v1\nkind: Node\nmetadata:\n  name: " name "\n  annotations:\n"            \
+	"---\napiVersion: v1\nkind: Node\nmetadata:\n  name: " name "\n  annotations:\n"           \
 	"    volcano.sh/node-vgpu-register: \"GPU-" name "-0,10,10000,NVIDIA-L4,true,hami-core:"   \
 	"GPU-" name "-1,10,10000,NVIDIA-L4,true,hami-core:\"\n" extra                              \
 	"status:\n  allocatable:\n    volcano.sh/vgpu-number: \"20\"\n"
 
 #define POD(name, mem, cores)                                                                      \
-	"---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: " name "\n  namespace: t\n"             \
-	"spec:\n  containers:\n  - name: c\n    resources:\n      limits:\n"                     \
-	"        volcano.sh/vgpu-memory: \"" mem "\"\n        volcano.sh/vgpu-cores: \"" cores "\"\n"
+	"---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: " name "\n  namespace: t\n"            \
+	"spec:\n  containers:\n  - name: c\n    resources:\n      limits:\n"                       \
+	"        volcano.sh/vgpu-memory: \"" mem "\"\n        volcano.sh/vgpu-cores: \"" cores     \
+	"\"\n"
 
 static struct fx *fx_new(const char *yaml, enum vx_policy np)
 {
@@ -144,8 +145,8 @@ static void busy_node_binpack(void **state)
 	assert_string_equal(out.reasons.data + out.reason[1], PIPE_BUSY_REASON);
 	assert_int_equal(out.verdict[2], PIPE_PASS);
 	assert_int_equal(scores[0], 10); /* a: the most used idle node */
-	assert_int_equal(scores[1], 0);	 /* b: busy */
-	assert_int_equal(scores[2], 0);	 /* c: empty */
+	assert_int_equal(scores[1], 0);  /* b: busy */
+	assert_int_equal(scores[2], 0);  /* c: empty */
 	pipe_filter_out_free(&out);
 	f->store->ops->tick(f->store);
 	node_busy_since(f, "b", false);
@@ -181,8 +182,9 @@ static void busy_node_spread(void **state)
 static void all_busy_still_pass(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new(NODE("a", "") NODE("b", "") POD("p1", "4000", "0") POD("p2", "1000", "0"),
-			      POLICY_BINPACK);
+	struct fx *f =
+	    fx_new(NODE("a", "") NODE("b", "") POD("p1", "4000", "0") POD("p2", "1000", "0"),
+		   POLICY_BINPACK);
 	struct pipe_filter_out out;
 	int scores[3];
 	assert_int_equal(bind_pod(f, "p1", "a"), 0);
@@ -210,8 +212,8 @@ static int64_t used_mem(struct fx *f, const char *node)
 static void bind_rollback(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new(NODE("a", "") POD("p1", "4000", "0") POD("p2", "2000", "0"),
-			      POLICY_BINPACK);
+	struct fx *f =
+	    fx_new(NODE("a", "") POD("p1", "4000", "0") POD("p2", "2000", "0"), POLICY_BINPACK);
 	struct pipe_binding b;
 	char err[512];
 	struct store_err e;
@@ -343,9 +345,9 @@ static void preempt_keeps_the_smallest_set(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(busy_node_binpack),	  cmocka_unit_test(busy_node_spread),
-	    cmocka_unit_test(all_busy_still_pass),	  cmocka_unit_test(bind_rollback),
-	    cmocka_unit_test(memory_store_ops),	  cmocka_unit_test(preempt_keeps_the_smallest_set),
+	    cmocka_unit_test(busy_node_binpack),   cmocka_unit_test(busy_node_spread),
+	    cmocka_unit_test(all_busy_still_pass), cmocka_unit_test(bind_rollback),
+	    cmocka_unit_test(memory_store_ops),    cmocka_unit_test(preempt_keeps_the_smallest_set),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,7 +33,7 @@ static void hits_and_misses(void **state)
 	assert_false(scache_lookup(&c, "u1", 8, surv, slens, 2, out)); /* the model moved */
 	const char *const other[] = {"n3", "n1"};
 	assert_false(scache_lookup(&c, "u1", 7, other, slens, 2, out)); /* another order */
-	assert_false(scache_lookup(&c, "u1", 7, names, lens, 3, out));	/* n2 failed filter */
+	assert_false(scache_lookup(&c, "u1", 7, names, lens, 3, out));  /* n2 failed filter */
 	assert_false(scache_lookup(&c, NULL, 7, surv, slens, 2, out));
 	scache_free(&c);
 }
