@@ -51,6 +51,8 @@ struct mstore {
 	struct hmap hot; /* objects kept plain: written less than HOT_MS ago */
 	char *pbuf;      /* print_obj's scratch */
 	size_t pcap;
+	unsigned char *zbuf; /* deflate_obj's */
+	size_t zcap;
 	struct chunk *chunks; /* the cluster file's texts; the first one fills */
 	int64_t next_cool_ms; /* owned by the dev loop's thread */
 	struct store_sink sink;
@@ -133,20 +135,27 @@ static void release_text(struct mobj *o)
 
 static void deflate_obj(struct mstore *m, struct mobj *o)
 {
+	/* Into a reused buffer, then copied at its size: a buffer of the bound
+	 * shrunk in place would leave a hole per object in the heap. */
 	uLong len = o->len, cap = deflateBound(&m->def, len);
-	unsigned char *z = malloc(cap);
-	if (!z || deflateReset(&m->def) != Z_OK)
+	if (cap > m->zcap) {
+		free(m->zbuf);
+		m->zcap = cap > 65536 ? cap : 65536;
+		m->zbuf = malloc(m->zcap);
+	}
+	if (!m->zbuf || deflateReset(&m->def) != Z_OK)
 		abort();
 	m->def.next_in = (Bytef *)o->text;
 	m->def.avail_in = (uInt)len;
-	m->def.next_out = z;
+	m->def.next_out = m->zbuf;
 	m->def.avail_out = (uInt)cap;
 	if (deflate(&m->def, Z_FINISH) != Z_STREAM_END)
 		abort();
 	o->zlen = (uint32_t)(cap - m->def.avail_out);
-	o->z = realloc(z, o->zlen);
+	o->z = malloc(o->zlen);
 	if (!o->z)
 		abort();
+	memcpy(o->z, m->zbuf, o->zlen);
 	release_text(o);
 	hmap_del(&m->hot, o->key);
 }
@@ -534,6 +543,7 @@ static void ms_destroy(struct store *s)
 	free_objs(&m->pods);
 	free_objs(&m->nodes);
 	free(m->pbuf);
+	free(m->zbuf);
 	deflateEnd(&m->def);
 	inflateEnd(&m->inf);
 	pthread_mutex_destroy(&m->mu);
