@@ -42,7 +42,7 @@ INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 HARNESS_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/integration/harness*.c))
 FAKE_SRC := $(wildcard tests/fake-apiserver/*.c)
 FAKE_BIN := $(if $(FAKE_SRC),$(BUILD)/fake-apiserver)
-BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_SRC := $(filter-out tests/bench/devstart.c,$(wildcard tests/bench/*.c))
 
 .PHONY: all test check unit integration bench lint format run deps install clean fuzz \
 	chart-test manifests image
@@ -82,6 +82,10 @@ $(BUILD)/fake-apiserver: $(FAKE_SRC:%.c=$(BUILD)/obj/%.o) $(LIBVX)
 $(BUILD)/loadgen: $(BENCH_SRC:%.c=$(BUILD)/obj/%.o) $(HARNESS_OBJ) $(LIBVX)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# Dev-mode start-up on a 5,000-node YAML cluster file (tests/bench/devstart.c).
+$(BUILD)/devstart: $(BUILD)/obj/tests/bench/devstart.o $(BUILD)/obj/tests/bench/common.o $(HARNESS_OBJ) $(LIBVX)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The test suite always runs the sanitized build: a leak or UB fails it.
 test:
 	@bash scripts/deps.sh --check-only || bash scripts/deps.sh
@@ -97,8 +101,9 @@ unit: all $(UNIT_BIN)
 integration: all $(INTEG_BIN) $(FAKE_BIN)
 	@VX_BUILD=$(BUILD) bash scripts/run-tests.sh $(INTEG_BIN)
 
-bench: all $(BUILD)/loadgen $(FAKE_BIN)
+bench: all $(BUILD)/loadgen $(FAKE_BIN) $(BUILD)/devstart
 	@VX_BUILD=$(BUILD) $(BUILD)/loadgen --daemon $(BUILD)/vgpu-extender --out $(BUILD)/bench.json
+	@$(BUILD)/devstart --daemon $(BUILD)/vgpu-extender --out $(BUILD)/bench-devstart.json
 
 run: 
 	@bash scripts/deps.sh --check-only || bash scripts/deps.sh

@@ -15,6 +15,15 @@ typedef int (*yj_doc_cb)(void *ud, const cJSON *doc, int line, char *err, size_t
 /* Returns the number of documents read, or -1 with "NAME:LINE: message". */
 int yj_parse(const char *data, size_t len, const char *name, yj_doc_cb cb, void *ud, char *err,
 	     size_t errlen);
+/* Like yj_parse, but the callback owns doc (and must delete it), so a
+ * loader can keep the tree without copying it. */
+typedef int (*yj_take_cb)(void *ud, cJSON *doc, int line, char *err, size_t errlen);
+int yj_parse_take(const char *data, size_t len, const char *name, yj_take_cb cb, void *ud,
+		  char *err, size_t errlen);
+/* yj_parse through libyaml alone, without the fast reader: the reference
+ * the tests compare the fast reader with. */
+int yj_parse_libyaml(const char *data, size_t len, const char *name, yj_doc_cb cb, void *ud,
+		     char *err, size_t errlen);
 int yj_parse_file(const char *path, yj_doc_cb cb, void *ud, char *err, size_t errlen);
 /* Reads a whole file; returns NULL with err set. */
 char *yj_read_file(const char *path, size_t *len, char *err, size_t errlen);

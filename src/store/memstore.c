@@ -11,11 +11,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -30,8 +33,9 @@ struct mobj {
 	bool running, terminal;
 	int64_t created_ms, start_ms, runtime_s;
 	uint64_t seq;
-	char *lock_owner; /* nodes: key of the pod whose bind holds hamivgpu */
-	char key[];       /* "ns/name" or the node name */
+	char *lock_owner;    /* nodes: key of the pod whose bind holds hamivgpu */
+	struct chunk *chunk; /* where text lives when it came from the file */
+	char key[];          /* "ns/name" or the node name */
 };
 
 struct mstore {
@@ -43,7 +47,12 @@ struct mstore {
 	/* Indexes over pods, kept by index_pod() so the dev loop's passes cost
 	 * what is pending, allocating or timed, never a scan of every pod. */
 	struct hmap pending, allocating, timed;
-	struct hmap hot;      /* objects kept plain: written less than HOT_MS ago */
+	struct hmap hot; /* objects kept plain: written less than HOT_MS ago */
+	char *pbuf;      /* print_obj's scratch */
+	size_t pcap;
+	unsigned char *zbuf; /* deflate_obj's */
+	size_t zcap;
+	struct chunk *chunks; /* the cluster file's texts; the first one fills */
 	int64_t next_cool_ms; /* owned by the dev loop's thread */
 	struct store_sink sink;
 	bool started;
@@ -54,6 +63,56 @@ struct mstore {
 static struct mstore *ms_of(struct store *s)
 {
 	return (struct mstore *)s;
+}
+
+/* The plain text of objects loaded from the cluster file, packed in large
+ * mappings until the dev loop deflates them: freed one by one, 40,000
+ * texts would leave the heap full of holes that never go back to the
+ * system. A chunk is unmapped when its last text is released. */
+#define CHUNK_BYTES (8u << 20)
+
+struct chunk {
+	struct chunk *next, **prev;
+	size_t used, cap, live;
+	char data[];
+};
+
+static char *chunk_copy(struct mstore *m, const char *text, size_t len, struct chunk **owner)
+{
+	struct chunk *c = m->chunks;
+	if (!c || c->cap - c->used < len + 1) {
+		size_t cap = len + 1 > CHUNK_BYTES ? len + 1 : CHUNK_BYTES;
+		c = mmap(NULL, sizeof *c + cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+		if (c == MAP_FAILED)
+			abort();
+		*c = (struct chunk){m->chunks, &m->chunks, 0, cap, 0};
+		if (m->chunks)
+			m->chunks->prev = &c->next;
+		m->chunks = c;
+	}
+	char *p = c->data + c->used;
+	memcpy(p, text, len + 1);
+	c->used += len + 1;
+	c->live++;
+	*owner = c;
+	return p;
+}
+
+/* Frees o->text, wherever it lives. */
+static void release_text(struct mobj *o)
+{
+	struct chunk *c = o->chunk;
+	if (!c)
+		free(o->text);
+	else if (--c->live == 0) {
+		*c->prev = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		munmap(c, sizeof *c + c->cap);
+	}
+	o->text = NULL;
+	o->chunk = NULL;
 }
 
 /* Objects that have not changed for a while are kept deflated: pod JSON is
@@ -67,46 +126,52 @@ static struct mstore *ms_of(struct store *s)
 
 static void deflate_obj(struct mstore *m, struct mobj *o)
 {
+	/* Into a reused buffer, then copied at its size: a buffer of the bound
+	 * shrunk in place would leave a hole per object in the heap. */
 	uLong len = o->len, cap = deflateBound(&m->def, len);
-	unsigned char *z = malloc(cap);
-	if (!z || deflateReset(&m->def) != Z_OK)
+	if (cap > m->zcap) {
+		free(m->zbuf);
+		m->zcap = cap > 65536 ? cap : 65536;
+		m->zbuf = malloc(m->zcap);
+	}
+	if (!m->zbuf || deflateReset(&m->def) != Z_OK)
 		abort();
 	m->def.next_in = (Bytef *)o->text;
 	m->def.avail_in = (uInt)len;
-	m->def.next_out = z;
+	m->def.next_out = m->zbuf;
 	m->def.avail_out = (uInt)cap;
 	if (deflate(&m->def, Z_FINISH) != Z_STREAM_END)
 		abort();
 	o->zlen = (uint32_t)(cap - m->def.avail_out);
-	o->z = realloc(z, o->zlen);
+	o->z = malloc(o->zlen);
 	if (!o->z)
 		abort();
-	free(o->text);
-	o->text = NULL;
+	memcpy(o->z, m->zbuf, o->zlen);
+	release_text(o);
 	hmap_del(&m->hot, o->key);
 }
 
-/* Takes ownership of text (from cJSON_PrintUnformatted). */
+/* Takes ownership of text (from print_obj; the caller sets o->chunk). */
 static void store_text(struct mstore *m, struct mobj *o, char *text)
 {
 	free(o->z);
-	free(o->text);
+	release_text(o);
 	o->z = NULL;
 	o->text = text;
 	o->len = (uint32_t)strlen(text);
 	o->touched_ms = clk_now_ms(m->clock);
-	if (m->started)
-		hmap_put(&m->hot, o->key, o);
-	else
-		deflate_obj(m, o); /* loaded from the cluster file: cold from the start */
+	/* Objects loaded from the cluster file count as quiet already: the dev
+	 * loop's first tick after start deflates them, off the path to ready. */
+	if (!m->started)
+		o->touched_ms -= HOT_MS;
+	hmap_put(&m->hot, o->key, o);
 }
 
 static void forget_text(struct mstore *m, struct mobj *o)
 {
 	hmap_del(&m->hot, o->key);
-	free(o->text);
+	release_text(o);
 	free(o->z);
-	o->text = NULL;
 	o->z = NULL;
 }
 
@@ -167,6 +232,26 @@ static void index_pod(struct mstore *m, struct mobj *o, bool present)
 	set_member(&m->timed, o, present && o->running && !o->terminal && o->runtime_s >= 0);
 }
 
+/* The object's compact JSON, copied to the heap, or to a chunk while the
+ * cluster file loads: printing into a reused buffer spares cJSON's growing
+ * reallocations. */
+static char *print_obj(struct mstore *m, const cJSON *obj, struct chunk **owner)
+{
+	while (!m->pbuf || !cJSON_PrintPreallocated((cJSON *)obj, m->pbuf, (int)m->pcap, 0)) {
+		free(m->pbuf);
+		m->pcap = m->pcap ? m->pcap * 2 : 16384;
+		if (m->pcap > (1u << 30) || !(m->pbuf = malloc(m->pcap)))
+			abort();
+	}
+	*owner = NULL;
+	if (!m->started)
+		return chunk_copy(m, m->pbuf, strlen(m->pbuf), owner);
+	char *text = strdup(m->pbuf);
+	if (!text)
+		abort();
+	return text;
+}
+
 /* Stamps a new resourceVersion, stores the text and tells the sink. */
 static void commit(struct mstore *m, struct mobj *o, cJSON *obj, bool is_pod, enum store_ev ev)
 {
@@ -175,10 +260,10 @@ static void commit(struct mstore *m, struct mobj *o, cJSON *obj, bool is_pod, en
 	snprintf(rv, sizeof rv, "%" PRIu64, ++m->rv);
 	cJSON_DeleteItemFromObjectCaseSensitive(md, "resourceVersion");
 	cJSON_AddStringToObject(md, "resourceVersion", rv);
-	char *text = cJSON_PrintUnformatted(obj);
-	if (!text)
-		abort();
+	struct chunk *owner;
+	char *text = print_obj(m, obj, &owner);
 	store_text(m, o, text);
+	o->chunk = owner;
 	if (is_pod) {
 		refresh_flags(o, obj);
 		index_pod(m, o, true);
@@ -196,13 +281,12 @@ static void commit(struct mstore *m, struct mobj *o, cJSON *obj, bool is_pod, en
 static void random_uid(char *out, size_t len)
 {
 	unsigned char b[16];
-	FILE *f = fopen("/dev/urandom", "rb");
-	if (!f || fread(b, 1, sizeof b, f) != sizeof b) {
+	/* getrandom, not a /dev/urandom open per pod: a file of 40,000 pods
+	 * without uids would otherwise open it 40,000 times. */
+	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
 		for (size_t i = 0; i < sizeof b; i++)
 			b[i] = (unsigned char)rand();
 	}
-	if (f)
-		fclose(f);
 	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
 		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
 		 b[13], b[14], b[15]);
@@ -227,10 +311,9 @@ static void set_string(cJSON *obj, const char *key, const char *val)
 
 /* Fills what the API server fills on create: namespace, uid, timestamps,
  * phase. The caller holds the mutex. */
-static int add_pod(struct mstore *m, const cJSON *in, bool external, struct store_err *e)
+static int take_pod(struct mstore *m, cJSON *pod, bool external, struct store_err *e)
 {
 	char key[512], uid[40], ts[32];
-	cJSON *pod = cJSON_Duplicate(in, 1);
 	cJSON *md = ensure_obj(pod, "metadata");
 	const char *name = json_str(md, "name");
 	if (!name || !*name) {
@@ -277,9 +360,14 @@ static int add_pod(struct mstore *m, const cJSON *in, bool external, struct stor
 	return 0;
 }
 
-static int add_node(struct mstore *m, const cJSON *in, struct store_err *e)
+static int add_pod(struct mstore *m, const cJSON *in, bool external, struct store_err *e)
 {
-	cJSON *node = cJSON_Duplicate(in, 1);
+	return take_pod(m, cJSON_Duplicate(in, 1), external, e);
+}
+
+/* Like take_pod, the node is ours to change and free. */
+static int take_node(struct mstore *m, cJSON *node, struct store_err *e)
+{
 	cJSON *md = ensure_obj(node, "metadata");
 	const char *name = json_str(md, "name");
 	if (!name || !*name) {
@@ -305,38 +393,33 @@ struct load_ctx {
 	const char *name;
 };
 
-static int load_doc(void *ud, const cJSON *doc, int line, char *err, size_t errlen);
-
-static int load_one(struct load_ctx *lc, const cJSON *obj, int line, char *err, size_t errlen)
+/* Adds one document's objects; obj is ours, so nothing is copied. */
+static int load_one(struct load_ctx *lc, cJSON *obj, int line, char *err, size_t errlen)
 {
 	struct store_err e = {0};
 	const char *kind = json_str(obj, "kind");
+	int rc = 0;
 	if (!cJSON_IsObject(obj)) {
 		snprintf(err, errlen, "%s:%d: document is not a mapping", lc->name, line);
-		return -1;
-	}
-	if (kind && strcmp(kind, "List") == 0) {
-		const cJSON *it;
-		cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(obj, "items")) {
-			if (load_one(lc, it, line, err, errlen))
-				return -1;
-		}
-		return 0;
-	}
-	int rc = 0;
-	if (kind && strcmp(kind, "Node") == 0)
-		rc = add_node(lc->m, obj, &e);
-	else if (kind && strcmp(kind, "Pod") == 0)
-		rc = add_pod(lc->m, obj, false, &e);
-	else
+		rc = -1;
+	} else if (kind && strcmp(kind, "List") == 0) {
+		cJSON *items = cJSON_GetObjectItemCaseSensitive(obj, "items"), *it;
+		while (rc == 0 && cJSON_IsArray(items) && (it = items->child) != NULL)
+			rc = load_one(lc, cJSON_DetachItemViaPointer(items, it), line, err, errlen);
+	} else if (kind && (strcmp(kind, "Node") == 0 || strcmp(kind, "Pod") == 0)) {
+		rc = kind[0] == 'N' ? take_node(lc->m, obj, &e) : take_pod(lc->m, obj, false, &e);
+		obj = NULL; /* taken */
+		if (rc)
+			snprintf(err, errlen, "%s:%d: %s", lc->name, line, e.msg);
+	} else {
 		log_warn("%s:%d: skipping kind %s (only Node, Pod and List are read)", lc->name,
 			 line, kind ? kind : "(none)");
-	if (rc)
-		snprintf(err, errlen, "%s:%d: %s", lc->name, line, e.msg);
+	}
+	cJSON_Delete(obj);
 	return rc;
 }
 
-static int load_doc(void *ud, const cJSON *doc, int line, char *err, size_t errlen)
+static int load_doc(void *ud, cJSON *doc, int line, char *err, size_t errlen)
 {
 	return load_one(ud, doc, line, err, errlen);
 }
@@ -347,7 +430,7 @@ int mstore_load(struct store *s, const char *data, size_t len, const char *name,
 	struct mstore *m = ms_of(s);
 	struct load_ctx lc = {m, name};
 	pthread_mutex_lock(&m->mu);
-	int rc = yj_parse(data, len, name, load_doc, &lc, err, errlen);
+	int rc = yj_parse_take(data, len, name, load_doc, &lc, err, errlen);
 	pthread_mutex_unlock(&m->mu);
 	return rc < 0 ? -1 : 0;
 }
@@ -434,7 +517,7 @@ static void free_objs(struct hmap *h)
 	while (hmap_next(h, &it, NULL, &v)) {
 		struct mobj *o = v;
 		free(o->z);
-		free(o->text);
+		release_text(o);
 		free(o->lock_owner);
 		free(o);
 	}
@@ -450,6 +533,8 @@ static void ms_destroy(struct store *s)
 	hmap_free(&m->hot);
 	free_objs(&m->pods);
 	free_objs(&m->nodes);
+	free(m->pbuf);
+	free(m->zbuf);
 	deflateEnd(&m->def);
 	inflateEnd(&m->inf);
 	pthread_mutex_destroy(&m->mu);
@@ -743,6 +828,7 @@ static void cool_down(struct mstore *m)
 	if (now_ms < m->next_cool_ms && now_ms > m->next_cool_ms - 2000)
 		return;
 	m->next_cool_ms = now_ms + 1000;
+	size_t total = 0;
 	for (bool more = true; more;) {
 		size_t it = 0, done = 0;
 		void *v;
@@ -756,7 +842,12 @@ static void cool_down(struct mstore *m)
 		for (size_t i = 0; i < done; i++)
 			deflate_obj(m, batch[i]);
 		pthread_mutex_unlock(&m->mu);
+		total += done;
 	}
+	/* After the cluster file's objects went cold, most of the heap is
+	 * their freed plain text: give it back. */
+	if (total >= 1024)
+		malloc_trim(0);
 }
 
 static int ms_tick(struct store *s)
