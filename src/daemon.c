@@ -79,11 +79,13 @@ static struct store *open_kube_store(struct vx_daemon *d, char *err, size_t errl
 	return s;
 }
 
-static struct store *open_store(struct vx_daemon *d, char *err, size_t errlen)
+static struct store *open_store(struct vx_daemon *d, const struct store_sink *sink, char *err,
+			       size_t errlen)
 {
 	if (!d->cfg.dev)
 		return open_kube_store(d, err, errlen);
 	struct store *s = mstore_new(&d->clock);
+	mstore_set_sink(s, sink); /* the model learns the file as it loads */
 	int rc = d->cfg.cluster ? mstore_load_file(s, d->cfg.cluster, err, errlen)
 				: mstore_load_demo(s, err, errlen);
 	if (rc) {
@@ -145,7 +147,8 @@ int daemon_run(struct vx_daemon *d, char *err, size_t errlen)
 	if (clk_init(&d->clock, d->cfg.state_dir, err, errlen))
 		return DAEMON_EXIT_CONFIG;
 	cluster_init(&d->cluster);
-	if (!(d->store = open_store(d, err, errlen)))
+	struct store_sink sink = {d, sink_node, sink_pod, sink_synced};
+	if (!(d->store = open_store(d, &sink, err, errlen)))
 		return DAEMON_EXIT_CONFIG;
 	scache_init(&d->scores);
 	d->pipe = (struct pipeline){.cluster = &d->cluster,
@@ -154,7 +157,6 @@ int daemon_run(struct vx_daemon *d, char *err, size_t errlen)
 				    .node_policy = d->cfg.node_policy,
 				    .gpu_policy = d->cfg.gpu_policy,
 				    .scores = &d->scores};
-	struct store_sink sink = {d, sink_node, sink_pod, sink_synced};
 	if (d->store->ops->start(d->store, &sink)) {
 		snprintf(err, errlen, "the %s store did not start", d->store->kind);
 		return DAEMON_EXIT_RUNTIME;

@@ -15,6 +15,10 @@
 #include <stdint.h>
 
 struct store *mstore_new(struct vx_clock *clock);
+/* Hands the sink every object as it loads, so start() need not parse the
+ * cluster file's objects a second time; call before mstore_load. start()
+ * must be given the same sink. */
+void mstore_set_sink(struct store *s, const struct store_sink *sink);
 /* Adds the Nodes and Pods of a YAML/JSON stream; call before start. */
 int mstore_load(struct store *s, const char *data, size_t len, const char *name, char *err,
 		size_t errlen);

@@ -55,6 +55,7 @@ struct mstore {
 	struct chunk *chunks; /* the cluster file's texts; the first one fills */
 	int64_t next_cool_ms; /* owned by the dev loop's thread */
 	struct store_sink sink;
+	bool early_sink; /* the sink receives objects as the cluster file loads */
 	bool started;
 	uint64_t rv, seq, changes;
 	struct vx_clock *clock;
@@ -270,7 +271,7 @@ static void commit(struct mstore *m, struct mobj *o, cJSON *obj, bool is_pod, en
 	}
 	m->changes++;
 	pthread_cond_broadcast(&m->changed);
-	if (!m->started)
+	if (!m->started && !m->early_sink)
 		return;
 	if (is_pod && m->sink.pod)
 		m->sink.pod(m->sink.ud, ev, obj);
@@ -424,6 +425,15 @@ static int load_doc(void *ud, cJSON *doc, int line, char *err, size_t errlen)
 	return load_one(ud, doc, line, err, errlen);
 }
 
+void mstore_set_sink(struct store *s, const struct store_sink *sink)
+{
+	struct mstore *m = ms_of(s);
+	pthread_mutex_lock(&m->mu);
+	m->sink = *sink;
+	m->early_sink = true;
+	pthread_mutex_unlock(&m->mu);
+}
+
 int mstore_load(struct store *s, const char *data, size_t len, const char *name, char *err,
 		size_t errlen)
 {
@@ -482,13 +492,14 @@ static int ms_start(struct store *s, const struct store_sink *sink)
 	void *v;
 	pthread_mutex_lock(&m->mu);
 	m->sink = *sink;
-	while (hmap_next(&m->nodes, &it, NULL, &v)) {
+	/* Objects the sink saw while they loaded need not be parsed again. */
+	while (!m->early_sink && hmap_next(&m->nodes, &it, NULL, &v)) {
 		cJSON *j = parse_obj(m, v);
 		if (m->sink.node)
 			m->sink.node(m->sink.ud, STORE_ADDED, j);
 		cJSON_Delete(j);
 	}
-	for (it = 0; hmap_next(&m->pods, &it, NULL, &v);) {
+	for (it = 0; !m->early_sink && hmap_next(&m->pods, &it, NULL, &v);) {
 		cJSON *j = parse_obj(m, v);
 		if (m->sink.pod)
 			m->sink.pod(m->sink.ud, STORE_ADDED, j);
