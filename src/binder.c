@@ -2,6 +2,7 @@
  * across a pipeline call that takes the model's write lock or calls the
  * store, and answers are delivered with it released. Lock order: binder,
  * then model (pipe_node_ready reads the model under the binder's mutex). */
+#include "vx/bgthread.h"
 #include "vx/binder.h"
 #include "vx/hmap.h"
 #include "vx/log.h"
@@ -258,6 +259,7 @@ static void run_bind(struct binder *b, struct job *j)
 static void *worker(void *arg)
 {
 	struct binder *b = arg;
+	bg_thread();
 	for (;;) {
 		pthread_mutex_lock(&b->mu);
 		while (!b->runq && !b->stopping)

@@ -151,12 +151,14 @@ int daemon_run(struct vx_daemon *d, char *err, size_t errlen)
 	if (!(d->store = open_store(d, &sink, err, errlen)))
 		return DAEMON_EXIT_CONFIG;
 	scache_init(&d->scores);
+	nom_init(&d->noms);
 	d->pipe = (struct pipeline){.cluster = &d->cluster,
 				    .store = d->store,
 				    .clock = &d->clock,
 				    .node_policy = d->cfg.node_policy,
 				    .gpu_policy = d->cfg.gpu_policy,
-				    .scores = &d->scores};
+				    .scores = &d->scores,
+				    .noms = &d->noms};
 	if (d->store->ops->start(d->store, &sink)) {
 		snprintf(err, errlen, "the %s store did not start", d->store->kind);
 		return DAEMON_EXIT_RUNTIME;
@@ -195,6 +197,8 @@ void daemon_shutdown(struct vx_daemon *d)
 	cluster_free(&d->cluster);
 	if (d->pipe.scores)
 		scache_free(d->pipe.scores);
+	if (d->pipe.noms)
+		nom_free(d->pipe.noms);
 	clk_free(&d->clock);
 	cfg_free(&d->cfg);
 }

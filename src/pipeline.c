@@ -15,6 +15,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* Nominated nodes a filter looks at, at most. */
+#define NOM_SNAPSHOT_MAX 64
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Other pods' nominated nodes, for a filter or score of pod uid. */
+struct noms {
+	struct nom_node node[NOM_SNAPSHOT_MAX];
+	int n;
+};
+
+static void noms_take(const struct pipeline *pl, const char *uid, struct noms *out)
+{
+	out->n = pl->noms ? nom_snapshot(pl->noms, uid, mono_ms(), out->node, NOM_SNAPSHOT_MAX) : 0;
+}
 
 enum vx_policy pipe_node_policy(const struct pipeline *pl, const struct req_pod *r)
 {
@@ -115,7 +137,8 @@ static void settle_busy(struct pipe_filter_out *out, int idle_passes)
 }
 
 static void filter_nodes(struct pipeline *pl, const struct req_pod *r, const char *const *names,
-			 const size_t *lens, int n, struct pipe_filter_out *out, double *raw)
+			 const size_t *lens, int n, struct pipe_filter_out *out, double *raw,
+			 const struct noms *noms)
 {
 	char why[256];
 	int idle_passes = 0;
@@ -135,6 +158,8 @@ static void filter_nodes(struct pipeline *pl, const struct req_pod *r, const cha
 			hmap_prefetch_key(nodes, hash[i + 4]);
 		const struct cl_node *node = hmap_getnh(nodes, names[i], lens[i], hash[i]);
 		int v = filter_node(pl, node, r, now, why, sizeof why);
+		if (v == PIPE_PASS && noms->n && nom_has(noms->node, noms->n, names[i], lens[i], hash[i]))
+			v = VERDICT_PASS_BUSY; /* another pod's bind is on its way there */
 		if (v == PIPE_PASS || v == VERDICT_PASS_BUSY) {
 			out->verdict[i] = (unsigned char)v;
 			idle_passes += v == PIPE_PASS;
@@ -157,10 +182,12 @@ void pipe_filter(struct pipeline *pl, const struct pipe_pod *pod, const char *co
 	if (!r->is_vgpu)
 		return; /* every node passes */
 	double *raw = pl->scores && pod->uid ? xmalloc((size_t)n * sizeof *raw + 1) : NULL;
+	struct noms noms;
+	noms_take(pl, pod->uid, &noms);
 	cluster_rdlock(pl->cluster);
 	enum pipe_admit adm = pipe_admit(pl, pod, why, sizeof why);
 	if (adm == PIPE_ADMIT) {
-		filter_nodes(pl, r, names, lens, n, out, raw);
+		filter_nodes(pl, r, names, lens, n, out, raw, &noms);
 		if (raw)
 			remember_scores(pl, pod->uid, names, lens, n, out, raw);
 	}
@@ -174,7 +201,7 @@ void pipe_filter(struct pipeline *pl, const struct pipe_pod *pod, const char *co
 
 /* Raw scores, NAN where the pod cannot go; busy[i] marks busy nodes. */
 static void score_nodes(struct pipeline *pl, const struct req_pod *r, const char *const *names,
-			const size_t *lens, int n, double *raw, bool *busy)
+			const size_t *lens, int n, double *raw, bool *busy, const struct noms *noms)
 {
 	enum vx_policy np = pipe_node_policy(pl, r);
 	int64_t now = clk_now_s(pl->clock);
@@ -187,7 +214,9 @@ static void score_nodes(struct pipeline *pl, const struct req_pod *r, const char
 		if (!node || (r->is_vgpu && fit_quick_reject(node, r)))
 			continue;
 		raw[i] = r->is_vgpu ? fit_node_score(node, np) : 0;
-		busy[i] = r->is_vgpu && cluster_node_busy(node, now);
+		busy[i] = r->is_vgpu && (cluster_node_busy(node, now) ||
+					 (noms->n && nom_has(noms->node, noms->n, names[i], lens[i],
+							     hmap_hash(names[i], lens[i]))));
 	}
 }
 
@@ -253,14 +282,37 @@ void pipe_score_raw(struct pipeline *pl, const struct pipe_pod *pod, const char 
 		    const size_t *lens, int n, double *raw, bool *busy)
 {
 	const struct req_pod *r = pod->req;
+	struct noms noms;
 	memset(busy, 0, (size_t)n * sizeof *busy);
+	noms_take(pl, pod->uid, &noms);
 	cluster_rdlock(pl->cluster);
 	/* The cache holds filter's passing nodes, which are idle whenever an
 	 * idle node fits: no busy flags needed on a hit. */
 	if (!r->is_vgpu || !pl->scores ||
 	    !scache_lookup(pl->scores, pod->uid, pl->cluster->version, names, lens, n, raw))
-		score_nodes(pl, r, names, lens, n, raw, busy);
+		score_nodes(pl, r, names, lens, n, raw, busy, &noms);
 	cluster_unlock(pl->cluster);
+}
+
+/* kube-scheduler is about to bind the pod to one of its best nodes. */
+static void nominate(struct pipeline *pl, const struct pipe_pod *pod, const char *const *names,
+		     const size_t *lens, int n, const int *scores)
+{
+	const char *best[NOM_MAX_NODES];
+	size_t best_len[NOM_MAX_NODES];
+	int k = 0;
+	if (!pl->noms || !pod->uid || !pod->req->is_vgpu)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (scores[i] != 10)
+			continue;
+		if (k == NOM_MAX_NODES)
+			return; /* too many ties to guess */
+		best[k] = names[i];
+		best_len[k++] = lens[i];
+	}
+	if (k)
+		nom_set(pl->noms, pod->uid, best, best_len, k, mono_ms());
 }
 
 void pipe_score(struct pipeline *pl, const struct pipe_pod *pod, const char *const *names,
@@ -270,6 +322,7 @@ void pipe_score(struct pipeline *pl, const struct pipe_pod *pod, const char *con
 	bool *busy = xcalloc((size_t)n, sizeof *busy);
 	pipe_score_raw(pl, pod, names, lens, n, raw, busy);
 	scale_scores(raw, busy, n, scores);
+	nominate(pl, pod, names, lens, n, scores);
 	free(busy);
 	free(raw);
 }
@@ -367,6 +420,8 @@ static enum pipe_reserved reserve_locked(struct pipeline *pl, struct pipe_bindin
 enum pipe_reserved pipe_reserve(struct pipeline *pl, struct pipe_binding *b, char *err,
 				size_t errlen)
 {
+	if (pl->noms)
+		nom_clear(pl->noms, b->uid); /* the bind is here: its own state says the rest */
 	cluster_wrlock(pl->cluster);
 	enum pipe_reserved rc = reserve_locked(pl, b, err, errlen);
 	cluster_unlock(pl->cluster);

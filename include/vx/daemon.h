@@ -24,6 +24,7 @@ struct vx_daemon {
 	struct store *store;
 	struct pipeline pipe;
 	struct score_cache scores;
+	struct nominations noms;
 	struct metrics metrics;
 	struct binder *binder;
 	struct devloop *devloop;

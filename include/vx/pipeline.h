@@ -16,6 +16,7 @@
 #include "vx/clock.h"
 #include "vx/cluster.h"
 #include "vx/json.h"
+#include "vx/nominate.h"
 #include "vx/scorecache.h"
 #include "vx/store.h"
 
@@ -28,6 +29,7 @@ struct pipeline {
 	enum vx_policy node_policy; /* default when the pod does not say */
 	enum vx_policy gpu_policy;
 	struct score_cache *scores; /* optional: filter's scores for prioritize */
+	struct nominations *noms;   /* optional: prioritize's picks, busy until bound */
 };
 
 /* The pod a stage is asked about. */

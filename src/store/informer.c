@@ -5,6 +5,7 @@
  * DELETED for whatever vanished meanwhile. Transport errors back off with
  * jitter and resume the WATCH from the last resourceVersion seen. */
 #include "informer.h"
+#include "vx/bgthread.h"
 #include "vx/json.h"
 #include "vx/log.h"
 
@@ -221,6 +222,7 @@ static void mark_listed(struct informer *in)
 static void *run(void *arg)
 {
 	struct informer *in = arg;
+	bg_thread();
 	long backoff = BACKOFF_MIN_MS;
 	while (!atomic_load(in->cfg.stop)) {
 		if (in->need_list) {

@@ -9,6 +9,7 @@
  * waited for here: the binder above parks the bind without a thread. */
 #include "informer.h"
 #include "lease.h"
+#include "vx/bgthread.h"
 #include "vx/json.h"
 #include "vx/kubestore.h"
 #include "vx/log.h"
@@ -468,6 +469,7 @@ static void sweep_locks(struct kstore *ks)
 static void *janitor(void *arg)
 {
 	struct kstore *ks = arg;
+	bg_thread();
 	/* A bind holds the lock for milliseconds; one older than the grace is
 	 * looked at, at most every 5 s. */
 	long period = ks->stale_lock_s * 1000L / 2;
