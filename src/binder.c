@@ -32,7 +32,7 @@ struct job {
 	binder_done_fn done;
 	void *ud;
 	enum stage stage;
-	bool learned, queued_once;
+	bool learned, queued_once, told;
 	int busy_tries;
 	int64_t queued_ms, deadline_ms, next_try_ms;
 	struct job *next;
@@ -112,8 +112,16 @@ static void dispatch(struct binder *b, struct bnode *n, int64_t now)
 	struct job *j = n->head;
 	if (n->active || !j || j->next_try_ms > now || b->stopping)
 		return;
-	if (!pipe_node_ready(b->pl, n->name, n->queued))
+	if (!pipe_node_ready(b->pl, n->name, n->queued)) {
+		if (!j->told && vlog_enabled(VLOG_DEBUG)) {
+			char why[128];
+			pipe_node_describe(b->pl, n->name, why, sizeof why);
+			log_debug("bind %s waits for node %s (%s; %d of ours queued)", j->pb.key,
+				  n->name, why, n->queued);
+		}
+		j->told = true;
 		return;
+	}
 	n->head = j->next;
 	if (!n->head)
 		n->tail = NULL;

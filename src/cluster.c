@@ -480,9 +480,13 @@ void cluster_pod_confirm(struct cluster *c, struct cl_pod *p, int64_t now_s)
 	p->plugin_pending = true;
 	track_inflight(p);
 	/* Our bind holds the node lock from now until the plugin answers; the
-	 * watch will say so too, a moment later. */
-	if (p->node && !p->node->lock_since)
+	 * node's watch will say so too, a moment later, or already did, before
+	 * the pod's watch caught up (two streams, no order between them). In
+	 * that case the plugin's answer on the pod ends our assumption. */
+	if (p->node && !p->node->lock_since) {
 		p->node->lock_since = now_s;
+		p->node->lock_assumed = true;
+	}
 	c->version++;
 }
 
@@ -491,12 +495,17 @@ void cluster_pod_set_plugin_pending(struct cluster *c, struct cl_pod *p, bool pe
 	if (p->plugin_pending == pending)
 		return;
 	p->plugin_pending = pending;
+	if (!pending && p->node && p->node->lock_assumed) {
+		p->node->lock_since = 0;
+		p->node->lock_assumed = false;
+	}
 	track_inflight(p);
 	c->version++;
 }
 
 void cluster_node_set_lock(struct cluster *c, struct cl_node *n, int64_t since)
 {
+	n->lock_assumed = false; /* what the watch says replaces what we assumed */
 	if (n->lock_since == since)
 		return;
 	n->lock_since = since;

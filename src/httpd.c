@@ -10,14 +10,21 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* How long stopping waits for deferred answers to reach their clients. */
+#define STOP_DRAIN_MS 3000
+#define STOP_POLL_MS 10
+
 struct httpd {
 	struct MHD_Daemon *mhd;
+	atomic_int deferred; /* deferred requests not yet completed */
 	http_handler handler;
 	void *ud;
 	int port;
@@ -30,6 +37,7 @@ struct httpd {
 enum defer_state { DEFER_NONE, DEFER_PENDING, DEFER_SUSPENDED, DEFER_DONE };
 
 struct reqctx {
+	struct httpd *d;
 	struct buf body;
 	bool too_large;
 	struct MHD_Connection *conn;
@@ -134,6 +142,7 @@ static enum MHD_Result reply(struct httpd *d, struct MHD_Connection *c, const ch
 struct http_call *http_defer(const struct http_req *req, struct http_resp *resp)
 {
 	struct reqctx *rc = req->ctx;
+	atomic_fetch_add(&rc->d->deferred, 1);
 	pthread_mutex_lock(&rc->mu);
 	rc->state = DEFER_PENDING;
 	pthread_mutex_unlock(&rc->mu);
@@ -167,6 +176,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!rc)
 			return MHD_NO;
 		pthread_mutex_init(&rc->mu, NULL);
+		rc->d = cls;
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		rc->too_large = cl && strtoull(cl, NULL, 10) > HTTPD_MAX_BODY;
 		*con_cls = rc;
@@ -193,6 +203,8 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)cls, (void)c, (void)toe;
 	struct reqctx *rc = *con_cls;
 	if (rc) {
+		if (rc->state != DEFER_NONE)
+			atomic_fetch_sub(&rc->d->deferred, 1);
 		buf_free(&rc->body);
 		buf_free(&rc->answer);
 		pthread_mutex_destroy(&rc->mu);
@@ -261,6 +273,14 @@ void httpd_stop(struct httpd *d)
 {
 	if (!d)
 		return;
+	/* Answers given just before (binds failed by the shutdown) still have
+	 * to reach their clients: stop accepting, let them drain, then stop. */
+	MHD_quiesce_daemon(d->mhd);
+	for (int waited = 0; atomic_load(&d->deferred) > 0 && waited < STOP_DRAIN_MS;
+	     waited += STOP_POLL_MS) {
+		struct timespec ts = {0, STOP_POLL_MS * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 	MHD_stop_daemon(d->mhd);
 	close(d->fd);
 	free(d);

@@ -476,6 +476,20 @@ bool pipe_node_ready(struct pipeline *pl, const char *node, int own)
 	return ready;
 }
 
+void pipe_node_describe(struct pipeline *pl, const char *node, char *out, size_t len)
+{
+	cluster_rdlock(pl->cluster);
+	const struct cl_node *n = cluster_node(pl->cluster, node);
+	if (!n)
+		snprintf(out, len, "node unknown");
+	else if (n->lock_since)
+		snprintf(out, len, "%d assumed, %d allocating, lock held %lld s", n->assumed,
+			 n->allocating, (long long)(clk_now_s(pl->clock) - n->lock_since));
+	else
+		snprintf(out, len, "%d assumed, %d allocating, no lock", n->assumed, n->allocating);
+	cluster_unlock(pl->cluster);
+}
+
 void pipe_note_waiting(struct pipeline *pl, const char *key, const char *why)
 {
 	cluster_wrlock(pl->cluster);

@@ -51,6 +51,7 @@ struct cl_node {
 	 * (bind-phase allocating); the node lock's time, 0 when free. */
 	int assumed, allocating;
 	int64_t lock_since;
+	bool lock_assumed; /* lock_since is our bind's, not yet seen in a watch event */
 	/* Cold. */
 	int total_slots, used_slots, used_cores;
 	int64_t total_mem, used_mem;

@@ -103,6 +103,8 @@ int pipe_learn_pod(struct pipeline *pl, const char *ns, const char *name, char *
 /* Whether a bind to node may take its lock now: no allocation in flight
  * there except `own` reservations of the caller's still unwritten binds. */
 bool pipe_node_ready(struct pipeline *pl, const char *node, int own);
+/* What makes node busy, for logs: "2 assumed, 1 allocating, lock held 1 s". */
+void pipe_node_describe(struct pipeline *pl, const char *node, char *out, size_t len);
 /* Records why the dev loop could not place a pod, for operators. */
 void pipe_note_waiting(struct pipeline *pl, const char *key, const char *why);
 
