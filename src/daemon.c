@@ -80,7 +80,7 @@ static struct store *open_kube_store(struct vx_daemon *d, char *err, size_t errl
 }
 
 static struct store *open_store(struct vx_daemon *d, const struct store_sink *sink, char *err,
-			       size_t errlen)
+				size_t errlen)
 {
 	if (!d->cfg.dev)
 		return open_kube_store(d, err, errlen);

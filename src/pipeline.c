@@ -158,7 +158,8 @@ static void filter_nodes(struct pipeline *pl, const struct req_pod *r, const cha
 			hmap_prefetch_key(nodes, hash[i + 4]);
 		const struct cl_node *node = hmap_getnh(nodes, names[i], lens[i], hash[i]);
 		int v = filter_node(pl, node, r, now, why, sizeof why);
-		if (v == PIPE_PASS && noms->n && nom_has(noms->node, noms->n, names[i], lens[i], hash[i]))
+		if (v == PIPE_PASS && noms->n &&
+		    nom_has(noms->node, noms->n, names[i], lens[i], hash[i]))
 			v = VERDICT_PASS_BUSY; /* another pod's bind is on its way there */
 		if (v == PIPE_PASS || v == VERDICT_PASS_BUSY) {
 			out->verdict[i] = (unsigned char)v;

@@ -16,7 +16,7 @@
 
 #define NOM_TTL_MS 2000
 #define NOM_MAX_NODES 4 /* more ties than this: kube-scheduler's pick is a lottery */
-#define NOM_SLOTS 128	/* pods between prioritize and bind */
+#define NOM_SLOTS 128   /* pods between prioritize and bind */
 #define NOM_NAME_MAX 64
 
 struct nom_node {

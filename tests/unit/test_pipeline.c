@@ -342,12 +342,56 @@ static void preempt_keeps_the_smallest_set(void **state)
 	fx_free(f);
 }
 
+/* Prioritize nominates its best node for the pod; until that pod's bind
+ * arrives, other pods' filters see the node busy, and the pod itself not. */
+static void prioritize_nominates(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NODE("a", "") NODE("b", "") NODE("c", "") POD("p1", "4000", "0"),
+			      POLICY_BINPACK);
+	struct nominations noms;
+	nom_init(&noms);
+	f->pl.noms = &noms;
+	assert_int_equal(bind_pod(f, "p1", "a"), 0);
+	f->store->ops->tick(f->store); /* a: most used, idle */
+	cJSON *pod = cJSON_Parse("{\"metadata\":{\"name\":\"x\",\"uid\":\"u-x\"},\"spec\":{"
+				 "\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+				 "\"volcano.sh/vgpu-memory\":\"100\"}}}]}}");
+	struct req_pod r;
+	char err[128];
+	assert_int_equal(req_parse_pod(pod, &r, err, sizeof err), 0);
+	struct pipe_pod x = {&r, "t", "x", "u-x"};
+	int scores[3];
+	pipe_score(&f->pl, &x, names3, lens3, 3, scores);
+	assert_int_equal(scores[0], 10);
+	struct pipe_filter_out out;
+	filter3(f, "500", &out, scores); /* another pod: a is taken for now */
+	assert_int_equal(out.verdict[0], PIPE_FAIL);
+	assert_string_equal(out.reasons.data + out.reason[0], PIPE_BUSY_REASON);
+	pipe_filter_out_free(&out);
+	pipe_filter(&f->pl, &x, names3, lens3, 3, &out); /* the pod itself */
+	assert_int_equal(out.verdict[0], PIPE_PASS);
+	pipe_filter_out_free(&out);
+	nom_clear(&noms, "u-x"); /* as its bind's reserve does */
+	filter3(f, "500", &out, scores);
+	assert_int_equal(out.verdict[0], PIPE_PASS);
+	pipe_filter_out_free(&out);
+	req_free(&r);
+	cJSON_Delete(pod);
+	fx_free(f);
+	nom_free(&noms);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(busy_node_binpack),   cmocka_unit_test(busy_node_spread),
-	    cmocka_unit_test(all_busy_still_pass), cmocka_unit_test(bind_rollback),
-	    cmocka_unit_test(memory_store_ops),    cmocka_unit_test(preempt_keeps_the_smallest_set),
+	    cmocka_unit_test(busy_node_binpack),
+	    cmocka_unit_test(busy_node_spread),
+	    cmocka_unit_test(all_busy_still_pass),
+	    cmocka_unit_test(bind_rollback),
+	    cmocka_unit_test(memory_store_ops),
+	    cmocka_unit_test(preempt_keeps_the_smallest_set),
+	    cmocka_unit_test(prioritize_nominates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
