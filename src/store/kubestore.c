@@ -169,9 +169,9 @@ static int try_lock(struct kstore *ks, const char *node, struct store_err *e)
 	int64_t since = held ? clk_parse_rfc3339(held) : -1;
 	int64_t now = clk_now_s(ks->clock);
 	if (held && since >= 0 && now - since < VOLCANO_LOCK_TTL_S && lock_is_live(ks, node)) {
-		cJSON_Delete(n);
-		store_err_set(e, 409, "node %s is locked by a vGPU allocation in progress since %s",
+		store_err_set(e, 423, "node %s is locked by a vGPU allocation in progress since %s",
 			      node, held);
+		cJSON_Delete(n);
 		return 1;
 	}
 	if (held)
