@@ -151,8 +151,9 @@ static void place_pending(struct devloop *d, char *last_why, size_t whylen)
 			snprintf(last_why, whylen, "%s", why);
 		}
 		cJSON_Delete(pod);
-		free(keys[i]);
 	}
+	for (int i = 0; i < n; i++)
+		free(keys[i]);
 	nodes_free(&ns);
 	free(keys);
 }

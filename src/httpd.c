@@ -159,10 +159,13 @@ void http_finish(struct http_call *call, int status, const char *ctype, struct b
 	rc->answer = *body;
 	*body = (struct buf)BUF_INIT;
 	bool resume = rc->state == DEFER_SUSPENDED;
+	struct MHD_Connection *conn = rc->conn;
 	rc->state = DEFER_DONE;
-	if (resume)
-		MHD_resume_connection(rc->conn);
 	pthread_mutex_unlock(&rc->mu);
+	/* Once resumed, the connection's thread may send the answer and free rc
+	 * at once: touch nothing of it after this. */
+	if (resume)
+		MHD_resume_connection(conn);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,

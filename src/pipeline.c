@@ -63,6 +63,15 @@ enum pipe_admit pipe_admit(struct pipeline *pl, const struct pipe_pod *pod, char
 
 /* Marks a node that fits but is busy, until the end of the walk decides. */
 #define VERDICT_PASS_BUSY 0xff
+/* When every node that fits is busy, the one with the fewest allocations in
+ * flight frees first: each one ranks below any usage (usage is at most 3),
+ * so binds spread over the busy nodes instead of queueing on the most used. */
+#define BUSY_PENALTY 10.0
+
+static double busy_score(const struct cl_node *n, double score, bool nominated)
+{
+	return score - BUSY_PENALTY * (n->assumed + n->allocating + (nominated ? 1 : 0));
+}
 
 static void fail(struct pipe_filter_out *out, int i, enum pipe_verdict v, const char *why)
 {
@@ -158,14 +167,20 @@ static void filter_nodes(struct pipeline *pl, const struct req_pod *r, const cha
 			hmap_prefetch_key(nodes, hash[i + 4]);
 		const struct cl_node *node = hmap_getnh(nodes, names[i], lens[i], hash[i]);
 		int v = filter_node(pl, node, r, now, why, sizeof why);
-		if (v == PIPE_PASS && noms->n &&
-		    nom_has(noms->node, noms->n, names[i], lens[i], hash[i]))
+		bool fits = v == PIPE_PASS || v == VERDICT_PASS_BUSY;
+		bool nominated =
+		    fits && noms->n && nom_has(noms->node, noms->n, names[i], lens[i], hash[i]);
+		if (nominated)
 			v = VERDICT_PASS_BUSY; /* another pod's bind is on its way there */
-		if (v == PIPE_PASS || v == VERDICT_PASS_BUSY) {
+		if (fits) {
 			out->verdict[i] = (unsigned char)v;
 			idle_passes += v == PIPE_PASS;
+			/* Busy nodes keep their place in the cache only for the case
+			 * where nothing idle fits, ranked by what is in flight there. */
 			if (raw)
-				raw[i] = fit_node_score(node, np);
+				raw[i] = v == PIPE_PASS ? fit_node_score(node, np)
+							: busy_score(node, fit_node_score(node, np),
+								     nominated);
 		} else {
 			fail(out, i, (enum pipe_verdict)v, why);
 		}
@@ -215,9 +230,12 @@ static void score_nodes(struct pipeline *pl, const struct req_pod *r, const char
 		if (!node || (r->is_vgpu && fit_quick_reject(node, r)))
 			continue;
 		raw[i] = r->is_vgpu ? fit_node_score(node, np) : 0;
-		busy[i] = r->is_vgpu && (cluster_node_busy(node, now) ||
-					 (noms->n && nom_has(noms->node, noms->n, names[i], lens[i],
-							     hmap_hash(names[i], lens[i]))));
+		bool nominated =
+		    r->is_vgpu && noms->n &&
+		    nom_has(noms->node, noms->n, names[i], lens[i], hmap_hash(names[i], lens[i]));
+		busy[i] = r->is_vgpu && (nominated || cluster_node_busy(node, now));
+		if (busy[i])
+			raw[i] = busy_score(node, raw[i], nominated);
 	}
 }
 

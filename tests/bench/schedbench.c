@@ -63,7 +63,8 @@ static int start(struct sched *s)
 		fprintf(stderr, "schedbench: the fake API server did not start\n");
 		return -1;
 	}
-	const char *dargs[] = {"--kubeconfig", s->fake.kubeconfig, "--log-level", "warn", NULL};
+	const char *dargs[] = {"--kubeconfig", s->fake.kubeconfig, "--log-level",
+			       getenv("SB_LOG") ? getenv("SB_LOG") : "warn", NULL};
 	if (hx_start(&s->daemon, dargs)) {
 		fprintf(stderr, "schedbench: the daemon did not become ready\n");
 		hx_dump_log(&s->daemon);

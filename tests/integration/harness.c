@@ -123,7 +123,7 @@ int hx_stop(struct hx_daemon *d)
 			d->pid = 0;
 			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 				hx_dump_log(d);
-			else
+			else if (!getenv("HX_KEEP_LOGS"))
 				unlink(d->log_path);
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		}
