@@ -24,7 +24,8 @@ static const char script_head[] =
     "# bash completion for vgpuctl; load it with: source <(vgpuctl completion bash)\n"
     "_vgpuctl_names() {\n"
     "\tlocal ns=${1:-default}\n"
-    "\t\"${COMP_WORDS[0]}\" ${_vgpuctl_server:+--server \"$_vgpuctl_server\"} list -n \"$ns\" -o name "
+    "\t\"${COMP_WORDS[0]}\" ${_vgpuctl_server:+--server \"$_vgpuctl_server\"} list -n \"$ns\" -o "
+    "name "
     "2>/dev/null | sed 's|^pod/[^/]*/||'\n"
     "}\n"
     "_vgpuctl() {\n"
@@ -61,13 +62,14 @@ static void completion_script(struct buf *b)
 		option_words("sh", b);
 		buf_printf(b, "' outs='%s' ;;\n", cmds[i].outputs ? cmds[i].outputs : "");
 	}
-	buf_puts(b, "\tesac\n"
-		    "\tcase $prev in\n"
-		    "\t-o|--output) COMPREPLY=($(compgen -W \"${outs//|/ }\" -- \"$cur\")); return ;;\n"
-		    "\tesac\n"
-		    "\tcase $cmd in\n"
-		    "\tget|describe|delete|priority|use-credits) args=$(_vgpuctl_names \"$ns\") ;;\n"
-		    "\thelp) args='");
+	buf_puts(
+	    b, "\tesac\n"
+	       "\tcase $prev in\n"
+	       "\t-o|--output) COMPREPLY=($(compgen -W \"${outs//|/ }\" -- \"$cur\")); return ;;\n"
+	       "\tesac\n"
+	       "\tcase $cmd in\n"
+	       "\tget|describe|delete|priority|use-credits) args=$(_vgpuctl_names \"$ns\") ;;\n"
+	       "\thelp) args='");
 	for (size_t i = 0; i < n; i++)
 		buf_printf(b, "%s ", cmds[i].name);
 	buf_puts(b, "' ;;\n"

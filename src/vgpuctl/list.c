@@ -86,8 +86,7 @@ int cmd_list(const struct ctl *c, const struct command *cmd, const struct args *
 	long count;
 	if (a->all && a->ns)
 		return usage_error(cmd, "-A and -n exclude each other");
-	if (output_parse(cmd, a->output, &f) ||
-	    parse_count(cmd, a, &count))
+	if (output_parse(cmd, a->output, &f) || parse_count(cmd, a, &count))
 		return EXIT_USAGE;
 	if (a->watch)
 		return watch(c, ns, f, count);
@@ -152,8 +151,7 @@ int cmd_get(const struct ctl *c, const struct command *cmd, const struct args *a
 	struct jobs j;
 	struct buf out = BUF_INIT;
 	enum output f;
-	if (ref_parse(cmd, a, a->pos[0], &r) ||
-	    output_parse(cmd, a->output, &f))
+	if (ref_parse(cmd, a, a->pos[0], &r) || output_parse(cmd, a->output, &f))
 		return EXIT_USAGE;
 	if (f == OUT_JSON || f == OUT_YAML)
 		return show_pod(c, &r, f);
@@ -187,8 +185,8 @@ static void describe_devices(const struct jobs *j, const cJSON *state_pod)
 			char *cores = value_text(cJSON_GetObjectItemCaseSensitive(dev, "cores"));
 			const cJSON *gpu = hmap_get(&j->gpus, uuid);
 			char *card = value_text(cJSON_GetObjectItemCaseSensitive(gpu, "memoryMiB"));
-			printf("  container %d: %s  %sMi of %sMi, %s%% compute\n", k, uuid, mem, card,
-			       cores);
+			printf("  container %d: %s  %sMi of %sMi, %s%% compute\n", k, uuid, mem,
+			       card, cores);
 			free(uuid);
 			free(mem);
 			free(cores);
@@ -210,8 +208,8 @@ static void describe(const struct jobs *j, const cJSON *row)
 	field("Name:", row, "name");
 	field("Namespace:", row, "namespace");
 	field("User:", row, "user");
-	printf("%-12s %s (%s ago)\n", "Submitted:", cJSON_IsString(submit) ? submit->valuestring : "-",
-	       age);
+	printf("%-12s %s (%s ago)\n",
+	       "Submitted:", cJSON_IsString(submit) ? submit->valuestring : "-", age);
 	field("Queue:", row, "queue");
 	field("License:", row, "license");
 	field("Billing:", row, "billing");

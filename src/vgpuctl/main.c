@@ -27,11 +27,9 @@ static const struct command commands[] = {
      "Running/Requested (vGPUs), Allocation (GPUs held: per vGPU the larger of\n"
      "cores/100 and memory/card memory, summed) and Memory."},
     {"get", cmd_get, "no", "json|yaml|wide|name", 1, 1, "get NAME [-n NS] [-o json|yaml|wide|name]",
-     "show one workload's row; -o json|yaml prints the stored pod",
-     "NAME may also be NS/NAME."},
+     "show one workload's row; -o json|yaml prints the stored pod", "NAME may also be NS/NAME."},
     {"describe", cmd_describe, "n", NULL, 1, 1, "describe NAME [-n NS]",
-     "show one workload in detail: devices, allocation, why it waits",
-     "NAME may also be NS/NAME."},
+     "show one workload in detail: devices, allocation, why it waits", "NAME may also be NS/NAME."},
     {"state", cmd_state, "o", "json|yaml", 0, 0, "state [-o json|yaml]",
      "print the daemon's /debug/state", NULL},
     {"priority", cmd_priority, "n", NULL, 2, 2, "priority NAME N [-n NS]",
@@ -111,8 +109,8 @@ static void usage(void)
 	for (size_t i = 0; i < NOPTIONS; i++)
 		if (strchr(GLOBAL_KEYS, options[i].key))
 			option_line(&options[i], NULL);
-	printf("  %-22s %s\n\nRun 'vgpuctl COMMAND --help' for a command's options.\n",
-	       "--version", "print the version");
+	printf("  %-22s %s\n\nRun 'vgpuctl COMMAND --help' for a command's options.\n", "--version",
+	       "print the version");
 }
 
 static void command_usage(const struct command *cmd)
@@ -251,8 +249,8 @@ static int run(const struct command *cmd, const struct args *a)
 		return 0;
 	}
 	if (a->npos < cmd->min_pos || a->npos > cmd->max_pos)
-		return usage_error(cmd, "%s",
-				   a->npos < cmd->min_pos ? "missing argument" : "too many arguments");
+		return usage_error(
+		    cmd, "%s", a->npos < cmd->min_pos ? "missing argument" : "too many arguments");
 	if (set_server(&c, a->server))
 		return EXIT_USAGE;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {

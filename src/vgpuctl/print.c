@@ -80,8 +80,8 @@ static void render_json(const cJSON *j, struct buf *b)
  * nothing that starts a comment or a mapping inside. */
 static bool yaml_plain(const char *s)
 {
-	static const char *const words[] = {"true", "false", "yes", "no", "on",  "off",
-					    "null", "True", "False", "Null", "NULL", "~"};
+	static const char *const words[] = {"true", "false", "yes",   "no",   "on",   "off",
+					    "null", "True",  "False", "Null", "NULL", "~"};
 	char *end;
 	if (!*s || strchr("-?:,[]{}#&*!|>'\"%@` ", *s) || s[strlen(s) - 1] == ' ')
 		return false;
@@ -192,7 +192,8 @@ int output_parse(const struct command *cmd, const char *o, enum output *out)
 	static const struct {
 		const char *name;
 		enum output fmt;
-	} names[] = {{"wide", OUT_WIDE}, {"json", OUT_JSON}, {"yaml", OUT_YAML}, {"name", OUT_NAME}};
+	} names[] = {
+	    {"wide", OUT_WIDE}, {"json", OUT_JSON}, {"yaml", OUT_YAML}, {"name", OUT_NAME}};
 	const char *allowed = cmd->outputs ? cmd->outputs : "";
 	*out = OUT_TABLE;
 	if (!o)

@@ -13,10 +13,8 @@
 #define NBASE 6
 #define NWIDE 10
 
-static const char *const head[NWIDE] = {"Workload", "Queue",
-					"Status",   "Priority",
-					"GPUs",     "Node",
-					"Age",      "Running/Requested",
+static const char *const head[NWIDE] = {"Workload",   "Queue", "Status", "Priority",
+					"GPUs",       "Node",  "Age",    "Running/Requested",
 					"Allocation", "Memory"};
 
 static const char *str_of(const cJSON *o, const char *key)
@@ -175,10 +173,10 @@ static char *fmt(const char *f, ...)
 	return s;
 }
 
-static void row_cells(const struct jobs *j, const cJSON *row, bool wide,
-		      char **cell)
+static void row_cells(const struct jobs *j, const cJSON *row, bool wide, char **cell)
 {
-	static const char *const keys[NBASE] = {NULL, "queue", "status", "priority", "gpus", "node"};
+	static const char *const keys[NBASE] = {NULL,       "queue", "status",
+						"priority", "gpus",  "node"};
 	cell[0] = fmt("%s/%s", str_of(row, "namespace"), str_of(row, "name"));
 	for (int k = 1; k < NBASE; k++)
 		cell[k] = value_text(cJSON_GetObjectItemCaseSensitive(row, keys[k]));
@@ -215,7 +213,8 @@ void jobs_render(const struct jobs *j, enum output f, struct buf *out)
 		render(j->rows, f, out);
 	} else if (f == OUT_NAME) {
 		cJSON_ArrayForEach (row, j->rows) {
-			buf_printf(out, "pod/%s/%s\n", str_of(row, "namespace"), str_of(row, "name"));
+			buf_printf(out, "pod/%s/%s\n", str_of(row, "namespace"),
+				   str_of(row, "name"));
 		}
 	} else if (cJSON_GetArraySize(j->rows) > 0) {
 		jobs_table(j, f == OUT_WIDE, out);

@@ -33,24 +33,24 @@ struct args {
 struct command {
 	const char *name;
 	int (*run)(const struct ctl *c, const struct command *cmd, const struct args *a);
-	const char *flags;        /* options it accepts, by option_def.key */
-	const char *outputs;      /* what -o takes, "json|yaml|..." */
-	int min_pos, max_pos;     /* positional arguments */
-	const char *synopsis;     /* after "vgpuctl " */
-	const char *summary;      /* one line, for the command list */
-	const char *details;      /* the rest of "vgpuctl CMD --help", or NULL */
+	const char *flags;    /* options it accepts, by option_def.key */
+	const char *outputs;  /* what -o takes, "json|yaml|..." */
+	int min_pos, max_pos; /* positional arguments */
+	const char *synopsis; /* after "vgpuctl " */
+	const char *summary;  /* one line, for the command list */
+	const char *details;  /* the rest of "vgpuctl CMD --help", or NULL */
 };
 
 /* An option of a command: `-L`/`--long` with a value stored at field, or a
  * switch setting the bool at field. Global ones (--server, --help) are
  * accepted by every command. */
 struct option_def {
-	char key;           /* what command.flags lists */
-	bool has_short;     /* -KEY works too */
-	const char *name;   /* long name, without "--" */
-	const char *arg;    /* value placeholder; NULL for a switch */
-	const char *help;   /* NULL: hidden from help and completion */
-	size_t field;       /* offset in struct args */
+	char key;         /* what command.flags lists */
+	bool has_short;   /* -KEY works too */
+	const char *name; /* long name, without "--" */
+	const char *arg;  /* value placeholder; NULL for a switch */
+	const char *help; /* NULL: hidden from help and completion */
+	size_t field;     /* offset in struct args */
 };
 
 /* A pod named on the command line: NAME with -n NS (default "default"), or NS/NAME. */
@@ -109,8 +109,8 @@ int cmd_help(const struct ctl *c, const struct command *cmd, const struct args *
 
 /* rows.c: the job rows and the figures -o wide and describe add to them. */
 struct jobs {
-	cJSON *rows;  /* GET /api/v1/jobs, filtered to the namespace */
-	cJSON *state; /* GET /debug/state, only when the extra figures are wanted */
+	cJSON *rows;            /* GET /api/v1/jobs, filtered to the namespace */
+	cJSON *state;           /* GET /debug/state, only when the extra figures are wanted */
 	struct hmap gpus, pods; /* the state's GPUs by UUID, pods by "NS/NAME" */
 };
 /* Fetches the rows of ns (all when NULL) and name (all when NULL), with the
