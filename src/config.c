@@ -241,9 +241,11 @@ static int load_file(struct vx_config *c, const char *path, char *err, size_t er
 static int check_files(const struct vx_config *c, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < NOPTS; i++) {
-		const char *path = *(char *const *)((const char *)c + opts[i].off);
 		struct stat st;
-		if (opts[i].kind != OPT_FILE || !path)
+		if (opts[i].kind != OPT_FILE)
+			continue;
+		const char *path = *(char *const *)((const char *)c + opts[i].off);
+		if (!path)
 			continue;
 		FILE *f = fopen(path, "rb");
 		int e = errno;

@@ -1,7 +1,6 @@
 /* vgpuctl rows: the workload rows of GET /api/v1/jobs and what -o wide and
  * describe add from GET /debug/state: how long ago a pod was submitted, the
  * vGPUs it holds, its share of the GPUs and the memory it holds. */
-#define _XOPEN_SOURCE 700 /* strptime */
 #include "vgpuctl.h"
 #include "vx/hmap.h"
 
