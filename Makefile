@@ -31,7 +31,8 @@ endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude $(PKG_CFLAGS) -DVX_VERSION='"$(VERSION)"' -MMD -MP
 LIBS    := $(PKG_LIBS) -lpthread -lm
 
-CORE_SRC := $(filter-out src/main.c src/vgpuctl.c,$(wildcard src/*.c src/*/*.c))
+CTL_SRC  := $(wildcard src/vgpuctl/*.c)
+CORE_SRC := $(filter-out src/main.c $(CTL_SRC),$(wildcard src/*.c src/*/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 LIBVX    := $(BUILD)/libvx.a
 
@@ -65,7 +66,7 @@ $(LIBVX): $(CORE_OBJ)
 $(BUILD)/vgpu-extender: $(BUILD)/obj/src/main.o $(LIBVX)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/vgpuctl: $(BUILD)/obj/src/vgpuctl.o $(LIBVX)
+$(BUILD)/vgpuctl: $(CTL_SRC:%.c=$(BUILD)/obj/%.o) $(LIBVX)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(LIBVX)

@@ -1,6 +1,7 @@
 /* config: flags and config file; see config.h. The file is walked as a
  * libyaml document rather than converted to JSON, so that every error can
- * point at the line of the offending key. */
+ * point at the line of the offending key. Files that flags name are opened
+ * once here, so that a missing one is reported with its flag. */
 #include "vx/config.h"
 #include "vx/binder.h"
 #include "vx/cfgcheck.h"
@@ -14,10 +15,11 @@
 #include <unistd.h>
 #include <yaml.h>
 
-enum opt_kind { OPT_STR, OPT_BOOL, OPT_POLICY, OPT_LEVEL, OPT_INT, OPT_IGNORED };
+/* OPT_FILE: a string naming a file that must be readable. */
+enum opt_kind { OPT_STR, OPT_FILE, OPT_BOOL, OPT_POLICY, OPT_LEVEL, OPT_INT, OPT_IGNORED };
 
 struct opt {
-	const char *flag, *key;
+	const char *flag, *arg, *key; /* arg: the value's placeholder in --help */
 	enum opt_kind kind;
 	size_t off;
 	const char *help;
@@ -26,38 +28,44 @@ struct opt {
 #define OFF(f) offsetof(struct vx_config, f)
 
 static const struct opt opts[] = {
-    {"--config", "config", OPT_STR, OFF(config_file), "YAML config file"},
-    {"--listen", "listen", OPT_STR, OFF(listen), "ADDR:PORT to serve on (127.0.0.1:8888)"},
-    {"--tls-cert", "tlsCert", OPT_STR, OFF(tls_cert), "serve HTTPS with this certificate"},
-    {"--tls-key", "tlsKey", OPT_STR, OFF(tls_key), "private key for --tls-cert"},
-    {"--kubeconfig", "kubeconfig", OPT_STR, OFF(kubeconfig),
+    {"--config", "FILE", "config", OPT_STR, OFF(config_file),
+     "YAML config: these flags as camelCase keys, plus queues and licenses"},
+    {"--listen", "ADDR:PORT", "listen", OPT_STR, OFF(listen),
+     "serve HTTP(S) here (default 127.0.0.1:8888)"},
+    {"--tls-cert", "FILE", "tlsCert", OPT_FILE, OFF(tls_cert), "serve HTTPS with this certificate"},
+    {"--tls-key", "FILE", "tlsKey", OPT_FILE, OFF(tls_key), "private key for --tls-cert"},
+    {"--kubeconfig", "FILE", "kubeconfig", OPT_FILE, OFF(kubeconfig),
      "API server access (default: in-cluster)"},
-    {"--dev", "dev", OPT_BOOL, OFF(dev), "dev mode: in-memory cluster, no API server"},
-    {"--cluster", "cluster", OPT_STR, OFF(cluster),
+    {"--dev", NULL, "dev", OPT_BOOL, OFF(dev), "dev mode: in-memory cluster, no API server"},
+    {"--cluster", "FILE", "cluster", OPT_FILE, OFF(cluster),
      "dev mode: YAML stream of Nodes and Pods (default: built-in demo)"},
-    {"--state-dir", "stateDir", OPT_STR, OFF(state_dir), "dev mode: where state persists"},
-    {"--node-policy", "nodePolicy", OPT_POLICY, OFF(node_policy), "binpack|spread (binpack)"},
-    {"--gpu-policy", "gpuPolicy", OPT_POLICY, OFF(gpu_policy), "binpack|spread (spread)"},
-    {"--log-level", "logLevel", OPT_LEVEL, OFF(log_level), "debug|info|warn|error (info)"},
-    {"--threads", "threads", OPT_INT, OFF(threads), "HTTP worker threads (2)"},
-    {"--leader-elect", "leaderElect", OPT_BOOL, OFF(leader_elect),
+    {"--state-dir", "DIR", "stateDir", OPT_STR, OFF(state_dir), "dev mode: where state persists"},
+    {"--node-policy", "POLICY", "nodePolicy", OPT_POLICY, OFF(node_policy),
+     "which node a pod goes to: binpack or spread (default binpack)"},
+    {"--gpu-policy", "POLICY", "gpuPolicy", OPT_POLICY, OFF(gpu_policy),
+     "which GPUs of the node: binpack or spread (default spread)"},
+    {"--log-level", "LEVEL", "logLevel", OPT_LEVEL, OFF(log_level),
+     "debug, info, warn or error (default info)"},
+    {"--threads", "N", "threads", OPT_INT, OFF(threads), "HTTP worker threads (default 2)"},
+    {"--leader-elect", NULL, "leaderElect", OPT_BOOL, OFF(leader_elect),
      "cluster mode: only the holder of the Lease binds"},
-    {"--lease-duration", "leaseDuration", OPT_INT, OFF(lease_seconds),
-     "seconds a leader's Lease lasts without renewal (15)"},
-    {"--stale-lock-seconds", "staleLockSeconds", OPT_INT, OFF(stale_lock_seconds),
-     "cluster mode: remove a node lock this old whose node has no pod allocating (30)"},
-    {"--lease-namespace", "leaseNamespace", OPT_STR, OFF(lease_namespace),
+    {"--lease-duration", "SECONDS", "leaseDuration", OPT_INT, OFF(lease_seconds),
+     "how long a leader's Lease lasts without renewal (default 15)"},
+    {"--stale-lock-seconds", "SECONDS", "staleLockSeconds", OPT_INT, OFF(stale_lock_seconds),
+     "cluster mode: remove a node lock this old whose node has no pod allocating (default 30)"},
+    {"--lease-namespace", "NS", "leaseNamespace", OPT_STR, OFF(lease_namespace),
      "namespace of the Lease (default: the kubeconfig's)"},
-    {"--bind-workers", "bindWorkers", OPT_INT, OFF(bind_workers),
-     "threads making the API calls of binds (64)"},
-    {"--max-binds-in-flight", "maxBindsInFlight", OPT_INT, OFF(max_binds_in_flight),
-     "binds accepted at once; beyond, a bind fails at once (2000)"},
-    {"--bind-wait-seconds", "bindWaitSeconds", OPT_INT, OFF(bind_wait_seconds),
-     "longest a bind waits for a busy node's lock; keep below the extender's httpTimeout (10)"},
-    {"--check-config", "checkConfig", OPT_BOOL, OFF(check_config),
+    {"--bind-workers", "N", "bindWorkers", OPT_INT, OFF(bind_workers),
+     "threads making the API calls of binds (default 64)"},
+    {"--max-binds-in-flight", "N", "maxBindsInFlight", OPT_INT, OFF(max_binds_in_flight),
+     "binds accepted at once; beyond, a bind fails at once (default 2000)"},
+    {"--bind-wait-seconds", "SECONDS", "bindWaitSeconds", OPT_INT, OFF(bind_wait_seconds),
+     "longest a bind waits for a busy node's lock; keep it below the extender's httpTimeout "
+     "(default 10)"},
+    {"--check-config", NULL, "checkConfig", OPT_BOOL, OFF(check_config),
      "validate the flags and the config file, print what is wrong, exit 0 or 2"},
-    {NULL, "queues", OPT_IGNORED, 0, NULL},
-    {NULL, "licenses", OPT_IGNORED, 0, NULL},
+    {NULL, NULL, "queues", OPT_IGNORED, 0, NULL},
+    {NULL, NULL, "licenses", OPT_IGNORED, 0, NULL},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -86,15 +94,48 @@ static const struct int_range *range_of(size_t off)
 	return &any;
 }
 
+#define HELP_WIDTH 80
+
+/* "--flag ARG" as --help shows it. */
+static void flag_text(const struct opt *o, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s%s", o->flag, o->arg ? " " : "", o->arg ? o->arg : "");
+}
+
+/* One flag: left in a column as wide as the widest flag, help wrapped at
+ * HELP_WIDTH with its continuation lines under the help's first word. */
+static void usage_line(const char *left, int col, const char *help)
+{
+	int at = printf("  %-*s ", col, left);
+	for (const char *w = help; *w;) {
+		int wl = (int)strcspn(w, " ");
+		if (at > col + 3 && at + 1 + wl > HELP_WIDTH)
+			at = printf("\n  %-*s ", col, "") - 1;
+		at += printf(" %.*s", wl, w);
+		w += wl + (w[wl] == ' ');
+	}
+	putchar('\n');
+}
+
 void cfg_usage(void)
 {
-	printf("usage: vgpu-extender [flags]\n\n"
-	       "A Kubernetes scheduler extender for fractional (vGPU) GPUs.\n\nflags:\n");
-	for (size_t i = 0; i < NOPTS; i++)
-		if (opts[i].flag)
-			printf("  %-16s %s\n", opts[i].flag, opts[i].help);
-	printf("  %-16s %s\n  %-16s %s\n", "--help", "print this help", "--version",
-	       "print the version");
+	char left[64];
+	int col = (int)strlen("--version");
+	for (size_t i = 0; i < NOPTS; i++) {
+		flag_text(&opts[i], left, sizeof left);
+		if (opts[i].flag && (int)strlen(left) > col)
+			col = (int)strlen(left);
+	}
+	printf("Usage: vgpu-extender [flags]\n\n"
+	       "A Kubernetes scheduler extender for fractional (vGPU) GPUs.\n\nFlags:\n");
+	for (size_t i = 0; i < NOPTS; i++) {
+		if (!opts[i].flag)
+			continue;
+		flag_text(&opts[i], left, sizeof left);
+		usage_line(left, col, opts[i].help);
+	}
+	usage_line("--help", col, "print this help");
+	usage_line("--version", col, "print the version");
 }
 
 /* Sets one option from text; returns 0 or -1 with what was wrong. */
@@ -102,7 +143,8 @@ static int set_opt(struct vx_config *c, const struct opt *o, const char *v, char
 {
 	char *base = (char *)c;
 	switch (o->kind) {
-	case OPT_STR: {
+	case OPT_STR:
+	case OPT_FILE: {
 		char **dst = (char **)(base + o->off);
 		free(*dst);
 		*dst = strdup(v);
@@ -205,8 +247,11 @@ static int load_pairs(struct vx_config *c, yaml_document_t *d, yaml_node_t *root
 static int load_file(struct vx_config *c, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "--config %s: %s", path, strerror(errno));
+	struct stat st;
+	if (!f || (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))) {
+		snprintf(err, errlen, "--config %s: %s", path, strerror(f ? EISDIR : errno));
+		if (f)
+			fclose(f);
 		return -1;
 	}
 	yaml_parser_t parser;
@@ -231,6 +276,33 @@ static int load_file(struct vx_config *c, const char *path, char *err, size_t er
 	yaml_parser_delete(&parser);
 	fclose(f);
 	return rc;
+}
+
+/* Opens each file a flag names, so that a missing or unreadable one is
+ * reported as "--cluster /x.yaml: No such file or directory" before
+ * anything starts; the reader that uses it later only adds syntax errors. */
+static int check_files(const struct vx_config *c, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < NOPTS; i++) {
+		struct stat st;
+		if (opts[i].kind != OPT_FILE)
+			continue;
+		const char *path = *(char *const *)((const char *)c + opts[i].off);
+		if (!path)
+			continue;
+		FILE *f = fopen(path, "rb");
+		int e = errno;
+		if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
+			e = EISDIR;
+		if (!f || e == EISDIR) {
+			snprintf(err, errlen, "%s %s: %s", opts[i].flag, path, strerror(e));
+			if (f)
+				fclose(f);
+			return -1;
+		}
+		fclose(f);
+	}
+	return 0;
 }
 
 static bool listen_ok(const char *s)
@@ -286,7 +358,7 @@ static enum cfg_result apply_flags(int argc, char **argv, struct vx_config *c, b
 		}
 		if (!v)
 			v = argv[++i];
-		if (file_only != (o->off == OFF(config_file) && o->kind == OPT_STR))
+		if (file_only != (o->off == OFF(config_file)))
 			continue;
 		if (set_opt(c, o, v, why, sizeof why)) {
 			snprintf(err, errlen, "flag %s: %s", o->flag, why);
@@ -359,6 +431,8 @@ enum cfg_result cfg_parse(int argc, char **argv, struct vx_config *c, char *err,
 		snprintf(err, errlen, "--cluster needs --dev");
 		return CFG_ERROR;
 	}
+	if (check_files(c, err, errlen))
+		return CFG_ERROR;
 	return c->check_config ? check_only(c, err, errlen) : CFG_OK;
 }
 

@@ -1,7 +1,8 @@
 /* test_vgpuctl: runs the real vgpuctl against a real dev-mode daemon and
  * checks what a user sees: the lines it prints and its exit code. Each test
  * gets its own daemon (the fixture), so pods never leak between tests, and
- * the teardown fails the test when the daemon does not exit cleanly. */
+ * the teardown fails the test when the daemon does not exit cleanly. It also
+ * checks what a new user sees of the daemon itself: --help and file errors. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,14 +10,17 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "vx/yamljson.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#define NCOLS 6
+#define NCOLS 6    /* the SPEC columns */
+#define MAXCOLS 10 /* with -o wide */
 #define WAIT_MS 15000
 
 static const char *const dev_args[] = {"--dev", NULL};
@@ -104,16 +108,58 @@ static int sh(const char *cmd, char **out)
 	return rc;
 }
 
+/* Runs a bash script with $V (vgpuctl) and $U (the daemon's URL) set. */
+static int bash(const struct hx_daemon *d, const char *script, char **out)
+{
+	char *full = NULL;
+	assert_true(
+	    asprintf(&full, "V='%s'; U='%s'\n%s", hx_bin("vgpuctl"), d ? d->url : "", script) > 0);
+	const char *argv[] = {"/bin/bash", "-c", full, NULL};
+	int rc = hx_run(argv, out);
+	free(full);
+	assert_non_null(*out);
+	return rc;
+}
+
+static void assert_out(const char *out, const char *want)
+{
+	if (strcmp(out, want) != 0)
+		fail_msg("expected:\n%s\ngot:\n%s", want, out);
+}
+
+static void assert_prefix(const char *out, const char *want)
+{
+	if (strncmp(out, want, strlen(want)) != 0)
+		fail_msg("expected a start of:\n%s\ngot:\n%s", want, out);
+}
+
+static void assert_one_line(const char *out)
+{
+	const char *nl = strchr(out, '\n');
+	if (!nl || nl[1])
+		fail_msg("expected one line, got:\n%s", out);
+}
+
+static char *slurp(const char *path)
+{
+	size_t len;
+	char err[256];
+	char *s = yj_read_file(path, &len, err, sizeof err);
+	if (!s)
+		fail_msg("%s", err);
+	return s;
+}
+
 struct row {
-	char tok[NCOLS][128];
-	int col[NCOLS]; /* where each cell starts, to check the alignment */
+	char tok[MAXCOLS][128];
+	int col[MAXCOLS]; /* where each cell starts, to check the alignment */
 	int n;
 };
 
 static void split_row(const char *line, size_t len, struct row *r)
 {
 	memset(r, 0, sizeof *r);
-	for (size_t i = 0; i < len && r->n < NCOLS;) {
+	for (size_t i = 0; i < len && r->n < MAXCOLS;) {
 		while (i < len && line[i] == ' ')
 			i++;
 		size_t s = i;
@@ -134,22 +180,24 @@ static int find_row(const char *out, const char *workload, struct row *r)
 		const char *e = strchr(l, '\n');
 		size_t len = e ? (size_t)(e - l) : strlen(l);
 		split_row(l, len, r);
-		if (r->n == NCOLS && !strcmp(r->tok[0], workload))
+		if (r->n >= NCOLS && !strcmp(r->tok[0], workload))
 			return 0;
 		l += len + (e ? 1 : 0);
 	}
 	return -1;
 }
 
-/* The header must name the six columns, and each row's cells must start
- * under their heading. */
+/* The header must name the columns (the SPEC's six, then wide's four), and
+ * each row's cells must start under their heading. */
 static void assert_table(const char *out, const struct row *row)
 {
 	struct row head;
-	static const char *const names[NCOLS] = {"Workload", "Queue", "Status",
-						 "Priority", "GPUs",  "Node"};
+	static const char *const names[MAXCOLS] = {
+	    "Workload",          "Queue",      "Status", "Priority", "GPUs", "Node", "Age",
+	    "Running/Requested", "Allocation", "Memory"};
 	assert_int_equal(find_row(out, "Workload", &head), 0);
-	for (int k = 0; k < NCOLS; k++) {
+	assert_int_equal(head.n, row->n);
+	for (int k = 0; k < head.n; k++) {
 		assert_string_equal(head.tok[k], names[k]);
 		assert_int_equal(head.col[k], row->col[k]);
 	}
@@ -173,15 +221,37 @@ static void wait_running(const struct hx_daemon *d, const char *workload, struct
 	free(out);
 }
 
+static int first_doc(void *ud, const cJSON *doc, int line, char *err, size_t errlen)
+{
+	cJSON **out = ud;
+	(void)line, (void)err, (void)errlen;
+	if (!*out)
+		*out = cJSON_Duplicate(doc, 1);
+	return 0;
+}
+
+/* -o yaml must read back (as Kubernetes reads YAML) as exactly -o json. */
+static void assert_yaml_is_json(const char *yaml, const char *json)
+{
+	char err[256];
+	cJSON *y = NULL, *j = cJSON_Parse(json);
+	assert_non_null(j);
+	if (yj_parse(yaml, strlen(yaml), "yaml", first_doc, &y, err, sizeof err) < 0)
+		fail_msg("-o yaml does not parse: %s\n%s", err, yaml);
+	if (!cJSON_Compare(y, j, 1))
+		fail_msg("-o yaml:\n%s\ndiffers from -o json:\n%s", yaml, json);
+	cJSON_Delete(y);
+	cJSON_Delete(j);
+}
+
 static void test_apply_list_get_state(void **state)
 {
 	struct hx_daemon *d = *state;
 	const char *file = hx_tmpfile(two_pods, ".yaml");
-	char *out;
+	char *out, *json, want[512];
 	struct row a, b;
 	assert_int_equal(ctl(d, &out, "apply", "-f", file), 0);
-	assert_non_null(strstr(out, "pod/default/vgpu-a created"));
-	assert_non_null(strstr(out, "pod/default/vgpu-b created"));
+	assert_out(out, "pod/default/vgpu-a created\npod/default/vgpu-b created\n");
 	free(out);
 
 	wait_running(d, "default/vgpu-a", &a);
@@ -191,14 +261,44 @@ static void test_apply_list_get_state(void **state)
 	assert_string_equal(a.tok[3], "5"); /* the default priority */
 	assert_non_null(strstr(a.tok[5], "demo-node-"));
 
+	/* get NAME: namespace default, a one-row table; NS/NAME and -n say the same. */
+	snprintf(want, sizeof want,
+		 "Workload        Queue    Status   Priority  GPUs  Node\n"
+		 "default/vgpu-a  default  Running  5         1     %s\n",
+		 a.tok[5]);
+	assert_int_equal(ctl(d, &out, "get", "vgpu-a"), 0);
+	assert_out(out, want);
+	free(out);
 	assert_int_equal(ctl(d, &out, "get", "default/vgpu-a"), 0);
-	assert_non_null(strstr(out, "\"volcano.sh/vgpu-ids-new\": \""));
-	cJSON *pod = cJSON_Parse(out);
+	assert_out(out, want);
+	free(out);
+	assert_int_equal(ctl(d, &out, "get", "-n", "default", "vgpu-a"), 0);
+	assert_out(out, want);
+	free(out);
+	assert_int_equal(ctl(d, &out, "get", "vgpu-a", "-o", "name"), 0);
+	assert_out(out, "pod/default/vgpu-a\n");
+	free(out);
+
+	/* -o json is the stored pod, -o yaml the same pod in YAML. */
+	assert_int_equal(ctl(d, &json, "get", "vgpu-a", "-o", "json"), 0);
+	assert_non_null(strstr(json, "\"volcano.sh/vgpu-ids-new\": \""));
+	cJSON *pod = cJSON_Parse(json);
 	assert_non_null(pod);
 	assert_string_equal(
 	    cJSON_GetObjectItem(cJSON_GetObjectItem(pod, "metadata"), "name")->valuestring,
 	    "vgpu-a");
 	cJSON_Delete(pod);
+	assert_int_equal(ctl(d, &out, "get", "default/vgpu-a", "--output=yaml"), 0);
+	assert_prefix(out, "metadata:\n  name: vgpu-a\n  namespace: default\n");
+	assert_yaml_is_json(out, json);
+	free(out);
+	free(json);
+
+	/* Not there: the daemon's message, exit 1. */
+	assert_int_equal(ctl(d, &out, "get", "vgpu-a", "-n", "elsewhere"), 1);
+	assert_prefix(out, "vgpuctl: pod/elsewhere/vgpu-a: ");
+	assert_non_null(strstr(out, "not found"));
+	assert_one_line(out);
 	free(out);
 
 	assert_int_equal(ctl(d, &out, "state"), 0);
@@ -211,10 +311,36 @@ static void test_apply_list_get_state(void **state)
 	unlink(file);
 }
 
-static void test_list_namespaces_and_json(void **state)
+static void test_describe(void **state)
 {
 	struct hx_daemon *d = *state;
-	char cmd[1024], *out;
+	const char *file = hx_tmpfile(two_pods, ".yaml");
+	char *out, want[256];
+	struct row b;
+	assert_int_equal(ctl(d, &out, "apply", "-f", file), 0);
+	free(out);
+	wait_running(d, "default/vgpu-b", &b);
+	assert_int_equal(ctl(d, &out, "describe", "vgpu-b"), 0);
+	assert_prefix(out, "Name:        vgpu-b\nNamespace:   default\n");
+	snprintf(want, sizeof want, "\nNode:        %s\n", b.tok[5]);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "\nStatus:      Running\n"));
+	assert_non_null(strstr(out, "\nvGPUs:       2 running of 2 requested\n"));
+	/* 2 x max(30/100, 4000/24576 MiB) on the demo's 24 GiB cards */
+	assert_non_null(strstr(out, "\nAllocation:  0.60 GPUs, 8000Mi\nDevices:\n"));
+	assert_non_null(strstr(out, "  container 0: GPU-demo-"));
+	assert_non_null(strstr(out, "  4000Mi of 24576Mi, 30% compute\n"));
+	free(out);
+	assert_int_equal(ctl(d, &out, "describe", "nobody"), 1);
+	assert_prefix(out, "vgpuctl: pod/default/nobody: ");
+	free(out);
+	unlink(file);
+}
+
+static void test_list_namespaces_and_formats(void **state)
+{
+	struct hx_daemon *d = *state;
+	char cmd[1024], *out, *json;
 	struct row r;
 	const char *file = hx_tmpfile(
 	    "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":["
@@ -235,20 +361,186 @@ static void test_list_namespaces_and_json(void **state)
 	assert_non_null(strstr(out, "skipping Service svc"));
 	free(out);
 	wait_running(d, "team-x/p-team", &r);
+	wait_running(d, "default/p-def", &r);
 
 	assert_int_equal(ctl(d, &out, "list"), 0); /* namespace default only */
 	assert_int_equal(find_row(out, "default/p-def", &r), 0);
 	assert_int_not_equal(find_row(out, "team-x/p-team", &r), 0);
 	free(out);
-	assert_int_equal(ctl(d, &out, "list", "-n", "team-x", "-o", "json"), 0);
-	cJSON *rows = cJSON_Parse(out);
+	assert_int_equal(ctl(d, &json, "list", "-n", "team-x", "-o", "json"), 0);
+	cJSON *rows = cJSON_Parse(json);
 	assert_int_equal(cJSON_GetArraySize(rows), 1);
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 0), "name")->valuestring,
 			    "p-team");
 	cJSON_Delete(rows);
+	assert_int_equal(ctl(d, &out, "list", "-n", "team-x", "-o", "yaml"), 0);
+	assert_prefix(out, "- user: ");
+	assert_non_null(strstr(out, "\n  name: p-team\n  namespace: team-x\n"));
+	assert_yaml_is_json(out, json);
+	free(out);
+	free(json);
+	assert_int_equal(ctl(d, &out, "list", "-A", "-o", "name"), 0);
+	assert_out(out, "pod/default/p-def\npod/team-x/p-team\n");
 	free(out);
 	assert_int_equal(ctl(d, &out, "list", "--namespace=nobody"), 0);
-	assert_non_null(strstr(out, "No workloads found in namespace nobody"));
+	assert_out(out, "No workloads found in namespace nobody.\n");
+	free(out);
+
+	/* --server goes before or after the command, long or short. */
+	const char *argv1[] = {hx_bin("vgpuctl"), "list", "-o", "name", "--server", d->url, NULL};
+	const char *argv2[] = {hx_bin("vgpuctl"), "-s", d->url, "list", "-o", "name", NULL};
+	assert_int_equal(hx_run(argv1, &out), 0);
+	assert_out(out, "pod/default/p-def\n");
+	free(out);
+	assert_int_equal(hx_run(argv2, &out), 0);
+	assert_out(out, "pod/default/p-def\n");
+	free(out);
+	unlink(file);
+}
+
+/* One 12 GiB/10% slice (memory outweighs compute: 0.50 of a 24 GiB card),
+ * and a pod asking for three vGPUs, more than any demo node has. */
+static const char wide_pods[] = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: big-mem\n"
+				"spec:\n  containers:\n  - name: c\n    image: x\n"
+				"    resources:\n      limits:\n"
+				"        volcano.sh/vgpu-memory: 12288\n"
+				"        volcano.sh/vgpu-cores: 10\n"
+				"---\n"
+				"apiVersion: v1\nkind: Pod\nmetadata:\n  name: too-many\n"
+				"spec:\n  containers:\n  - name: c\n    image: x\n"
+				"    resources:\n      limits:\n"
+				"        volcano.sh/vgpu-number: 3\n";
+
+static void assert_wide(const char *out, const char *workload, const char *status,
+			const char *const want[3])
+{
+	struct row r;
+	if (find_row(out, workload, &r))
+		fail_msg("no %s in:\n%s", workload, out);
+	assert_int_equal(r.n, MAXCOLS);
+	assert_table(out, &r);
+	assert_string_equal(r.tok[2], status);
+	size_t age = strlen(r.tok[6]); /* "5s", "3m20s", ... */
+	assert_true(age >= 2 && r.tok[6][0] >= '0' && r.tok[6][0] <= '9');
+	assert_non_null(strchr("smhd", r.tok[6][age - 1]));
+	for (int k = 0; k < 3; k++)
+		assert_string_equal(r.tok[7 + k], want[k]);
+}
+
+static void test_list_wide(void **state)
+{
+	struct hx_daemon *d = *state;
+	const char *f1 = hx_tmpfile(two_pods, ".yaml"), *f2 = hx_tmpfile(wide_pods, ".yaml");
+	char *out;
+	struct row r;
+	assert_int_equal(ctl(d, &out, "apply", "-f", f1), 0);
+	free(out);
+	assert_int_equal(ctl(d, &out, "apply", "-f", f2), 0);
+	free(out);
+	wait_running(d, "default/vgpu-a", &r);
+	wait_running(d, "default/vgpu-b", &r);
+	wait_running(d, "default/big-mem", &r);
+	assert_int_equal(ctl(d, &out, "list", "-o", "wide"), 0);
+	assert_wide(out, "default/vgpu-a", "Running",
+		    (const char *const[]){"1/1", "0.20", "2000Mi"});
+	assert_wide(out, "default/vgpu-b", "Running",
+		    (const char *const[]){"2/2", "0.60", "8000Mi"});
+	assert_wide(out, "default/big-mem", "Running",
+		    (const char *const[]){"1/1", "0.50", "12288Mi"});
+	assert_wide(out, "default/too-many", "Submitted", (const char *const[]){"0/3", "-", "-"});
+	free(out);
+	assert_int_equal(ctl(d, &out, "get", "big-mem", "-o", "wide"), 0);
+	assert_prefix(out, "Workload");
+	assert_wide(out, "default/big-mem", "Running",
+		    (const char *const[]){"1/1", "0.50", "12288Mi"});
+	free(out);
+	/* Not left pending: a dev loop stopped while it walks pending pods
+	 * leaks the rest of its list (src/store/devloop.c, place_pending). */
+	assert_int_equal(ctl(d, &out, "delete", "too-many"), 0);
+	free(out);
+	unlink(f1);
+	unlink(f2);
+}
+
+/* list -w prints the list, then again whenever it changes; --watch-count
+ * stops it, Ctrl-C (SIGINT) does otherwise. */
+static void test_watch(void **state)
+{
+	struct hx_daemon *d = *state;
+	char *out, *first, *second, script[1024];
+	struct row r;
+	const char *pod = hx_tmpfile("apiVersion: v1\nkind: Pod\nmetadata:\n  name: w1\n"
+				     "  namespace: w\nspec:\n  containers:\n  - name: c\n"
+				     "    resources:\n      limits:\n"
+				     "        volcano.sh/vgpu-number: 1\n",
+				     ".yaml");
+	const char *log1 = hx_tmpfile("", ".out"), *log2 = hx_tmpfile("", ".out");
+	snprintf(
+	    script, sizeof script,
+	    /* job control, else bash starts background jobs with SIGINT ignored;
+	     * its "[1]+ Done" notices go to stderr */
+	    "exec 2>/dev/null; set -m; p=''; trap '[ -n \"$p\" ] && kill $p 2>/dev/null' EXIT\n"
+	    "wait_for() { for i in $(seq 300); do grep -q \"$1\" \"$2\" && return; "
+	    "sleep 0.1; done; exit 9; }\n"
+	    "\"$V\" --server \"$U\" list -n w -w --watch-count 2 > %s 2>&1 & p=$!\n"
+	    "wait_for 'No workloads' %s\n"
+	    "\"$V\" --server \"$U\" apply -f %s > /dev/null || exit 8\n"
+	    "wait $p; echo \"count: $?\"; p=''\n"
+	    "\"$V\" --server \"$U\" list -n w -w > %s 2>&1 & p=$!\n"
+	    "wait_for w/w1 %s\n"
+	    "kill -INT $p; wait $p; echo \"interrupted: $?\"; p=''\n",
+	    log1, log1, pod, log2, log2);
+	assert_int_equal(bash(d, script, &out), 0);
+	assert_out(out, "count: 0\ninterrupted: 130\n");
+	free(out);
+	/* First the empty list, then a blank line and the list with w1. */
+	first = slurp(log1);
+	assert_prefix(first, "No workloads found in namespace w.\n\nWorkload ");
+	assert_int_equal(find_row(first, "w/w1", &r), 0);
+	assert_table(first, &r);
+	assert_null(strstr(strstr(first, "w/w1"), "\n\n")); /* two renderings, no more */
+	second = slurp(log2);
+	assert_prefix(second, "Workload ");
+	free(first);
+	free(second);
+	unlink(pod);
+	unlink(log1);
+	unlink(log2);
+}
+
+static void test_completion(void **state)
+{
+	struct hx_daemon *d = *state;
+	const char *file = hx_tmpfile(two_pods, ".yaml");
+	char *out;
+	struct row r;
+	assert_int_equal(ctl(d, &out, "apply", "-f", file), 0);
+	free(out);
+	wait_running(d, "default/vgpu-b", &r);
+	assert_int_equal(bash(d, "\"$V\" completion bash | bash -n && echo ok", &out), 0);
+	assert_out(out, "ok\n");
+	free(out);
+	/* c WORDS...: what bash would offer for the last word. */
+	assert_int_equal(bash(d,
+			      "source <(\"$V\" completion bash) || exit 3\n"
+			      "c() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); COMPREPLY=();\n"
+			      "  _vgpuctl; echo \"${COMPREPLY[*]}\"; }\n"
+			      "c \"$V\" li\n"
+			      "c \"$V\" list -o ''\n"
+			      "c \"$V\" list --w\n"
+			      "c \"$V\" --server \"$U\" get ''\n"
+			      "c \"$V\" --server \"$U\" delete -n default vgpu-b\n"
+			      "c \"$V\" help de\n"
+			      "c \"$V\" completion ''\n",
+			      &out),
+			 0);
+	assert_out(out, "list license\n"
+			"json yaml wide name\n"
+			"--watch\n"
+			"vgpu-a vgpu-b\n"
+			"vgpu-b\n"
+			"describe delete\n"
+			"bash\n");
 	free(out);
 	unlink(file);
 }
@@ -282,12 +574,19 @@ static void test_apply_twice(void **state)
 				      ".yaml");
 	char *out;
 	assert_int_equal(ctl(d, &out, "apply", "-f", file), 0);
-	assert_non_null(strstr(out, "pod/default/dup created"));
+	assert_out(out, "pod/default/dup created\n");
 	free(out);
 	assert_int_equal(ctl(d, &out, "apply", "-f", file), 1);
-	assert_non_null(strstr(out, "vgpuctl: pod/default/dup: "));
+	assert_prefix(out, "vgpuctl: pod/default/dup: ");
 	assert_non_null(strstr(out, "already exists"));
 	assert_null(strstr(out, "created"));
+	free(out);
+	/* A pod without vGPUs has no workload row; -o yaml still shows it. */
+	assert_int_equal(ctl(d, &out, "get", "dup"), 1);
+	assert_out(out, "vgpuctl: pod/default/dup is not a vGPU workload; -o yaml shows the pod\n");
+	free(out);
+	assert_int_equal(ctl(d, &out, "get", "dup", "-o", "yaml"), 0);
+	assert_prefix(out, "metadata:\n  name: dup\n");
 	free(out);
 	unlink(file);
 }
@@ -301,15 +600,20 @@ static void test_delete(void **state)
 	assert_int_equal(ctl(d, &out, "apply", "-f", file), 0);
 	free(out);
 	wait_running(d, "default/vgpu-a", &r);
-	assert_int_equal(ctl(d, &out, "delete", "default/vgpu-a"), 0);
-	assert_non_null(strstr(out, "job/default/vgpu-a deleted"));
+	assert_int_equal(ctl(d, &out, "delete", "vgpu-a"), 0);
+	assert_out(out, "pod/default/vgpu-a deleted\n");
 	free(out);
 	assert_int_equal(ctl(d, &out, "list", "-A"), 0);
 	assert_int_not_equal(find_row(out, "default/vgpu-a", &r), 0);
 	assert_int_equal(find_row(out, "default/vgpu-b", &r), 0);
 	free(out);
 	assert_int_equal(ctl(d, &out, "delete", "default/vgpu-a"), 1);
+	assert_prefix(out, "vgpuctl: pod/default/vgpu-a: ");
 	assert_non_null(strstr(out, "not found"));
+	assert_one_line(out);
+	free(out);
+	assert_int_equal(ctl(d, &out, "delete", "-n", "default", "vgpu-b"), 0);
+	assert_out(out, "pod/default/vgpu-b deleted\n");
 	free(out);
 	unlink(file);
 }
@@ -343,32 +647,94 @@ static void test_admin_actions(void **state)
 	unlink(file);
 }
 
-static void test_usage(void **state)
+/* Every usage error is one line naming what is wrong and which --help to
+ * read, with exit status 2; none needs a daemon. */
+static void test_usage_errors(void **state)
 {
-	char *out;
+	static const struct {
+		const char *args[5], *want;
+	} cases[] = {
+	    {{"frobnicate"}, "vgpuctl: unknown command \"frobnicate\"; see 'vgpuctl --help'\n"},
+	    {{NULL}, "vgpuctl: no command given; see 'vgpuctl --help'\n"},
+	    {{"--bogus", "list"}, "vgpuctl: unknown option --bogus; see 'vgpuctl --help'\n"},
+	    /* a flag that needs a value does not swallow the command */
+	    {{"--server", "list", "-A"}, "vgpuctl: --server needs a URL; see 'vgpuctl --help'\n"},
+	    {{"list", "--server"},
+	     "vgpuctl list: --server needs a URL; see 'vgpuctl list --help'\n"},
+	    {{"list", "-n", "-A"},
+	     "vgpuctl list: -n needs a value (NS); see 'vgpuctl list --help'\n"},
+	    {{"list", "-x"}, "vgpuctl list: unknown option -x; see 'vgpuctl list --help'\n"},
+	    {{"list", "-A", "-n", "x"},
+	     "vgpuctl list: -A and -n exclude each other; see 'vgpuctl list --help'\n"},
+	    {{"list", "-o", "xml"},
+	     "vgpuctl list: unknown output format \"xml\" (want json|yaml|wide|name); "
+	     "see 'vgpuctl list --help'\n"},
+	    {{"list", "--watch-count", "2"},
+	     "vgpuctl list: --watch-count needs -w; see 'vgpuctl list --help'\n"},
+	    {{"state", "-o", "wide"},
+	     "vgpuctl state: unknown output format \"wide\" (want json|yaml); "
+	     "see 'vgpuctl state --help'\n"},
+	    {{"get"}, "vgpuctl get: missing argument; see 'vgpuctl get --help'\n"},
+	    {{"get", "a", "b"}, "vgpuctl get: too many arguments; see 'vgpuctl get --help'\n"},
+	    {{"get", "a/b/c"},
+	     "vgpuctl get: expected NAME or NS/NAME, got \"a/b/c\"; see 'vgpuctl get --help'\n"},
+	    {{"get", "a/b", "-n", "x"},
+	     "vgpuctl get: give the namespace once: NS/NAME or -n NS, not both; "
+	     "see 'vgpuctl get --help'\n"},
+	    {{"priority", "default/x", "11"},
+	     "vgpuctl priority: N must be a whole number from 1 to 10, got \"11\"; "
+	     "see 'vgpuctl priority --help'\n"},
+	    {{"apply"}, "vgpuctl apply: needs -f FILE (- for stdin); see 'vgpuctl apply --help'\n"},
+	    {{"completion", "zsh"},
+	     "vgpuctl completion: no completion for \"zsh\" (only bash); "
+	     "see 'vgpuctl completion --help'\n"},
+	    {{"help", "nope"}, "vgpuctl: unknown command \"nope\"; see 'vgpuctl --help'\n"},
+	};
 	(void)state;
-	assert_int_equal(ctl(NULL, &out, "frobnicate"), 2);
-	assert_non_null(strstr(out, "unknown command \"frobnicate\""));
-	assert_non_null(strstr(out, "Usage: vgpuctl"));
-	free(out);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *out;
+		int rc = run_ctl(NULL, &out, cases[i].args);
+		if (rc != 2 || strcmp(out, cases[i].want) != 0)
+			fail_msg("case %zu: exit %d, output:\n%s\nwanted exit 2 and:\n%s", i, rc,
+				 out, cases[i].want);
+		free(out);
+	}
+}
+
+static void test_help(void **state)
+{
+	char *out, *help;
+	(void)state;
 	assert_int_equal(ctl(NULL, &out, "--help"), 0);
-	assert_non_null(strstr(out, "apply -f FILE"));
-	assert_non_null(strstr(out, "list [-A | -n NS]"));
+	assert_prefix(out, "Usage: vgpuctl [--server URL] COMMAND [ARGS]\n");
+	assert_non_null(strstr(out, "\n  list         list workloads"));
+	assert_non_null(strstr(out, "\n  completion   print a bash completion script\n"));
+	assert_non_null(
+	    strstr(out, "\n  -s, --server URL       the daemon (default: $VGPUCTL_SERVER"));
 	free(out);
 	assert_int_equal(ctl(NULL, &out, "--version"), 0);
-	assert_int_equal(strncmp(out, "vgpuctl ", 8), 0);
+	assert_prefix(out, "vgpuctl ");
 	free(out);
-	assert_int_equal(ctl(NULL, &out, "priority", "default/x", "11"), 2);
-	assert_non_null(strstr(out, "from 1 to 10"));
+	/* A command's --help is that command's usage, whatever surrounds it. */
+	assert_int_equal(ctl(NULL, &help, "list", "--help"), 0);
+	assert_prefix(help, "Usage: vgpuctl list [-A | -n NS] [-o json|yaml|wide|name] [-w]\n\n"
+			    "List workloads (namespace default unless -n NS or -A).\n");
+	assert_non_null(strstr(help, "\nOptions:\n  -n, --namespace NS     the namespace"));
+	assert_non_null(
+	    strstr(help, "\n  -o, --output FORMAT    output format: json|yaml|wide|name\n"));
+	assert_non_null(strstr(help, "\n  -w, --watch            print again whenever"));
+	assert_null(strstr(help, "Commands:"));
+	assert_null(strstr(help, "watch-count")); /* hidden: for tests and scripts */
+	assert_int_equal(ctl(NULL, &out, "help", "list"), 0);
+	assert_out(out, help);
 	free(out);
-	assert_int_equal(ctl(NULL, &out, "get", "no-slash"), 2);
-	assert_non_null(strstr(out, "expected NS/NAME"));
+	assert_int_equal(ctl(NULL, &out, "list", "-x", "-h"), 0);
+	assert_out(out, help);
 	free(out);
-	assert_int_equal(ctl(NULL, &out, "list", "-A", "-n", "x"), 2);
-	assert_non_null(strstr(out, "exclude each other"));
-	free(out);
-	assert_int_equal(ctl(NULL, &out, "apply"), 2);
-	assert_non_null(strstr(out, "needs -f FILE"));
+	free(help);
+	assert_int_equal(ctl(NULL, &out, "get", "-h"), 0);
+	assert_prefix(out, "Usage: vgpuctl get NAME [-n NS] [-o json|yaml|wide|name]\n");
+	assert_non_null(strstr(out, "NAME may also be NS/NAME."));
 	free(out);
 }
 
@@ -388,18 +754,83 @@ static void test_unreachable(void **state)
 	free(out);
 }
 
+/* Where the help text of one `  --flag ARG   help` line starts. */
+static int help_column(const char *line, size_t len)
+{
+	size_t i = 2;
+	while (i < len && line[i] != ' ')
+		i++;
+	if (i + 1 < len && line[i + 1] != ' ') /* "--flag ARG" */
+		for (i++; i < len && line[i] != ' '; i++)
+			;
+	while (i < len && line[i] == ' ')
+		i++;
+	return (int)i;
+}
+
+/* What a new user meets first: the daemon's --help, with placeholders and
+ * one column for the help texts, and a missing file named with its flag. */
+static void test_daemon_help_and_files(void **state)
+{
+	char *out;
+	int col = -1, lines = 0;
+	(void)state;
+	const char *help[] = {hx_bin("vgpu-extender"), "--help", NULL};
+	assert_int_equal(hx_run(help, &out), 0);
+	assert_prefix(out, "Usage: vgpu-extender [flags]\n");
+	static const char *const want[] = {"\n  --listen ADDR:PORT ",
+					   "\n  --config FILE ",
+					   "\n  --cluster FILE ",
+					   "\n  --node-policy POLICY ",
+					   "\n  --stale-lock-seconds SECONDS ",
+					   "\n  --dev "};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		if (!strstr(out, want[i]))
+			fail_msg("no \"%s\" in:\n%s", want[i] + 1, out);
+	for (const char *l = out; *l; lines++) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+		bool flag_or_more = !strncmp(l, "  --", 4) || !strncmp(l, "    ", 4);
+		int c = flag_or_more ? help_column(l, len) : -1;
+		if (c >= 0 && col < 0)
+			col = c;
+		if (c >= 0 && c != col)
+			fail_msg("line %d starts its help at column %d, not %d:\n%s", lines, c, col,
+				 out);
+		if (len > 80)
+			fail_msg("line %d is wider than 80 columns:\n%s", lines, out);
+		l += len + (e ? 1 : 0);
+	}
+	free(out);
+	const char *missing[] = {hx_bin("vgpu-extender"), "--dev", "--cluster", "/missing.yaml",
+				 NULL};
+	assert_int_equal(hx_run(missing, &out), 2);
+	assert_out(out, "vgpu-extender: --cluster /missing.yaml: No such file or directory\n");
+	free(out);
+	const char *dir[] = {hx_bin("vgpu-extender"), "--kubeconfig", "/tmp", NULL};
+	assert_int_equal(hx_run(dir, &out), 2);
+	assert_out(out, "vgpu-extender: --kubeconfig /tmp: Is a directory\n");
+	free(out);
+}
+
 int main(void)
 {
+#define WITH_DAEMON(t) cmocka_unit_test_setup_teardown(t, start_daemon, stop_daemon)
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_apply_list_get_state, start_daemon, stop_daemon),
-	    cmocka_unit_test_setup_teardown(test_list_namespaces_and_json, start_daemon,
-					    stop_daemon),
-	    cmocka_unit_test_setup_teardown(test_apply_malformed, start_daemon, stop_daemon),
-	    cmocka_unit_test_setup_teardown(test_apply_twice, start_daemon, stop_daemon),
-	    cmocka_unit_test_setup_teardown(test_delete, start_daemon, stop_daemon),
-	    cmocka_unit_test_setup_teardown(test_admin_actions, start_daemon, stop_daemon),
-	    cmocka_unit_test(test_usage),
+	    WITH_DAEMON(test_apply_list_get_state),
+	    WITH_DAEMON(test_describe),
+	    WITH_DAEMON(test_list_namespaces_and_formats),
+	    WITH_DAEMON(test_list_wide),
+	    WITH_DAEMON(test_watch),
+	    WITH_DAEMON(test_completion),
+	    WITH_DAEMON(test_apply_malformed),
+	    WITH_DAEMON(test_apply_twice),
+	    WITH_DAEMON(test_delete),
+	    WITH_DAEMON(test_admin_actions),
+	    cmocka_unit_test(test_usage_errors),
+	    cmocka_unit_test(test_help),
 	    cmocka_unit_test(test_unreachable),
+	    cmocka_unit_test(test_daemon_help_and_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

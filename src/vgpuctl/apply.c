@@ -1,0 +1,142 @@
+/* vgpuctl apply: reads a YAML or JSON file (or stdin) of Pods, kind: List
+ * expanded, and sends each to POST /api/v1/pods (dev mode). Every object is
+ * read before the first is sent, so a syntax error creates nothing. */
+#include "vgpuctl.h"
+#include "vx/yamljson.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct manifest {
+	cJSON *objs; /* array of {"line":N,"obj":{...}}, in file order */
+};
+
+static void add_manifest(struct manifest *m, const cJSON *obj, int line)
+{
+	cJSON *w = cJSON_CreateObject();
+	cJSON_AddNumberToObject(w, "line", line);
+	cJSON_AddItemToObject(w, "obj", cJSON_Duplicate(obj, true));
+	cJSON_AddItemToArray(m->objs, w);
+}
+
+/* Collects every object first, so a syntax error late in the file stops the
+ * apply before anything was created. */
+static int collect_doc(void *ud, const cJSON *doc, int line, char *err, size_t errlen)
+{
+	struct manifest *m = ud;
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "items");
+	const cJSON *it;
+	(void)err;
+	(void)errlen;
+	if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "List") && cJSON_IsArray(items)) {
+		cJSON_ArrayForEach (it, items) {
+			add_manifest(m, it, line);
+		}
+	} else {
+		add_manifest(m, doc, line);
+	}
+	return 0;
+}
+
+static char *read_stdin(size_t *len)
+{
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+		buf_append(&b, chunk, n);
+	if (ferror(stdin)) {
+		buf_free(&b);
+		return NULL;
+	}
+	*len = b.len;
+	buf_putc(&b, '\0');
+	return buf_steal(&b);
+}
+
+/* How FILE is named in messages. */
+static const char *source_name(const char *file)
+{
+	return strcmp(file, "-") != 0 ? file : "<stdin>";
+}
+
+/* Reads FILE ("-" = stdin) into m; returns 0 or 1 after printing why. */
+static int load_manifest(const char *file, struct manifest *m)
+{
+	char err[512];
+	size_t len = 0;
+	bool in = !strcmp(file, "-");
+	char *data = in ? read_stdin(&len) : yj_read_file(file, &len, err, sizeof err);
+	if (!data) {
+		if (in)
+			snprintf(err, sizeof err, "<stdin>: read error");
+		fprintf(stderr, "vgpuctl: %s\n", err);
+		return 1;
+	}
+	m->objs = cJSON_CreateArray();
+	int n = yj_parse(data, len, source_name(file), collect_doc, m, err, sizeof err);
+	free(data);
+	if (n < 0) {
+		fprintf(stderr, "vgpuctl: %s\n", err);
+		return 1;
+	}
+	if (cJSON_GetArraySize(m->objs) == 0) {
+		fprintf(stderr, "vgpuctl: %s: no objects to apply\n", source_name(file));
+		return 1;
+	}
+	return 0;
+}
+
+static const char *meta_str(const cJSON *obj, const char *key, const char *dflt)
+{
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(md, key);
+	return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : dflt;
+}
+
+/* Sends one object; returns 0 created or skipped, 1 refused, -1 unreachable. */
+static int apply_one(const struct ctl *c, const char *file, const cJSON *w)
+{
+	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(w, "obj");
+	int line = cJSON_GetObjectItemCaseSensitive(w, "line")->valueint;
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
+	const char *name = meta_str(obj, "name", "<unnamed>");
+	if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "Pod") != 0) {
+		fprintf(stderr, "vgpuctl: warning: %s:%d: skipping %s %s: only Pods are applied\n",
+			file, line,
+			cJSON_IsString(kind) ? kind->valuestring : "object without kind", name);
+		return 0;
+	}
+	char what[600];
+	snprintf(what, sizeof what, "pod/%s/%s", meta_str(obj, "namespace", "default"), name);
+	char *body = cJSON_PrintUnformatted(obj);
+	int rc = call(c, "POST", "/api/v1/pods", body, what, NULL);
+	free(body);
+	if (rc == 0)
+		printf("%s created\n", what);
+	return rc;
+}
+
+int cmd_apply(const struct ctl *c, const struct command *cmd, const struct args *a)
+{
+	struct manifest m = {NULL};
+	if (!a->file)
+		return usage_error(cmd, "needs -f FILE (- for stdin)");
+	if (load_manifest(a->file, &m)) {
+		cJSON_Delete(m.objs);
+		return EXIT_REFUSED;
+	}
+	const char *file = source_name(a->file);
+	int failed = 0;
+	const cJSON *w;
+	cJSON_ArrayForEach (w, m.objs) {
+		int rc = apply_one(c, file, w);
+		fflush(stdout); /* keep "created" lines and errors in file order */
+		failed |= rc != 0;
+		if (rc < 0) /* the rest would fail the same way */
+			break;
+	}
+	cJSON_Delete(m.objs);
+	return failed ? EXIT_REFUSED : EXIT_OK;
+}
