@@ -133,6 +133,7 @@ struct sb_run {
 	double filter_idle_p50, filter_idle_p99; /* us, no bind in flight */
 	double filter_busy_p50, filter_busy_p99; /* us, binds in flight */
 	int busy_samples;
+	double server_filter_p99;  /* us: the daemon's own histogram, bucket bound */
 	double bind_p50, bind_p99; /* us */
 	int nodes_used, errors;
 };
