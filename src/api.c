@@ -6,6 +6,7 @@
 #include "vx/json.h"
 #include "vx/log.h"
 #include "vx/ops.h"
+#include "vx/volcano.h"
 #include "vx/yamljson.h"
 #include "vx/xalloc.h"
 
@@ -48,7 +49,8 @@ static struct pipe_pod pipe_pod_of(const cJSON *pod, const struct req_pod *r)
 {
 	const cJSON *md = json_path(pod, "metadata", NULL);
 	const char *ns = json_str(md, "namespace");
-	return (struct pipe_pod){r, ns ? ns : "default", json_str(md, "name"), json_str(md, "uid")};
+	return (struct pipe_pod){r, ns ? ns : "default", json_str(md, "name"), json_str(md, "uid"),
+				 json_label(pod, VX_LABEL_QUEUE)};
 }
 
 /* ExtenderArgs from the body, or a 400 already written to resp. */

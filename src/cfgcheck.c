@@ -2,6 +2,8 @@
  * cfgcheck.h. Each section is a table of known fields and what their values
  * must be, so an unknown or misspelt field is an error too. */
 #include "vx/cfgcheck.h"
+#include "vx/queue.h"
+#include "vx/xalloc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -160,4 +162,46 @@ int cfgcheck_section(yaml_document_t *d, const char *key, yaml_node_t *v, const 
 		}
 	}
 	return n;
+}
+
+/* One checked queue entry's values. */
+static void read_queue(yaml_document_t *d, const yaml_node_t *e, struct queue_conf *q)
+{
+	*q = (struct queue_conf){NULL, NULL, 0, 0, 1, QUEUE_NO_LIMIT};
+	for (yaml_node_pair_t *p = e->data.mapping.pairs.start; p < e->data.mapping.pairs.top;
+	     p++) {
+		const char *k = scalar(yaml_document_get_node(d, p->key));
+		const yaml_node_t *v = yaml_document_get_node(d, p->value);
+		double x = 0;
+		if (!strcmp(k, "name"))
+			q->name = xstrdup(scalar(v));
+		else if (!strcmp(k, "quota") && number(scalar(v), &x))
+			q->quota = x;
+		else if (!strcmp(k, "overQuotaWeight") && number(scalar(v), &x))
+			q->weight = x;
+		else if (!strcmp(k, "limit") && number(scalar(v), &x))
+			q->limit = x;
+		else if (!strcmp(k, "namespaces")) {
+			q->namespaces = xcalloc(
+			    (size_t)(v->data.sequence.items.top - v->data.sequence.items.start),
+			    sizeof *q->namespaces);
+			for (yaml_node_item_t *i = v->data.sequence.items.start;
+			     i < v->data.sequence.items.top; i++)
+				q->namespaces[q->nns++] =
+				    xstrdup(scalar(yaml_document_get_node(d, *i)));
+		}
+	}
+}
+
+int cfgcheck_queues(yaml_document_t *d, yaml_node_t *v, struct queue_conf **out)
+{
+	*out = NULL;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return 0;
+	int n = (int)(v->data.sequence.items.top - v->data.sequence.items.start), k = 0;
+	*out = xcalloc((size_t)n, sizeof **out);
+	for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
+	     i++)
+		read_queue(d, yaml_document_get_node(d, *i), &(*out)[k++]);
+	return k;
 }

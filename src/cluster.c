@@ -46,6 +46,8 @@ void cluster_init(struct cluster *c)
 	hmap_init(&c->nodes);
 	hmap_init(&c->pods);
 	hmap_init(&c->uuids);
+	queue_set_init(&c->queues, NULL, 0); /* the default queue only */
+	c->qstate = xcalloc((size_t)c->queues.n, sizeof *c->qstate);
 }
 
 static void free_devs(struct cl_pod *p)
@@ -97,6 +99,8 @@ void cluster_free(struct cluster *c)
 	for (it = 0; hmap_next(&c->uuids, &it, NULL, &v);)
 		free(v);
 	hmap_free(&c->uuids);
+	queue_set_free(&c->queues);
+	free(c->qstate);
 	pthread_rwlock_destroy(&c->lock);
 }
 
@@ -186,6 +190,7 @@ static void charge(struct cl_pod *p, int sign)
 	struct cl_node *n = p->node;
 	if (!n || p->charged == (sign > 0))
 		return;
+	double gpus = 0;
 	for (int i = 0; i < p->nctr; i++) {
 		for (int j = 0; j < p->devs[i].ndev; j++) {
 			struct cl_dev *d = &p->devs[i].devs[j];
@@ -197,9 +202,12 @@ static void charge(struct cl_pod *p, int sign)
 			g->used_slots += sign;
 			g->used_mem += sign * d->mem_mib;
 			g->used_cores += sign * d->cores;
+			if (sign > 0)
+				gpus += queue_charge(d->cores, d->mem_mib, g->mem_mib);
 		}
 	}
 	p->charged = sign > 0;
+	p->gpus_charged = sign > 0 ? gpus : 0;
 	cluster_node_recompute(n);
 }
 
@@ -322,12 +330,26 @@ static void reinventory(struct cluster *c, struct cl_node *n, const char *reg)
 	set_gpus(c, n, g, count);
 	codec_free_gpus(g, count);
 	for (struct cl_pod *p = n->pods; p; p = p->node_next) {
-		if (!cluster_pod_holds_devices(p))
-			continue;
-		charge(p, +1);
-		warn_unknown_gpus(p);
+		if (cluster_pod_holds_devices(p)) {
+			charge(p, +1);
+			warn_unknown_gpus(p);
+		}
+		cluster_track_queue(c, p);
 	}
 	cluster_node_recompute(n);
+}
+
+/* The cluster's GPU capacity (for fair shares) and smallest card (for the
+ * charge of pods without devices yet) follow the node's inventory. */
+static void count_capacity(struct cluster *c, struct cl_node *n)
+{
+	int cap = n->present && n->usable ? n->healthy_gpus : 0;
+	c->gpu_capacity += cap - n->counted_capacity;
+	n->counted_capacity = cap;
+	for (int i = 0; i < n->ngpus; i++)
+		if (n->gpus[i].mem_mib > 0 &&
+		    (!c->min_card_mib || n->gpus[i].mem_mib < c->min_card_mib))
+			c->min_card_mib = n->gpus[i].mem_mib;
 }
 
 struct cl_node *cluster_node_update(struct cluster *c, const char *name, const char *reg,
@@ -353,6 +375,7 @@ struct cl_node *cluster_node_update(struct cluster *c, const char *name, const c
 	n->usable = !n->reason[0] && n->ngpus > 0;
 	if (!n->usable && !n->reason[0])
 		snprintf(n->reason, sizeof n->reason, "no GPUs in register annotation");
+	count_capacity(c, n);
 	c->version++;
 	return n;
 }
@@ -362,12 +385,15 @@ void cluster_node_remove(struct cluster *c, const char *name)
 	struct cl_node *n = hmap_get(&c->nodes, name);
 	if (!n)
 		return;
-	for (struct cl_pod *p = n->pods; p; p = p->node_next)
+	for (struct cl_pod *p = n->pods; p; p = p->node_next) {
 		charge(p, -1);
+		cluster_track_queue(c, p);
+	}
 	free_gpus(n);
 	n->register_digest = 0;
 	n->present = n->usable = false;
 	n->allocatable = 0;
+	count_capacity(c, n);
 	snprintf(n->reason, sizeof n->reason, "node deleted");
 	cluster_node_recompute(n);
 	c->version++;
@@ -398,6 +424,7 @@ struct cl_pod *cluster_pod_ensure(struct cluster *c, const char *ns, const char 
 	memcpy(p->ns, ns, nl + 1);
 	memcpy(p->name, name, ml + 1);
 	p->priority = VX_PRIORITY_DEFAULT;
+	p->qidx = queue_of(&c->queues, NULL, p->ns);
 	hmap_put(&c->pods, p->key, p);
 	c->version++;
 	return p;
@@ -406,6 +433,7 @@ struct cl_pod *cluster_pod_ensure(struct cluster *c, const char *ns, const char 
 void cluster_pod_remove(struct cluster *c, struct cl_pod *p)
 {
 	detach(c, p);
+	cluster_untrack_queue(c, p);
 	hmap_del(&c->pods, p->key);
 	free_pod(p);
 	c->version++;
@@ -451,6 +479,7 @@ void cluster_pod_set_alloc(struct cluster *c, struct cl_pod *p, const char *node
 			warn_unknown_gpus(p);
 	}
 	track_inflight(p);
+	cluster_track_queue(c, p);
 	c->version++;
 }
 
@@ -460,6 +489,7 @@ void cluster_pod_clear_alloc(struct cluster *c, struct cl_pod *p)
 	free_devs(p);
 	p->alloc = ALLOC_NONE;
 	p->alloc_seq = ++c->alloc_seq;
+	cluster_track_queue(c, p);
 	c->version++;
 }
 
@@ -471,6 +501,7 @@ void cluster_pod_set_status(struct cluster *c, struct cl_pod *p, enum pod_status
 	if (p->node)
 		charge(p, cluster_pod_holds_devices(p) ? +1 : -1);
 	track_inflight(p);
+	cluster_track_queue(c, p);
 	c->version++;
 }
 
@@ -479,6 +510,7 @@ void cluster_pod_confirm(struct cluster *c, struct cl_pod *p, int64_t now_s)
 	p->alloc = ALLOC_BOUND;
 	p->plugin_pending = true;
 	track_inflight(p);
+	cluster_track_queue(c, p);
 	/* Our bind holds the node lock from now until the plugin answers; the
 	 * node's watch will say so too, a moment later, or already did, before
 	 * the pod's watch caught up (two streams, no order between them). In
@@ -500,6 +532,7 @@ void cluster_pod_set_plugin_pending(struct cluster *c, struct cl_pod *p, bool pe
 		p->node->lock_assumed = false;
 	}
 	track_inflight(p);
+	cluster_track_queue(c, p);
 	c->version++;
 }
 
@@ -523,6 +556,7 @@ void cluster_pod_mark_bound(struct cluster *c, struct cl_pod *p)
 		return;
 	p->alloc = ALLOC_BOUND;
 	track_inflight(p);
+	cluster_track_queue(c, p);
 	c->version++;
 }
 

@@ -27,6 +27,15 @@ struct opt {
 
 #define OFF(f) offsetof(struct vx_config, f)
 
+static void free_queues(struct vx_config *c)
+{
+	for (int i = 0; i < c->nqueues; i++)
+		queue_conf_free(&c->queues[i]);
+	free(c->queues);
+	c->queues = NULL;
+	c->nqueues = 0;
+}
+
 static const struct opt opts[] = {
     {"--config", "FILE", "config", OPT_STR, OFF(config_file),
      "YAML config: these flags as camelCase keys, plus queues and licenses"},
@@ -228,7 +237,12 @@ static int load_pairs(struct vx_config *c, yaml_document_t *d, yaml_node_t *root
 			int n = cfgcheck_section(d, key, v, path, err, errlen);
 			if (n < 0)
 				return -1;
-			*(key[0] == 'q' ? &c->nqueues : &c->nlicenses) = n;
+			if (key[0] == 'q') {
+				free_queues(c);
+				c->nqueues = cfgcheck_queues(d, v, &c->queues);
+			} else {
+				c->nlicenses = n;
+			}
 			continue;
 		}
 		if (v->type != YAML_SCALAR_NODE) {
@@ -438,6 +452,7 @@ enum cfg_result cfg_parse(int argc, char **argv, struct vx_config *c, char *err,
 
 void cfg_free(struct vx_config *c)
 {
+	free_queues(c);
 	free(c->config_file);
 	free(c->listen);
 	free(c->tls_cert);

@@ -147,6 +147,10 @@ int daemon_run(struct vx_daemon *d, char *err, size_t errlen)
 	if (clk_init(&d->clock, d->cfg.state_dir, err, errlen))
 		return DAEMON_EXIT_CONFIG;
 	cluster_init(&d->cluster);
+	cluster_set_queues(&d->cluster, d->cfg.queues, d->cfg.nqueues);
+	free(d->cfg.queues); /* the model owns the entries now */
+	d->cfg.queues = NULL;
+	d->cfg.nqueues = 0;
 	struct store_sink sink = {d, sink_node, sink_pod, sink_synced};
 	if (!(d->store = open_store(d, &sink, err, errlen)))
 		return DAEMON_EXIT_CONFIG;

@@ -3,6 +3,7 @@
  * not every pass, so the log stays readable. */
 #include "vx/devloop.h"
 #include "vx/log.h"
+#include "vx/volcano.h"
 #include "vx/xalloc.h"
 
 #include <math.h>
@@ -101,7 +102,8 @@ static int place(struct devloop *d, const struct nodes *ns, const cJSON *pod, co
 	}
 	const cJSON *md = json_path(pod, "metadata", NULL);
 	const char *pns = json_str(md, "namespace");
-	struct pipe_pod pp = {&r, pns ? pns : "default", json_str(md, "name"), json_str(md, "uid")};
+	struct pipe_pod pp = {&r, pns ? pns : "default", json_str(md, "name"), json_str(md, "uid"),
+			      json_label(pod, VX_LABEL_QUEUE)};
 	struct pipe_filter_out f;
 	const char *const *names = (const char *const *)ns->names;
 	double *raw = xcalloc((size_t)ns->n, sizeof *raw);

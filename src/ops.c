@@ -111,12 +111,13 @@ static void node_state(const struct hmap *waiters, struct buf *b, const struct c
 	buf_puts(b, "]}");
 }
 
-static const char *queue_of(const struct cl_pod *p)
+/* The queue the model filed the pod under (label, namespace, or default). */
+static const char *pod_queue_name(const struct cluster *c, const struct cl_pod *p)
 {
-	return p->queue ? p->queue : "default";
+	return p->qidx >= 0 && p->qidx < c->queues.n ? c->queues.q[p->qidx].name : QUEUE_DEFAULT;
 }
 
-static void pod_state(struct buf *b, const struct cl_pod *p)
+static void pod_state(const struct cluster *c, struct buf *b, const struct cl_pod *p)
 {
 	static const char *const alloc_names[] = {"none", "assumed", "bound"};
 	buf_puts(b, "{\"namespace\":");
@@ -131,7 +132,7 @@ static void pod_state(struct buf *b, const struct cl_pod *p)
 	else
 		buf_puts(b, "null");
 	buf_puts(b, ",\"queue\":");
-	buf_json_str(b, queue_of(p));
+	buf_json_str(b, pod_queue_name(c, p));
 	buf_printf(b, ",\"status\":\"%s\",\"allocation\":\"%s\",\"priority\":%d,\"devices\":[",
 		   cluster_status_name(p->status), alloc_names[p->alloc], p->priority);
 	for (int i = 0; i < p->nctr; i++) {
@@ -157,6 +158,33 @@ static void pod_state(struct buf *b, const struct cl_pod *p)
 	buf_putc(b, '}');
 }
 
+/* SPEC section 7's queues: figures in GPUs; pending is what the queue's
+ * waiting pods ask for (pendingPods counts them). Caller holds the lock. */
+static void queues_state(struct vx_daemon *d, struct buf *b)
+{
+	const struct cluster *c = &d->cluster;
+	double *share = calloc((size_t)c->queues.n + 1, sizeof *share);
+	if (!share)
+		abort();
+	cluster_fair_share(c, share);
+	buf_putc(b, '[');
+	for (int i = 0; i < c->queues.n; i++) {
+		const struct queue_conf *q = &c->queues.q[i];
+		const struct cl_queue *st = &c->qstate[i];
+		double pending = st->demand - st->allocated;
+		buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+		buf_json_str(b, q->name);
+		buf_printf(b,
+			   ",\"quota\":%.6g,\"limit\":%.6g,\"overQuotaWeight\":%.6g,"
+			   "\"allocated\":%.6g,\"fairShare\":%.6g,\"pending\":%.6g,"
+			   "\"pendingPods\":%d}",
+			   q->quota, q->limit, q->weight, st->allocated + 0.0, share[i] + 0.0,
+			   pending > 1e-9 ? pending : 0.0, st->pending);
+	}
+	buf_putc(b, ']');
+	free(share);
+}
+
 void ops_debug_state(struct vx_daemon *d, struct buf *b)
 {
 	size_t nn, np, k = 0;
@@ -179,10 +207,12 @@ void ops_debug_state(struct vx_daemon *d, struct buf *b)
 	buf_puts(b, "],\"pods\":[");
 	for (size_t i = 0; i < np; i++) {
 		buf_puts(b, i ? "," : "");
-		pod_state(b, pods[i]);
+		pod_state(&d->cluster, b, pods[i]);
 	}
 	cluster_unlock(&d->cluster);
-	buf_puts(b, "],\"queues\":[],\"licenses\":[]}");
+	buf_puts(b, "],\"queues\":");
+	queues_state(d, b);
+	buf_puts(b, ",\"licenses\":[]}");
 	binder_waiters_free(&waiters);
 	free(nodes);
 	free(pods);
@@ -293,6 +323,40 @@ static void bind_metrics(struct vx_daemon *d, struct buf *b, int busy_nodes)
 		   (unsigned long long)st.wait_count);
 }
 
+static void queue_metric(struct buf *b, const struct cluster *c, const char *name, const char *help,
+			 const double *v)
+{
+	buf_printf(b, "# HELP vgpu_extender_queue_%s %s\n# TYPE vgpu_extender_queue_%s gauge\n",
+		   name, help, name);
+	for (int i = 0; i < c->queues.n; i++) {
+		buf_printf(b, "vgpu_extender_queue_%s{queue=", name);
+		buf_json_str(b, c->queues.q[i].name);
+		buf_printf(b, "} %.6g\n", v[i] + 0.0);
+	}
+}
+
+/* Per queue: allocation, fair share, quota (GPUs), waiting pods. */
+static void queue_metrics(struct vx_daemon *d, struct buf *b)
+{
+	const struct cluster *c = &d->cluster;
+	int n = c->queues.n;
+	double *v = calloc((size_t)n * 4 + 1, sizeof *v);
+	if (!v)
+		abort();
+	cluster_fair_share(c, v + n);
+	for (int i = 0; i < n; i++) {
+		v[i] = c->qstate[i].allocated;
+		v[2 * n + i] = c->queues.q[i].quota;
+		v[3 * n + i] = c->qstate[i].pending;
+	}
+	queue_metric(b, c, "allocated_gpus", "GPUs charged to the queue's pods.", v);
+	queue_metric(b, c, "fair_share_gpus", "The queue's fair share of the cluster's GPUs.",
+		     v + n);
+	queue_metric(b, c, "quota_gpus", "The queue's deserved quota.", v + 2 * n);
+	queue_metric(b, c, "pending_pods", "vGPU pods of the queue waiting for a node.", v + 3 * n);
+	free(v);
+}
+
 static int count_busy(void **nodes, size_t n, int64_t now)
 {
 	int busy = 0;
@@ -326,6 +390,7 @@ void ops_metrics(struct vx_daemon *d, struct buf *b)
 		   hmap_size(&d->cluster.pods), atomic_load(&d->ready),
 		   !d->store->ops->is_leader || d->store->ops->is_leader(d->store));
 	int busy = count_busy(nodes, n, clk_now_s(&d->clock));
+	queue_metrics(d, b);
 	cluster_unlock(&d->cluster);
 	free(nodes);
 	bind_metrics(d, b, busy);
@@ -340,7 +405,8 @@ void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, struct buf
 	buf_putc(b, '[');
 	for (size_t i = 0; i < np; i++) {
 		const struct cl_pod *p = pods[i];
-		if ((ns && strcmp(ns, p->ns) != 0) || (queue && strcmp(queue, queue_of(p)) != 0))
+		if ((ns && strcmp(ns, p->ns) != 0) ||
+		    (queue && strcmp(queue, pod_queue_name(&d->cluster, p)) != 0))
 			continue;
 		clk_format_rfc3339(p->created, ts, sizeof ts);
 		buf_puts(b, k++ ? ",{\"user\":" : "{\"user\":");
@@ -352,7 +418,7 @@ void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, struct buf
 		buf_puts(b, ",\"uid\":");
 		buf_json_str(b, p->uid ? p->uid : "");
 		buf_puts(b, ",\"queue\":");
-		buf_json_str(b, queue_of(p));
+		buf_json_str(b, pod_queue_name(&d->cluster, p));
 		buf_printf(b, ",\"license\":\"\",\"priority\":%d,\"billing\":", p->priority);
 		buf_json_str(b, p->billing ? p->billing : "credits");
 		buf_printf(b, ",\"status\":\"%s\",\"gpus\":%d,\"node\":",

@@ -50,13 +50,37 @@ enum vx_policy pipe_gpu_policy(const struct pipeline *pl, const struct req_pod *
 
 /* ---- admit ---------------------------------------------------------- */
 
+/* Tolerance for comparing fractional GPU charges. */
+#define GPU_EPS 1e-9
+
+/* A queue's hard limit holds even while GPUs are idle (SPEC section 5). */
+static enum pipe_admit admit_queue(const struct cluster *c, const struct pipe_pod *pod, char *why,
+				   size_t whylen)
+{
+	int qi = queue_of(&c->queues, pod->queue_label, pod->ns);
+	const struct queue_conf *q = &c->queues.q[qi];
+	if (q->limit < 0)
+		return PIPE_ADMIT;
+	double need = cluster_request_gpus(c, pod->req), using = c->qstate[qi].allocated;
+	if (need > q->limit + GPU_EPS) {
+		snprintf(why, whylen, "queue %s: needs %.4g GPUs, above its limit of %.4g", q->name,
+			 need, q->limit);
+		return PIPE_NEVER;
+	}
+	if (using + need <= q->limit + GPU_EPS)
+		return PIPE_ADMIT;
+	snprintf(why, whylen, "queue %s at limit %.4g GPUs (using %.4g)", q->name, q->limit, using);
+	return PIPE_WAIT;
+}
+
 enum pipe_admit pipe_admit(struct pipeline *pl, const struct pipe_pod *pod, char *why,
 			   size_t whylen)
 {
-	(void)pl, (void)pod;
 	if (whylen)
 		why[0] = '\0';
-	return PIPE_ADMIT; /* queue and licence admission plug in here */
+	if (!pod->req->is_vgpu)
+		return PIPE_ADMIT;
+	return admit_queue(pl->cluster, pod, why, whylen); /* licences plug in here too */
 }
 
 /* ---- filter --------------------------------------------------------- */
@@ -399,7 +423,7 @@ static enum pipe_reserved check_pod(struct pipeline *pl, const struct pipe_bindi
 	}
 	if (!p->req.is_vgpu)
 		return PIPE_PLAIN;
-	struct pipe_pod pp = {&p->req, p->ns, p->name, p->uid};
+	struct pipe_pod pp = {&p->req, p->ns, p->name, p->uid, p->queue};
 	char why[256];
 	if (pipe_admit(pl, &pp, why, sizeof why) != PIPE_ADMIT) {
 		snprintf(err, errlen, "pod %s: %s", b->key, why);

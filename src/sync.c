@@ -72,6 +72,7 @@ static void read_meta(struct cluster *c, struct cl_pod *p, const cJSON *pod)
 	const cJSON *md = json_path(pod, "metadata", NULL);
 	set_str(&p->uid, json_str(md, "uid"));
 	set_str(&p->queue, json_label(pod, VX_LABEL_QUEUE));
+	cluster_pod_set_queue(c, p, p->queue);
 	set_str(&p->billing, json_annotation(pod, VX_ANN_BILLING));
 	set_str(&p->user, json_annotation(pod, VX_ANN_USER));
 	const char *bound = json_str(json_path(pod, "spec", NULL), "nodeName");

@@ -15,4 +15,11 @@
 int cfgcheck_section(yaml_document_t *d, const char *key, yaml_node_t *v, const char *path,
 		     char *err, size_t errlen);
 
+struct queue_conf;
+
+/* The entries of a `queues:` value that cfgcheck_section accepted, as
+ * queue_conf (defaults: quota 0, overQuotaWeight 1, limit -1). Returns the
+ * count; *out is a new array the caller owns (NULL for none). */
+int cfgcheck_queues(yaml_document_t *d, yaml_node_t *v, struct queue_conf **out);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include "vx/codec.h"
 #include "vx/hmap.h"
+#include "vx/queue.h"
 #include "vx/request.h"
 
 #include <pthread.h>
@@ -56,6 +57,7 @@ struct cl_node {
 	int total_slots, used_slots, used_cores;
 	int64_t total_mem, used_mem;
 	int64_t allocatable;      /* status.allocatable volcano.sh/vgpu-number */
+	int counted_capacity;     /* GPUs this node adds to cluster.gpu_capacity */
 	uint64_t register_digest; /* of the register annotation, 0 when absent */
 	struct cl_pod *pods;      /* attached pods, linked through node_next */
 	int npods;
@@ -84,6 +86,13 @@ struct cl_pod {
 	struct cl_ctr_devs *devs;
 	bool charged;
 	bool plugin_pending; /* bind-phase allocating: the device plugin has not answered */
+	/* Queue accounting (queue.h): the queue, the GPUs the pod's charged
+	 * devices count, and what it adds to its queue's allocation, demand
+	 * and pending count right now. */
+	int qidx;
+	double gpus_charged;
+	double q_alloc, q_demand;
+	bool q_pending;
 	bool counted_assumed, counted_allocating; /* in node->assumed / allocating */
 	uint64_t alloc_seq; /* bumps on every allocation change (bind rollback check) */
 	struct req_pod req;
@@ -97,16 +106,39 @@ struct cl_pod {
 	struct cl_pod *node_prev, *node_next;
 };
 
+/* A queue's figures, kept by the model as pods change. */
+struct cl_queue {
+	double allocated; /* GPUs charged by its pods' devices */
+	double demand;    /* allocated, plus what its pending vGPU pods ask for */
+	int pending;      /* its vGPU pods waiting for a node */
+};
+
 struct cluster {
 	pthread_rwlock_t lock;
-	struct hmap nodes; /* name -> cl_node */
-	struct hmap pods;  /* "ns/name" -> cl_pod */
-	struct hmap uuids; /* interned device UUIDs */
+	struct queue_set queues;
+	struct cl_queue *qstate; /* per queue, as queues.q */
+	double gpu_capacity;     /* healthy GPUs on usable nodes */
+	int64_t min_card_mib;    /* the smallest card seen: pending pods' charge */
+	struct hmap nodes;       /* name -> cl_node */
+	struct hmap pods;        /* "ns/name" -> cl_pod */
+	struct hmap uuids;       /* interned device UUIDs */
 	uint64_t alloc_seq;
 	uint64_t version; /* bumps on any change; readers use it to skip work */
 };
 
 void cluster_init(struct cluster *c);
+/* Replaces the queues (taking confs, n of them) and files every pod again. */
+void cluster_set_queues(struct cluster *c, struct queue_conf *confs, int n);
+/* Files the pod under the queue its label or namespace names. */
+void cluster_pod_set_queue(struct cluster *c, struct cl_pod *p, const char *label);
+/* GPUs a request would charge before it has devices (on the smallest card). */
+double cluster_request_gpus(const struct cluster *c, const struct req_pod *r);
+/* Fair share per queue (share[queues.n]), from the current demand. */
+void cluster_fair_share(const struct cluster *c, double *share);
+/* For cluster.c: moves the pod's queue figures to what it holds and asks
+ * now, or takes them out of its queue. */
+void cluster_track_queue(struct cluster *c, struct cl_pod *p);
+void cluster_untrack_queue(struct cluster *c, struct cl_pod *p);
 void cluster_free(struct cluster *c);
 void cluster_rdlock(struct cluster *c);
 void cluster_wrlock(struct cluster *c);

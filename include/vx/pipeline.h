@@ -36,6 +36,7 @@ struct pipeline {
 struct pipe_pod {
 	const struct req_pod *req;
 	const char *ns, *name, *uid; /* uid may be NULL */
+	const char *queue_label;     /* label vgpu-extender.io/queue, or NULL */
 };
 
 enum pipe_admit { PIPE_ADMIT, PIPE_WAIT, PIPE_NEVER };
