@@ -9,6 +9,7 @@
 #include "vx/kubestore.h"
 #include "vx/log.h"
 #include "vx/memstore.h"
+#include "vx/reclaim.h"
 #include "vx/sync.h"
 #include "vx/yamljson.h"
 
@@ -170,6 +171,10 @@ int daemon_run(struct vx_daemon *d, char *err, size_t errlen)
 	struct binder_opts bo = {d->cfg.bind_workers, d->cfg.max_binds_in_flight,
 				 d->cfg.bind_wait_seconds * 1000};
 	d->binder = binder_new(&d->pipe, &bo);
+	if (!(d->reclaimer = reclaim_start(&d->pipe))) {
+		snprintf(err, errlen, "cannot start the reclaim loop");
+		return DAEMON_EXIT_RUNTIME;
+	}
 	if (d->cfg.dev && !(d->devloop = devloop_start(&d->pipe, d->binder))) {
 		snprintf(err, errlen, "cannot start the dev scheduling loop");
 		return DAEMON_EXIT_RUNTIME;
@@ -190,6 +195,8 @@ int daemon_run(struct vx_daemon *d, char *err, size_t errlen)
 
 void daemon_shutdown(struct vx_daemon *d)
 {
+	reclaim_stop(d->reclaimer);
+	d->reclaimer = NULL;
 	binder_free(d->binder);
 	d->binder = NULL;
 	devloop_stop(d->devloop);

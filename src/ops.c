@@ -2,6 +2,7 @@
  * part of /metrics, and the jobs rows of the admin API. All take the read
  * lock once and sort by name so output is stable between calls. */
 #include "vx/ops.h"
+#include "vx/reclaim.h"
 #include "vx/json.h"
 #include "vx/volcano.h"
 
@@ -394,6 +395,7 @@ void ops_metrics(struct vx_daemon *d, struct buf *b)
 	cluster_unlock(&d->cluster);
 	free(nodes);
 	bind_metrics(d, b, busy);
+	reclaim_metrics(d->reclaimer, b);
 }
 
 void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, struct buf *b)

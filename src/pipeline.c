@@ -83,6 +83,33 @@ enum pipe_admit pipe_admit(struct pipeline *pl, const struct pipe_pod *pod, char
 	return admit_queue(pl->cluster, pod, why, whylen); /* licences plug in here too */
 }
 
+/* Capacity a reclaim freed is held for the pod it was freed for: a pod of
+ * a queue at or above its fair share may not take it meanwhile. */
+struct hold_ctx {
+	char key[VX_POD_KEY_MAX];
+	bool over_share; /* the pod's queue would go above its fair share */
+	int64_t now_ms;
+};
+
+static void hold_ctx_init(const struct cluster *c, const struct pipe_pod *pod, struct hold_ctx *h)
+{
+	int qi = queue_of(&c->queues, pod->queue_label, pod->ns);
+	pod_key(h->key, pod->ns ? pod->ns : "default", pod->name ? pod->name : "");
+	h->over_share = c->qstate[qi].allocated + cluster_request_gpus(c, pod->req) >
+			c->qstate[qi].fair_share + GPU_EPS;
+	h->now_ms = mono_ms();
+}
+
+/* Whether n's capacity is held for another pod; why says for which. */
+static bool held_from(const struct cl_node *n, const struct hold_ctx *h, char *why, size_t len)
+{
+	if (!n->held_for[0] || n->held_until_ms <= h->now_ms || !strcmp(n->held_for, h->key) ||
+	    !h->over_share)
+		return false;
+	snprintf(why, len, "capacity reclaimed for pod %.200s is held for it", n->held_for);
+	return true;
+}
+
 /* ---- filter --------------------------------------------------------- */
 
 /* Marks a node that fits but is busy, until the end of the walk decides. */
@@ -171,7 +198,7 @@ static void settle_busy(struct pipe_filter_out *out, int idle_passes)
 
 static void filter_nodes(struct pipeline *pl, const struct req_pod *r, const char *const *names,
 			 const size_t *lens, int n, struct pipe_filter_out *out, double *raw,
-			 const struct noms *noms)
+			 const struct noms *noms, const struct hold_ctx *hold)
 {
 	char why[256];
 	int idle_passes = 0;
@@ -191,6 +218,9 @@ static void filter_nodes(struct pipeline *pl, const struct req_pod *r, const cha
 			hmap_prefetch_key(nodes, hash[i + 4]);
 		const struct cl_node *node = hmap_getnh(nodes, names[i], lens[i], hash[i]);
 		int v = filter_node(pl, node, r, now, why, sizeof why);
+		if ((v == PIPE_PASS || v == VERDICT_PASS_BUSY) &&
+		    held_from(node, hold, why, sizeof why))
+			v = PIPE_FAIL;
 		bool fits = v == PIPE_PASS || v == VERDICT_PASS_BUSY;
 		bool nominated =
 		    fits && noms->n && nom_has(noms->node, noms->n, names[i], lens[i], hash[i]);
@@ -227,7 +257,9 @@ void pipe_filter(struct pipeline *pl, const struct pipe_pod *pod, const char *co
 	cluster_rdlock(pl->cluster);
 	enum pipe_admit adm = pipe_admit(pl, pod, why, sizeof why);
 	if (adm == PIPE_ADMIT) {
-		filter_nodes(pl, r, names, lens, n, out, raw, &noms);
+		struct hold_ctx hold;
+		hold_ctx_init(pl->cluster, pod, &hold);
+		filter_nodes(pl, r, names, lens, n, out, raw, &noms, &hold);
 		if (raw)
 			remember_scores(pl, pod->uid, names, lens, n, out, raw);
 	}
@@ -441,9 +473,16 @@ static enum pipe_reserved reserve_locked(struct pipeline *pl, struct pipe_bindin
 	enum pipe_reserved rc = check_pod(pl, b, p, err, errlen);
 	if (rc != PIPE_RESERVED)
 		return rc;
-	const struct cl_node *n = cluster_node(pl->cluster, b->node);
+	struct cl_node *n = cluster_node(pl->cluster, b->node);
 	if (!n || !n->present) {
 		snprintf(err, errlen, "node %s not known to the vGPU scheduler", b->node);
+		return PIPE_REFUSED;
+	}
+	struct hold_ctx hold;
+	struct pipe_pod pp = {&p->req, p->ns, p->name, p->uid, p->queue};
+	hold_ctx_init(pl->cluster, &pp, &hold);
+	if (held_from(n, &hold, why, sizeof why)) {
+		snprintf(err, errlen, "pod %s cannot go to node %s now: %s", b->key, b->node, why);
 		return PIPE_REFUSED;
 	}
 	struct codec_pod_devs devs = {0};
@@ -452,6 +491,8 @@ static enum pipe_reserved reserve_locked(struct pipeline *pl, struct pipe_bindin
 		codec_free_pod_devs(&devs);
 		return PIPE_REFUSED;
 	}
+	if (!strcmp(n->held_for, b->key))
+		n->held_for[0] = '\0'; /* it came for what was held */
 	b->annotations = bind_annotations(b->node, &devs, clk_now_s(pl->clock));
 	cluster_pod_set_alloc(pl->cluster, p, b->node, &devs, ALLOC_ASSUMED);
 	codec_free_pod_devs(&devs);

@@ -12,8 +12,8 @@
 #include <string.h>
 
 /* Fit test on a scratch copy of the node with the victims' slices freed. */
-static bool fits_without(const struct cl_node *n, const struct cl_pod *const *victims, int nv,
-			 const struct req_pod *r, enum vx_policy gp)
+bool pipe_fits_without(const struct cl_node *n, const struct cl_pod *const *victims, int nv,
+		       const struct req_pod *r, enum vx_policy gp)
 {
 	struct cl_gpu gpus[VX_MAX_GPUS];
 	struct cl_node copy = *n;
@@ -56,13 +56,13 @@ static void preempt_node(const struct cl_node *n, const struct req_pod *r, enum 
 		if (!v->keep[i])
 			vp[i] = NULL;
 	}
-	v->keep_node = fits_without(n, vp, v->n, r, gp);
+	v->keep_node = pipe_fits_without(n, vp, v->n, r, gp);
 	for (int i = v->n - 1; v->keep_node && i >= 0; i--) {
 		if (!v->keep[i])
 			continue;
 		const struct cl_pod *saved = vp[i];
 		vp[i] = NULL;
-		if (fits_without(n, vp, v->n, r, gp))
+		if (pipe_fits_without(n, vp, v->n, r, gp))
 			v->keep[i] = false;
 		else
 			vp[i] = saved;

@@ -30,8 +30,8 @@ void queue_set_init(struct queue_set *s, struct queue_conf *confs, int n)
 		has_default |= strcmp(confs[i].name, QUEUE_DEFAULT) == 0;
 	s->n = n + !has_default;
 	s->q = xcalloc((size_t)s->n, sizeof *s->q);
-	if (n)
-		memcpy(s->q, confs, (size_t)n * sizeof *confs);
+	for (int i = 0; i < n; i++)
+		s->q[i] = confs[i];
 	if (!has_default)
 		s->q[n] =
 		    (struct queue_conf){xstrdup(QUEUE_DEFAULT), NULL, 0, 0, 1, QUEUE_NO_LIMIT};

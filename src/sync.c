@@ -80,6 +80,8 @@ static void read_meta(struct cluster *c, struct cl_pod *p, const cJSON *pod)
 	const char *prio = json_annotation(pod, VX_ANN_PRIORITY);
 	int v = prio ? atoi(prio) : VX_PRIORITY_DEFAULT;
 	p->priority = v >= VX_PRIORITY_MIN && v <= VX_PRIORITY_MAX ? v : VX_PRIORITY_DEFAULT;
+	const cJSON *sp = json_path(pod, "spec", "priority");
+	p->spec_priority = cJSON_IsNumber(sp) ? sp->valueint : 0;
 	int64_t t = clk_parse_rfc3339(json_str(md, "creationTimestamp"));
 	if (t >= 0)
 		p->created = t;

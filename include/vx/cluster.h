@@ -8,6 +8,7 @@
 
 #include "vx/codec.h"
 #include "vx/hmap.h"
+#include "vx/json.h"
 #include "vx/queue.h"
 #include "vx/request.h"
 
@@ -56,8 +57,13 @@ struct cl_node {
 	/* Cold. */
 	int total_slots, used_slots, used_cores;
 	int64_t total_mem, used_mem;
-	int64_t allocatable;      /* status.allocatable volcano.sh/vgpu-number */
-	int counted_capacity;     /* GPUs this node adds to cluster.gpu_capacity */
+	int64_t allocatable;  /* status.allocatable volcano.sh/vgpu-number */
+	int counted_capacity; /* GPUs this node adds to cluster.gpu_capacity */
+	/* Capacity freed by a reclaim, held for one waiting pod until it binds
+	 * or the hold expires: pods of queues at or above their fair share may
+	 * not take it meanwhile. */
+	char held_for[VX_POD_KEY_MAX];
+	int64_t held_until_ms;
 	uint64_t register_digest; /* of the register annotation, 0 when absent */
 	struct cl_pod *pods;      /* attached pods, linked through node_next */
 	int npods;
@@ -101,16 +107,18 @@ struct cl_pod {
 	char *queue, *billing, *user;
 	const char *bound_node; /* spec.nodeName as last seen (interned) */
 	char *waiting;          /* why the dev loop could not place it, or NULL */
-	int priority;
-	int64_t created; /* unix seconds */
+	int priority;           /* licence queue priority (vgpu-extender.io/priority) */
+	int spec_priority;      /* spec.priority from its PriorityClass: reclaim takes the lowest */
+	int64_t created;        /* unix seconds */
 	struct cl_pod *node_prev, *node_next;
 };
 
 /* A queue's figures, kept by the model as pods change. */
 struct cl_queue {
-	double allocated; /* GPUs charged by its pods' devices */
-	double demand;    /* allocated, plus what its pending vGPU pods ask for */
-	int pending;      /* its vGPU pods waiting for a node */
+	double allocated;  /* GPUs charged by its pods' devices */
+	double demand;     /* allocated, plus what its pending vGPU pods ask for */
+	int pending;       /* its vGPU pods waiting for a node */
+	double fair_share; /* as the reclaim loop last computed it */
 };
 
 struct cluster {

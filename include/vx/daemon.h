@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 
 struct devloop;
+struct reclaimer;
 
 struct vx_daemon {
 	struct vx_config cfg;
@@ -28,6 +29,7 @@ struct vx_daemon {
 	struct metrics metrics;
 	struct binder *binder;
 	struct devloop *devloop;
+	struct reclaimer *reclaimer;
 	struct httpd *http;
 	atomic_int ready;
 };

@@ -116,6 +116,10 @@ struct pipe_victims {
 	bool keep_node;    /* out: evicting the kept victims lets the pod fit */
 	bool *keep;        /* out: per victim */
 };
+/* Whether the request fits on n once the victims' slices are freed (a
+ * scratch copy of the node; NULL victims are skipped). */
+bool pipe_fits_without(const struct cl_node *n, const struct cl_pod *const *victims, int nv,
+		       const struct req_pod *r, enum vx_policy gp);
 /* Drops victims whose eviction frees nothing the preemptor needs (preempt.c). */
 void pipe_preempt(struct pipeline *pl, const struct req_pod *r, struct pipe_victims *v, int n);
 

@@ -54,6 +54,13 @@ struct store_ops {
 	/* Merge-patches metadata.annotations; a JSON null value removes a key. */
 	int (*patch_pod_annotations)(struct store *s, const char *ns, const char *name,
 				     const cJSON *annotations, struct store_err *e);
+	/* Evicts the pod (policy/v1 Eviction, so PodDisruptionBudgets hold): 0,
+	 * or -1 with e set (429: a budget forbids it now; 404: gone). */
+	int (*evict_pod)(struct store *s, const char *ns, const char *name, const char *uid,
+			 struct store_err *e);
+	/* Records a Normal Event on the pod, best effort; NULL: none are kept. */
+	void (*pod_event)(struct store *s, const char *ns, const char *name, const char *uid,
+			  const char *reason, const char *msg);
 	/* Whether this replica may bind (leader election); NULL = always. */
 	bool (*is_leader)(struct store *s);
 

@@ -248,38 +248,39 @@ static bool already_bound_here(struct kstore *ks, const struct store_binding *b)
 	return here;
 }
 
-static void emit_event(struct kstore *ks, const struct store_binding *b, const char *reason,
-		       const char *msg)
+/* An Event on the pod, best effort: kubectl describe pod shows it. */
+static void emit_event(struct kstore *ks, const char *ns, const char *pod, const char *uid,
+		       const char *type, const char *reason, const char *msg)
 {
 	char path[512], ts[32], name[320];
 	struct store_err e;
 	struct kube_resp r;
 	clk_format_rfc3339(clk_now_s(ks->clock), ts, sizeof ts);
-	snprintf(name, sizeof name, "%s.%llx", b->name, (unsigned long long)clk_now_ms(ks->clock));
+	snprintf(name, sizeof name, "%s.%llx", pod, (unsigned long long)clk_now_ms(ks->clock));
 	cJSON *o = cJSON_CreateObject(), *md = cJSON_AddObjectToObject(o, "metadata");
 	cJSON_AddStringToObject(o, "apiVersion", "v1");
 	cJSON_AddStringToObject(o, "kind", "Event");
 	cJSON_AddStringToObject(md, "name", name);
-	cJSON_AddStringToObject(md, "namespace", b->ns);
+	cJSON_AddStringToObject(md, "namespace", ns);
 	cJSON *io = cJSON_AddObjectToObject(o, "involvedObject");
 	cJSON_AddStringToObject(io, "apiVersion", "v1");
 	cJSON_AddStringToObject(io, "kind", "Pod");
-	cJSON_AddStringToObject(io, "namespace", b->ns);
-	cJSON_AddStringToObject(io, "name", b->name);
-	if (b->uid && *b->uid)
-		cJSON_AddStringToObject(io, "uid", b->uid);
+	cJSON_AddStringToObject(io, "namespace", ns);
+	cJSON_AddStringToObject(io, "name", pod);
+	if (uid && *uid)
+		cJSON_AddStringToObject(io, "uid", uid);
 	cJSON_AddStringToObject(o, "reason", reason);
 	cJSON_AddStringToObject(o, "message", msg);
-	cJSON_AddStringToObject(o, "type", "Warning");
+	cJSON_AddStringToObject(o, "type", type);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "source"), "component", "vgpu-extender");
 	cJSON_AddStringToObject(o, "firstTimestamp", ts);
 	cJSON_AddStringToObject(o, "lastTimestamp", ts);
 	cJSON_AddNumberToObject(o, "count", 1);
 	char *body = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
-	snprintf(path, sizeof path, "/api/v1/namespaces/%s/events", b->ns);
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/events", ns);
 	if (call(ks, "POST", path, NULL, body, &r, &e) >= 300)
-		log_warn("cannot record event for pod %s/%s: %s", b->ns, b->name, e.msg);
+		log_warn("cannot record event for pod %s/%s: %s", ns, pod, e.msg);
 	free(body);
 	kube_resp_free(&r);
 }
@@ -316,7 +317,7 @@ static int ks_bind(struct store *s, const struct store_binding *b, struct store_
 	}
 	mark_locking(ks, b->node, false);
 	if (rc < 0)
-		emit_event(ks, b, "FailedBinding", e->msg);
+		emit_event(ks, b->ns, b->name, b->uid, "Warning", "FailedBinding", e->msg);
 	return rc < 0 ? -1 : rc;
 }
 
@@ -330,6 +331,37 @@ static int ks_refresh_pod(struct store *s, const char *ns, const char *name, str
 		ks->sink.pod(ks->sink.ud, STORE_MODIFIED, pod);
 	cJSON_Delete(pod);
 	return 0;
+}
+
+static void ks_pod_event(struct store *s, const char *ns, const char *name, const char *uid,
+			 const char *reason, const char *msg)
+{
+	emit_event(ks_of(s), ns, name, uid, "Normal", reason, msg);
+}
+
+/* policy/v1 Eviction: the API server honours PodDisruptionBudgets (429). */
+static int ks_evict_pod(struct store *s, const char *ns, const char *name, const char *uid,
+			struct store_err *e)
+{
+	char path[768];
+	struct kube_resp r;
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s/eviction", ns, name);
+	cJSON *o = cJSON_CreateObject(), *md = cJSON_AddObjectToObject(o, "metadata");
+	cJSON_AddStringToObject(o, "apiVersion", "policy/v1");
+	cJSON_AddStringToObject(o, "kind", "Eviction");
+	cJSON_AddStringToObject(md, "name", name);
+	cJSON_AddStringToObject(md, "namespace", ns);
+	if (uid && *uid)
+		cJSON_AddStringToObject(
+		    cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "deleteOptions"),
+					    "preconditions"),
+		    "uid", uid);
+	char *body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	long st = call(ks_of(s), "POST", path, NULL, body, &r, e);
+	free(body);
+	kube_resp_free(&r);
+	return st == 200 || st == 201 ? 0 : -1;
 }
 
 static int simple_write(struct kstore *ks, const char *method, const char *path, const char *ctype,
@@ -565,6 +597,8 @@ static const struct store_ops kstore_ops = {
     .delete_pod = ks_delete_pod,
     .patch_pod_annotations = ks_patch_ann,
     .is_leader = kstore_is_leader,
+    .evict_pod = ks_evict_pod,
+    .pod_event = ks_pod_event,
 };
 
 bool kstore_is_leader(struct store *s)

@@ -721,15 +721,14 @@ static int ms_create_pod(struct store *s, const cJSON *pod, struct store_err *e)
 	return rc;
 }
 
-static int ms_delete_pod(struct store *s, const char *ns, const char *name, struct store_err *e)
+/* Removes the pod (mutex held); returns its last state, which the caller
+ * frees, or NULL with e set. */
+static cJSON *remove_pod(struct mstore *m, const char *ns, const char *name, struct store_err *e)
 {
-	struct mstore *m = ms_of(s);
-	pthread_mutex_lock(&m->mu);
 	struct mobj *o = find_pod(m, ns, name);
 	if (!o) {
-		pthread_mutex_unlock(&m->mu);
 		store_err_set(e, 404, "pods \"%s/%s\" not found", ns, name);
-		return -1;
+		return NULL;
 	}
 	cJSON *j = parse_obj(m, o);
 	hmap_del(&m->pods, o->key);
@@ -739,10 +738,61 @@ static int ms_delete_pod(struct store *s, const char *ns, const char *name, stru
 	pthread_cond_broadcast(&m->changed);
 	if (m->started && m->sink.pod)
 		m->sink.pod(m->sink.ud, STORE_DELETED, j);
+	free(o);
+	return j;
+}
+
+static int ms_delete_pod(struct store *s, const char *ns, const char *name, struct store_err *e)
+{
+	struct mstore *m = ms_of(s);
+	pthread_mutex_lock(&m->mu);
+	cJSON *j = remove_pod(m, ns, name, e);
 	pthread_mutex_unlock(&m->mu);
 	cJSON_Delete(j);
-	free(o);
-	return 0;
+	return j ? 0 : -1;
+}
+
+/* What a Job's controller would create again after an eviction: the same
+ * pod, pending, with a new uid and none of the old binding. */
+static cJSON *recreated(const cJSON *old)
+{
+	cJSON *p = cJSON_Duplicate(old, 1);
+	cJSON *md = ensure_obj(p, "metadata"), *ann = ensure_obj(md, "annotations");
+	static const char *const gone[] = {"uid", "resourceVersion", "creationTimestamp"};
+	static const char *const bind[] = {ANN_NODE,        ANN_TIME,       ANN_IDS,
+					   ANN_TO_ALLOCATE, ANN_BIND_PHASE, ANN_BIND_TIME};
+	for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(md, gone[i]);
+	for (size_t i = 0; i < sizeof bind / sizeof bind[0]; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(ann, bind[i]);
+	cJSON_DeleteItemFromObjectCaseSensitive(ensure_obj(p, "spec"), "nodeName");
+	cJSON_DeleteItemFromObjectCaseSensitive(p, "status");
+	return p;
+}
+
+/* Dev mode has no PodDisruptionBudgets: the eviction always goes through,
+ * and the pod comes back pending, as under a Job. */
+static int ms_evict_pod(struct store *s, const char *ns, const char *name, const char *uid,
+			struct store_err *e)
+{
+	struct mstore *m = ms_of(s);
+	pthread_mutex_lock(&m->mu);
+	struct mobj *o = find_pod(m, ns, name);
+	cJSON *cur = o ? parse_obj(m, o) : NULL;
+	const char *have = json_str(json_path(cur, "metadata", NULL), "uid");
+	int rc = -1;
+	if (!cur) {
+		store_err_set(e, 404, "pods \"%s/%s\" not found", ns, name);
+	} else if (uid && *uid && have && strcmp(uid, have) != 0) {
+		store_err_set(e, 409, "pod %s/%s has uid %s, not %s", ns, name, have, uid);
+	} else {
+		cJSON *old = remove_pod(m, ns, name, e);
+		rc = take_pod(m, recreated(old), false, e);
+		cJSON_Delete(old);
+	}
+	pthread_mutex_unlock(&m->mu);
+	cJSON_Delete(cur);
+	return rc;
 }
 
 static int ms_patch_ann(struct store *s, const char *ns, const char *name, const cJSON *ann,
@@ -969,6 +1019,7 @@ static const struct store_ops mstore_ops = {
     .delete_pod = ms_delete_pod,
     .patch_pod_annotations = ms_patch_ann,
     .refresh_pod = ms_refresh_pod,
+    .evict_pod = ms_evict_pod,
     .observe_pod = ms_observe,
     .tick = ms_tick,
     .pending = ms_pending,
