@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 static void sink_node(void *ud, enum store_ev ev, const cJSON *node)
 {
@@ -102,6 +103,8 @@ static char *read_pem(const char *path, char *err, size_t errlen)
 	return path ? yj_read_file(path, &len, err, errlen) : NULL;
 }
 
+/* How often the config file is checked for a change. */
+#define CONFIG_POLL_S 2
 /* Keep-alive connections idle longer than this are closed. */
 #define HTTP_IDLE_TIMEOUT_S 120
 /* Connections beyond the binds that may wait: filters, scrapes, the CLI. */
@@ -141,6 +144,72 @@ static int start_http(struct vx_daemon *d, char *err, size_t errlen)
 	log_info("serving %s on %s (port %d)%s", d->cfg.tls_cert ? "HTTPS" : "HTTP", d->cfg.listen,
 		 httpd_port(d->http), d->cfg.dev ? ", dev mode" : "");
 	return 0;
+}
+
+/* Reads the config file again and applies its queues; a file that does not
+ * load leaves everything as it was, and the log says why. */
+static void reload(struct vx_daemon *d, const char *why)
+{
+	struct vx_config fresh = {0};
+	char err[1024];
+	char *argv[] = {"vgpu-extender", "--config", d->cfg.config_file, NULL};
+	if (cfg_parse(3, argv, &fresh, err, sizeof err) != CFG_OK) {
+		log_error("config %s %s, but it does not load; keeping the old one: %s",
+			  d->cfg.config_file, why, err);
+		cfg_free(&fresh);
+		return;
+	}
+	cluster_wrlock(&d->cluster);
+	cluster_set_queues(&d->cluster, fresh.queues, fresh.nqueues);
+	cluster_unlock(&d->cluster);
+	log_info("config %s %s: reloaded, %d queue(s)", d->cfg.config_file, why, fresh.nqueues);
+	free(fresh.queues); /* the model owns the entries now */
+	fresh.queues = NULL;
+	fresh.nqueues = 0;
+	cfg_free(&fresh);
+}
+
+/* What identifies the file's content as kubelet updates a mounted
+ * ConfigMap: it swaps a symlink, so the target's inode changes. */
+static void file_stamp(const char *path, struct stat *st)
+{
+	if (!path || stat(path, st) != 0)
+		memset(st, 0, sizeof *st);
+}
+
+static bool stamp_changed(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino != b->st_ino || a->st_dev != b->st_dev || a->st_size != b->st_size ||
+	       a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
+}
+
+/* Waits for SIGINT or SIGTERM; SIGHUP, or a change of the config file,
+ * reloads it meanwhile. */
+static void serve(struct vx_daemon *d)
+{
+	sigset_t set;
+	struct stat seen, now;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	file_stamp(d->cfg.config_file, &seen);
+	for (;;) {
+		struct timespec poll = {CONFIG_POLL_S, 0};
+		int sig = sigtimedwait(&set, NULL, &poll);
+		if (sig == SIGINT || sig == SIGTERM) {
+			log_info("received %s, shutting down",
+				 sig == SIGINT ? "SIGINT" : "SIGTERM");
+			return;
+		}
+		if (!d->cfg.config_file)
+			continue;
+		file_stamp(d->cfg.config_file, &now);
+		if (sig == SIGHUP || stamp_changed(&seen, &now)) {
+			reload(d, sig == SIGHUP ? "on SIGHUP" : "changed");
+			seen = now;
+		}
+	}
 }
 
 int daemon_run(struct vx_daemon *d, char *err, size_t errlen)
@@ -183,13 +252,7 @@ int daemon_run(struct vx_daemon *d, char *err, size_t errlen)
 	int rc = start_http(d, err, errlen);
 	if (rc)
 		return rc;
-	sigset_t set;
-	int sig = 0;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigwait(&set, &sig);
-	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	serve(d);
 	return 0;
 }
 

@@ -1,21 +1,15 @@
-/* main: the vgpu-extender daemon. Parses flags, wires model, store, pipeline
- * and HTTP server together, and waits for SIGINT/SIGTERM to shut down in the
- * reverse order. Signals are blocked in every thread and taken by sigwait
- * here, so no handler ever runs in the middle of a request. */
+/* main: the vgpu-extender daemon's entry point. Parses flags, sets up
+ * logging and libcurl, and hands over to daemon.c. Signals are blocked here,
+ * before any thread exists, so every thread inherits the mask and only
+ * daemon_run's sigwait takes them: no handler runs in the middle of a
+ * request. */
 #include "vx/daemon.h"
-#include "vx/json.h"
-#include "vx/devloop.h"
-#include "vx/kubestore.h"
+#include "vx/kube.h"
 #include "vx/log.h"
-#include "vx/memstore.h"
-#include "vx/sync.h"
-#include "vx/yamljson.h"
 
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 int main(int argc, char **argv)
 {
@@ -25,6 +19,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	enum cfg_result r = cfg_parse(argc, argv, &d.cfg, err, sizeof err);

@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
 
 static struct hx_daemon D;
+static char config_path[256];
 
 static const char config[] = "queues:\n"
 			     "  - name: team-a\n"
@@ -88,7 +90,8 @@ static int setup(void **state)
 {
 	(void)state;
 	const char *file = hx_tmpfile(config, ".yaml");
-	const char *args[] = {"--dev", "--config", file, NULL};
+	snprintf(config_path, sizeof config_path, "%s", file);
+	const char *args[] = {"--dev", "--config", config_path, NULL};
 	return hx_start(&D, args);
 }
 
@@ -185,12 +188,56 @@ static void other_queue_and_label(void **state)
 	hx_resp_free(&r);
 }
 
+static int limit_is(const cJSON *state, void *ud)
+{
+	const cJSON *q = find(get(state, "queues"), "name", "team-a");
+	return q && fabs(get(q, "limit")->valuedouble - *(double *)ud) < 1e-9;
+}
+
+/* Replaces the file as kubelet does a mounted ConfigMap: write aside, then
+ * rename over it. */
+static void replace_config(const char *text)
+{
+	char tmp[300];
+	snprintf(tmp, sizeof tmp, "%s.new", config_path);
+	FILE *f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(rename(tmp, config_path), 0);
+}
+
+/* The config is read again when the file changes and on SIGHUP; a broken
+ * file leaves the queues as they were. */
+static void config_reload(void **state)
+{
+	(void)state;
+	double limit = 3;
+	replace_config("queues:\n  - name: team-a\n    namespaces: [team-a]\n    quota: 1\n"
+		       "    limit: 3\n");
+	assert_int_equal(hx_wait_json(&D, "/debug/state", limit_is, &limit, 8000), 0);
+	/* a5 now fits under the new limit: a4, waiting, runs too */
+	struct want w = {"team-a", 1.25, 5};
+	assert_int_equal(hx_wait_json(&D, "/debug/state", settled, &w, 8000), 0);
+	replace_config("queues:\n  - name: team-a\n    quota: -5\n"); /* invalid */
+	usleep(3000 * 1000);
+	assert_int_equal(hx_wait_json(&D, "/debug/state", limit_is, &limit, 100), 0);
+	FILE *f = fopen(config_path, "w");
+	assert_non_null(f);
+	fputs("queues:\n  - name: team-a\n    namespaces: [team-a]\n    limit: 2\n", f);
+	fclose(f);
+	kill(D.pid, SIGHUP);
+	limit = 2;
+	assert_int_equal(hx_wait_json(&D, "/debug/state", limit_is, &limit, 8000), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(quarter_pods_and_the_limit),
 	    cmocka_unit_test(filter_refuses_over_the_limit),
 	    cmocka_unit_test(other_queue_and_label),
+	    cmocka_unit_test(config_reload),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

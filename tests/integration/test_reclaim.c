@@ -155,7 +155,7 @@ static void seed_walkthrough(void **state)
 static void older_walkthrough(void **state)
 {
 	(void)state;
-	char name[8];
+	char name[16];
 	start(1);
 	for (int i = 1; i <= 4; i++) {
 		snprintf(name, sizeof name, "a%d", i);
