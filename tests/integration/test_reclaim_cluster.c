@@ -1,0 +1,228 @@
+/* Integration test of reclaim in cluster mode: the seed walkthrough against
+ * the fake API server, kube-scheduler's part played as in test_cluster.c
+ * (filter, prioritize, bind). The eviction goes through pods/eviction: a
+ * PodDisruptionBudget's 429 holds it back (other victims are tried, then
+ * this one again later), and the freed GPU is held for the waiting pod
+ * against the evicted pod's replacement. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct hx_fake F;
+static struct hx_daemon D;
+
+static const cJSON *get(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static void fake(const char *method, const char *path, const char *body)
+{
+	struct hx_resp r;
+	assert_int_equal(hx_fake_call(&F, method, path, NULL, body, &r), 0);
+	if (r.status >= 300)
+		fail_msg("%s %s: %ld %s", method, path, r.status, r.body ? r.body : "");
+	hx_resp_free(&r);
+}
+
+static cJSON *fake_get(const char *path)
+{
+	struct hx_resp r;
+	assert_int_equal(hx_fake_call(&F, "GET", path, NULL, NULL, &r), 0);
+	cJSON *j = r.status == 200 ? r.json : NULL;
+	if (j)
+		r.json = NULL;
+	hx_resp_free(&r);
+	return j;
+}
+
+static void node(const char *name)
+{
+	char body[512];
+	snprintf(body, sizeof body,
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"%s\","
+		 "\"annotations\":{\"volcano.sh/node-vgpu-register\":\"%s-0,10,24576,L4,true,"
+		 "hami-core:%s-1,10,24576,L4,true,hami-core:\"}},\"status\":{\"allocatable\":"
+		 "{\"volcano.sh/vgpu-number\":\"20\"}}}",
+		 name, name, name);
+	fake("POST", "/fake/objects", body);
+}
+
+static void pod(const char *ns, const char *name, int gpus)
+{
+	char body[1024], path[128];
+	snprintf(body, sizeof body,
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
+		 "\"namespace\":\"%s\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\","
+		 "\"resources\":{\"limits\":{\"volcano.sh/vgpu-number\":\"%d\","
+		 "\"volcano.sh/vgpu-cores\":\"100\"}}}]}}",
+		 name, ns, gpus);
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", ns);
+	fake("POST", path, body);
+}
+
+static int known(const cJSON *state, void *ud)
+{
+	const cJSON *p;
+	cJSON_ArrayForEach (p, get(state, "pods")) {
+		if (!strcmp(get(p, "name")->valuestring, ud))
+			return 1;
+	}
+	return 0;
+}
+
+/* kube-scheduler's cycle for one pod: 1 bound (node set), 0 no node fits. */
+static int schedule(const char *ns, const char *name, char *node_out)
+{
+	char path[256], body[4096], bind[512];
+	assert_int_equal(hx_wait_json(&D, "/debug/state", known, (void *)name, 10000), 0);
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
+	cJSON *p = fake_get(path);
+	assert_non_null(p);
+	char *pj = cJSON_PrintUnformatted(p);
+	snprintf(body, sizeof body, "{\"Pod\":%s,\"NodeNames\":[\"n1\",\"n2\"]}", pj);
+	free(pj);
+	struct hx_resp r;
+	assert_int_equal(hx_post(&D, "/filter", body, &r), 0);
+	int fits = cJSON_GetArraySize(get(r.json, "NodeNames"));
+	if (fits)
+		snprintf(node_out, 64, "%s",
+			 cJSON_GetArrayItem(get(r.json, "NodeNames"), 0)->valuestring);
+	hx_resp_free(&r);
+	if (!fits) {
+		cJSON_Delete(p);
+		return 0;
+	}
+	snprintf(bind, sizeof bind,
+		 "{\"PodName\":\"%s\",\"PodNamespace\":\"%s\",\"PodUID\":\"%s\",\"Node\":\"%s\"}",
+		 name, ns, get(get(p, "metadata"), "uid")->valuestring, node_out);
+	cJSON_Delete(p);
+	assert_int_equal(hx_post(&D, "/bind", bind, &r), 0);
+	if (strcmp(get(r.json, "Error")->valuestring, "") != 0)
+		fail_msg("bind %s: %s", name, get(r.json, "Error")->valuestring);
+	hx_resp_free(&r);
+	return 1;
+}
+
+static int running(const char *ns, const char *name)
+{
+	char path[256];
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
+	cJSON *p = fake_get(path);
+	const cJSON *ph = get(get(p, "status"), "phase");
+	int ok = cJSON_IsString(ph) && !strcmp(ph->valuestring, "Running");
+	cJSON_Delete(p);
+	return ok;
+}
+
+static void wait_running(const char *ns, const char *name)
+{
+	for (int i = 0; i < 100 && !running(ns, name); i++)
+		usleep(50 * 1000);
+	assert_true(running(ns, name));
+}
+
+static int gone(const char *ns, const char *name)
+{
+	char path[256];
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
+	cJSON *p = fake_get(path);
+	cJSON_Delete(p);
+	return p == NULL;
+}
+
+static int has_event(const char *ns, const char *reason)
+{
+	char path[256];
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/events", ns);
+	cJSON *list = fake_get(path);
+	const cJSON *e;
+	int found = 0;
+	cJSON_ArrayForEach (e, get(list, "items")) {
+		found |= !strcmp(get(e, "reason")->valuestring, reason);
+	}
+	cJSON_Delete(list);
+	return found;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	const char *none[] = {NULL};
+	if (hx_fake_start(&F, none))
+		return -1;
+	node("n1");
+	node("n2");
+	const char *cfg = hx_tmpfile("queues:\n  - name: team-a\n    namespaces: [team-a]\n"
+				     "    quota: 2\n  - name: team-b\n    namespaces: [team-b]\n"
+				     "    quota: 2\n",
+				     ".yaml");
+	const char *args[] = {"--kubeconfig", F.kubeconfig, "--config", cfg, NULL};
+	return hx_start(&D, args);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	int a = hx_stop(&D), b = hx_fake_stop(&F);
+	return a == 0 && b == 0 ? 0 : -1;
+}
+
+static void seed_walkthrough(void **state)
+{
+	(void)state;
+	char n_a1[64], n[64];
+	pod("team-a", "a1", 1);
+	pod("team-a", "a2", 2);
+	pod("team-b", "b1", 1);
+	assert_int_equal(schedule("team-a", "a1", n_a1), 1);
+	assert_int_equal(schedule("team-a", "a2", n), 1);
+	assert_int_equal(schedule("team-b", "b1", n), 1);
+	wait_running("team-a", "a1");
+	wait_running("team-a", "a2");
+	wait_running("team-b", "b1");
+	/* A disruption budget protects a1 for now: nothing is evicted. */
+	fake("POST", "/fake/faults",
+	     "{\"verb\":\"POST\",\"path\":\"/eviction\",\"status\":429,\"count\":-1,"
+	     "\"message\":\"Cannot evict pod as it would violate the pod's disruption "
+	     "budget.\"}");
+	pod("team-b", "b2", 1);
+	assert_int_equal(schedule("team-b", "b2", n), 0); /* the cluster is full */
+	usleep(800 * 1000);
+	assert_false(gone("team-a", "a1"));
+	assert_false(gone("team-a", "a2"));
+	fake("DELETE", "/fake/faults", NULL);
+	/* Once the budget allows it, a1 (not a2) is evicted for b2. */
+	for (int i = 0; i < 300 && !gone("team-a", "a1"); i++)
+		usleep(50 * 1000);
+	assert_true(gone("team-a", "a1"));
+	assert_false(gone("team-a", "a2"));
+	assert_true(has_event("team-a", "Reclaimed"));
+	assert_true(has_event("team-b", "Reclaiming"));
+	/* a1's controller creates it again: the freed GPU is held for b2. */
+	pod("team-a", "a1", 1);
+	assert_int_equal(schedule("team-a", "a1", n), 0);
+	assert_int_equal(schedule("team-b", "b2", n), 1);
+	assert_string_equal(n, n_a1);
+	wait_running("team-b", "b2");
+	struct hx_resp r;
+	assert_int_equal(hx_get(&D, "/metrics", &r), 0);
+	assert_non_null(strstr(
+	    r.body, "vgpu_extender_reclaims_total{queue=\"team-b\",victim_queue=\"team-a\"} 1"));
+	hx_resp_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {cmocka_unit_test(seed_walkthrough)};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
