@@ -353,8 +353,9 @@ static void queue_metrics(struct vx_daemon *d, struct buf *b)
 	queue_metric(b, c, "allocated_gpus", "GPUs charged to the queue's pods.", v);
 	queue_metric(b, c, "fair_share_gpus", "The queue's fair share of the cluster's GPUs.",
 		     v + n);
-	queue_metric(b, c, "quota_gpus", "The queue's deserved quota.", v + 2 * n);
-	queue_metric(b, c, "pending_pods", "vGPU pods of the queue waiting for a node.", v + 3 * n);
+	queue_metric(b, c, "quota_gpus", "The queue's deserved quota.", v + (size_t)2 * n);
+	queue_metric(b, c, "pending_pods", "vGPU pods of the queue waiting for a node.",
+		     v + (size_t)3 * n);
 	free(v);
 }
 

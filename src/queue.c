@@ -37,13 +37,11 @@ void queue_set_init(struct queue_set *s, struct queue_conf *confs, int n)
 		    (struct queue_conf){xstrdup(QUEUE_DEFAULT), NULL, 0, 0, 1, QUEUE_NO_LIMIT};
 	hmap_init(&s->by_name);
 	hmap_init(&s->by_ns);
-	/* Values are index + 1, so that index 0 is not a NULL. */
 	for (int i = 0; i < s->n; i++) {
-		hmap_put(&s->by_name, s->q[i].name, (void *)(intptr_t)(i + 1));
+		hmap_put(&s->by_name, s->q[i].name, &s->q[i]);
 		for (int j = 0; j < s->q[i].nns; j++)
 			if (!hmap_get(&s->by_ns, s->q[i].namespaces[j]))
-				hmap_put(&s->by_ns, s->q[i].namespaces[j],
-					 (void *)(intptr_t)(i + 1));
+				hmap_put(&s->by_ns, s->q[i].namespaces[j], &s->q[i]);
 	}
 }
 
@@ -59,12 +57,12 @@ void queue_set_free(struct queue_set *s)
 
 int queue_of(const struct queue_set *s, const char *label, const char *ns)
 {
-	intptr_t v = label ? (intptr_t)hmap_get(&s->by_name, label) : 0;
-	if (!v && ns)
-		v = (intptr_t)hmap_get(&s->by_ns, ns);
-	if (!v)
-		v = (intptr_t)hmap_get(&s->by_name, QUEUE_DEFAULT);
-	return (int)v - 1;
+	const struct queue_conf *q = label ? hmap_get(&s->by_name, label) : NULL;
+	if (!q && ns)
+		q = hmap_get(&s->by_ns, ns);
+	if (!q)
+		q = hmap_get(&s->by_name, QUEUE_DEFAULT);
+	return (int)(q - s->q);
 }
 
 double queue_charge(int cores, int64_t mem_mib, int64_t card_mib)

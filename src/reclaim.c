@@ -205,7 +205,7 @@ static bool plan_for(const struct pipeline *pl, const struct cl_pod *p, double n
 			best_node = n;
 			best_k = k;
 			best_gpus = gpus;
-			memcpy(best, set, (size_t)k * sizeof *set);
+			memcpy(best, set, (size_t)k * sizeof(const struct cl_pod *));
 		}
 	}
 	if (best_node)
@@ -226,8 +226,7 @@ bool reclaim_plan(const struct pipeline *pl, int64_t now_ms, bool (*skip)(void *
 		  void *ud, struct reclaim_plan *out)
 {
 	const struct cluster *c = pl->cluster;
-	const struct cl_pod **want = xcalloc(hmap_size(&c->pods), sizeof *want);
-	double *need = xcalloc(hmap_size(&c->pods), sizeof *need);
+	const struct cl_pod **want = xcalloc(hmap_size(&c->pods), sizeof(const struct cl_pod *));
 	size_t it = 0, n = 0;
 	void *v;
 	while (hmap_next(&c->pods, &it, NULL, &v)) {
@@ -235,13 +234,12 @@ bool reclaim_plan(const struct pipeline *pl, int64_t now_ms, bool (*skip)(void *
 		if (wants_reclaim(pl, v, now_ms, &g))
 			want[n++] = v;
 	}
-	qsort(want, n, sizeof *want, by_age); /* the oldest waiting pod first */
+	qsort(want, n, sizeof(const struct cl_pod *), by_age); /* the oldest waiting pod first */
 	bool found = false;
 	for (size_t i = 0; i < n && !found; i++)
 		found =
 		    plan_for(pl, want[i], cluster_request_gpus(c, &want[i]->req), skip, ud, out);
 	free(want);
-	free(need);
 	return found;
 }
 
@@ -298,8 +296,8 @@ static void count(struct reclaimer *r, const char *queue, const char *victim_que
 {
 	pthread_mutex_lock(&r->mu);
 	int i = 0;
-	while (i < r->npairs &&
-	       (strcmp(r->pairs[i].queue, queue) || strcmp(r->pairs[i].victim_queue, victim_queue)))
+	while (i < r->npairs && (strcmp(r->pairs[i].queue, queue) != 0 ||
+				 strcmp(r->pairs[i].victim_queue, victim_queue) != 0))
 		i++;
 	if (i == r->npairs && r->npairs < MAX_PAIRS) {
 		snprintf(r->pairs[i].queue, sizeof r->pairs[i].queue, "%s", queue);
