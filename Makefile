@@ -45,7 +45,7 @@ FAKE_SRC := $(wildcard tests/fake-apiserver/*.c)
 FAKE_BIN := $(if $(FAKE_SRC),$(BUILD)/fake-apiserver)
 BENCH_SRC := $(filter-out tests/bench/devstart.c,$(wildcard tests/bench/*.c))
 
-.PHONY: all test check unit integration bench lint format run deps install clean fuzz \
+.PHONY: all test check unit integration bench lint format run demo deps install clean fuzz \
 	chart-test manifests image
 all: $(BUILD)/vgpu-extender $(BUILD)/vgpuctl
 
@@ -105,6 +105,10 @@ integration: all $(INTEG_BIN) $(FAKE_BIN)
 bench: all $(BUILD)/loadgen $(FAKE_BIN) $(BUILD)/devstart
 	@VX_BUILD=$(BUILD) $(BUILD)/loadgen --daemon $(BUILD)/vgpu-extender --out $(BUILD)/bench.json
 	@$(BUILD)/devstart --daemon $(BUILD)/vgpu-extender --out $(BUILD)/bench-devstart.json
+
+# The queue walkthrough of the README, step by step, in dev mode.
+demo: all
+	@bash scripts/demo.sh
 
 run: 
 	@bash scripts/deps.sh --check-only || bash scripts/deps.sh

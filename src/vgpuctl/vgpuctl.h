@@ -104,6 +104,7 @@ int cmd_priority(const struct ctl *c, const struct command *cmd, const struct ar
 int cmd_use_credits(const struct ctl *c, const struct command *cmd, const struct args *a);
 int cmd_delete(const struct ctl *c, const struct command *cmd, const struct args *a);
 int cmd_license(const struct ctl *c, const struct command *cmd, const struct args *a);
+int cmd_queues(const struct ctl *c, const struct command *cmd, const struct args *a);
 int cmd_completion(const struct ctl *c, const struct command *cmd, const struct args *a);
 int cmd_help(const struct ctl *c, const struct command *cmd, const struct args *a);
 

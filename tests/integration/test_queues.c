@@ -140,6 +140,15 @@ static void quarter_pods_and_the_limit(void **state)
 	assert_int_equal(get(q, "pendingPods")->valueint, 1);
 	assert_non_null(find(get(r.json, "queues"), "name", "default"));
 	hx_resp_free(&r);
+	/* vgpuctl queues prints the same figures as a table. */
+	char *out = NULL;
+	const char *argv[] = {hx_bin("vgpuctl"), "--server", D.url, "queues", NULL};
+	assert_int_equal(hx_run(argv, &out), 0);
+	assert_non_null(
+	    strstr(out, "Queue    Quota  Limit  Weight  Allocated  FairShare  Pending"));
+	assert_non_null(strstr(out, "team-a   1      1      1       1          1          0.25"));
+	assert_non_null(strstr(out, "team-b   2      none   1"));
+	free(out);
 }
 
 /* kube-scheduler's filter sees the same rule: every node fails with it. */
@@ -222,11 +231,8 @@ static void config_reload(void **state)
 	replace_config("queues:\n  - name: team-a\n    quota: -5\n"); /* invalid */
 	usleep(3000 * 1000);
 	assert_int_equal(hx_wait_json(&D, "/debug/state", limit_is, &limit, 100), 0);
-	FILE *f = fopen(config_path, "w");
-	assert_non_null(f);
-	fputs("queues:\n  - name: team-a\n    namespaces: [team-a]\n    limit: 2\n", f);
-	fclose(f);
-	kill(D.pid, SIGHUP);
+	replace_config("queues:\n  - name: team-a\n    namespaces: [team-a]\n    limit: 2\n");
+	kill(D.pid, SIGHUP); /* at once, whatever the file watch saw */
 	limit = 2;
 	assert_int_equal(hx_wait_json(&D, "/debug/state", limit_is, &limit, 8000), 0);
 }
