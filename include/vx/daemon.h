@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 
 struct devloop;
+struct auth;
 
 struct vx_daemon {
 	struct vx_config cfg;
@@ -29,6 +30,7 @@ struct vx_daemon {
 	struct binder *binder;
 	struct devloop *devloop;
 	struct httpd *http;
+	struct auth *auth; /* who may use the admin API and the dashboard */
 	atomic_int ready;
 };
 
