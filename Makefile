@@ -107,7 +107,7 @@ test:
 
 check: all $(UNIT_BIN) $(INTEG_BIN) $(FAKE_BIN)
 	@VX_BUILD=$(BUILD) bash scripts/run-tests.sh $(UNIT_BIN) tests/fake-apiserver/selftest.sh \
-	  $(INTEG_BIN) tests/chart/run.sh
+	  $(INTEG_BIN) tests/chart/run.sh tests/browser/run.sh
 
 unit: all $(UNIT_BIN)
 	@VX_BUILD=$(BUILD) bash scripts/run-tests.sh $(UNIT_BIN)
