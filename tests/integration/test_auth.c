@@ -203,6 +203,167 @@ static void dev_refuses_open_elsewhere(void **state)
 	assert_int_equal(hx_stop(&d), 0);
 }
 
+/* ---- cluster mode ---- */
+
+static void fake_ok(const struct hx_fake *f, const char *method, const char *path,
+		    const char *body)
+{
+	struct hx_resp r;
+	assert_int_equal(hx_fake_call(f, method, path, NULL, body, &r), 0);
+	if (r.status >= 300)
+		fail_msg("%s %s: %ld %s", method, path, r.status, r.body ? r.body : "");
+	hx_resp_free(&r);
+}
+
+/* The fake's review counters (GET /fake/authz). */
+static void reviews(const struct hx_fake *f, long *tokens, long *access)
+{
+	struct hx_resp r;
+	assert_int_equal(hx_fake_call(f, "GET", "/fake/authz", NULL, NULL, &r), 0);
+	*tokens = (long)cJSON_GetObjectItem(r.json, "tokenReviews")->valuedouble;
+	*access = (long)cJSON_GetObjectItem(r.json, "accessReviews")->valuedouble;
+	hx_resp_free(&r);
+}
+
+static const char AUTHZ[] =
+    "{\"tokens\":[{\"token\":\"" ALICE "\",\"user\":\"alice\",\"groups\":[\"devs\"]},"
+    "{\"token\":\"" BOB "\",\"user\":\"bob\"}],"
+    "\"rules\":[{\"user\":\"alice\",\"verb\":\"list\",\"namespace\":\"*\"},"
+    "{\"user\":\"alice\",\"verb\":\"get\",\"namespace\":\"team-a\"},"
+    "{\"user\":\"alice\",\"verb\":\"update\",\"namespace\":\"team-a\"},"
+    "{\"user\":\"alice\",\"verb\":\"delete\",\"namespace\":\"team-a\"}]}";
+
+static void start_cluster(struct hx_fake *f, struct hx_daemon *d)
+{
+	const char *none[] = {NULL};
+	assert_int_equal(hx_fake_start(f, none), 0);
+	fake_ok(f, "POST", "/fake/authz", AUTHZ);
+	fake_ok(f, "POST", "/api/v1/namespaces/team-a/pods", POD_JSON);
+	const char *args[] = {"--kubeconfig", f->kubeconfig, NULL};
+	assert_int_equal(hx_start(d, args), 0);
+}
+
+/* Every admin route: no token and an unknown token are 401; alice passes
+ * the gate (whatever the route then answers); bob is 403 naming the verb. */
+static void cluster_every_route(const struct hx_daemon *d)
+{
+	for (size_t i = 0; i < sizeof admin_routes / sizeof admin_routes[0]; i++) {
+		const struct route *rt = &admin_routes[i];
+		char *bob = NULL, *bad = NULL;
+		long none = call(d, rt, NULL, NULL), wrong = call(d, rt, "unknown-token", &bad);
+		long a = call(d, rt, ALICE, NULL), b = call(d, rt, BOB, &bob);
+		if (none != 401 || wrong != 401 || a == 401 || a == 403 || b != 403)
+			fail_msg("%s %s: none %ld, unknown %ld, alice %ld, bob %ld", rt->method,
+				 rt->path, none, wrong, a, b);
+		const char *verb = !strcmp(rt->method, "DELETE")  ? "needs delete on pods"
+				   : strcmp(rt->method, "GET") != 0 ? "needs update on pods"
+				   : strstr(rt->path, "/pods/")    ? "needs get on pods"
+								   : "needs list on pods";
+		if (!strstr(bob, "bob\\\" may not") || !strstr(bob, verb))
+			fail_msg("%s %s: bob's 403 says %s", rt->method, rt->path, bob);
+		if (strcmp(rt->path, "/") != 0 && !strstr(bad, "token not found"))
+			fail_msg("%s %s: unknown token's 401 says %s", rt->method, rt->path, bad);
+		free(bob);
+		free(bad);
+	}
+}
+
+static void cluster_reviews(void **state)
+{
+	(void)state;
+	struct hx_fake f;
+	struct hx_daemon d;
+	start_cluster(&f, &d);
+	cluster_every_route(&d);
+	open_routes_stay_open(&d);
+	assert_challenge(&d, "/api/v1/jobs");
+	char *body = NULL;
+	assert_int_equal(get(&d, "/api/v1/jobs?namespace=team-b", BOB, &body), 403);
+	assert_non_null(strstr(body, "pods in namespace \\\"team-b\\\""));
+	free(body);
+	/* alice may delete in team-a only; who did it is in an Event. */
+	struct route del_b = {"DELETE", "/api/v1/jobs/team-b/p1", NULL};
+	struct route del_a = {"DELETE", "/api/v1/jobs/team-a/p1", NULL};
+	assert_int_equal(call(&d, &del_b, ALICE, NULL), 403);
+	assert_int_equal(call(&d, &del_a, ALICE, NULL), 200);
+	struct hx_resp r;
+	assert_int_equal(hx_fake_call(&f, "GET", "/api/v1/namespaces/team-a/events", NULL, NULL, &r), 0);
+	if (!r.body || !strstr(r.body, "AdminDelete") || !strstr(r.body, "deleted by alice"))
+		fail_msg("no AdminDelete Event naming alice: %s", r.body ? r.body : "");
+	hx_resp_free(&r);
+	char *log = read_log(&d);
+	assert_null(strstr(log, ALICE));
+	assert_null(strstr(log, BOB));
+	free(log);
+	assert_int_equal(hx_stop(&d), 0);
+	assert_int_equal(hx_fake_stop(&f), 0);
+}
+
+/* A page refreshing every few seconds costs no reviews once answered. */
+static void cluster_cache(void **state)
+{
+	(void)state;
+	struct hx_fake f;
+	struct hx_daemon d;
+	long t0, a0, t1, a1;
+	start_cluster(&f, &d);
+	assert_int_equal(get(&d, "/debug/state", ALICE, NULL), 200);
+	assert_int_equal(get(&d, "/api/v1/jobs", ALICE, NULL), 200);
+	reviews(&f, &t0, &a0);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(get(&d, "/debug/state", ALICE, NULL), 200);
+		assert_int_equal(get(&d, "/api/v1/jobs", ALICE, NULL), 200);
+		assert_int_equal(get(&d, "/", ALICE, NULL), 200);
+	}
+	reviews(&f, &t1, &a1);
+	assert_int_equal(t1, t0);
+	assert_int_equal(a1, a0);
+	assert_int_equal(hx_stop(&d), 0);
+	assert_int_equal(hx_fake_stop(&f), 0);
+}
+
+/* When the review APIs fail, the answer is a denial (503, saying why),
+ * never an allowance, and the failure is not cached. */
+static void cluster_review_failing(void **state)
+{
+	(void)state;
+	struct hx_fake f;
+	struct hx_daemon d;
+	char *body = NULL;
+	start_cluster(&f, &d);
+	fake_ok(&f, "POST", "/fake/faults",
+		"{\"path\":\"/tokenreviews\",\"count\":-1,\"status\":500,"
+		"\"message\":\"etcd is on fire\"}");
+	assert_int_equal(get(&d, "/debug/state", ALICE, &body), 503);
+	assert_non_null(strstr(body, "TokenReview failed"));
+	free(body);
+	fake_ok(&f, "DELETE", "/fake/faults", NULL);
+	assert_int_equal(get(&d, "/debug/state", ALICE, NULL), 200);
+	fake_ok(&f, "POST", "/fake/faults",
+		"{\"path\":\"/subjectaccessreviews\",\"count\":-1,\"status\":500}");
+	assert_int_equal(get(&d, "/api/v1/jobs?namespace=team-a", ALICE, &body), 503);
+	assert_non_null(strstr(body, "SubjectAccessReview failed"));
+	free(body);
+	fake_ok(&f, "DELETE", "/fake/faults", NULL);
+	assert_int_equal(get(&d, "/api/v1/jobs?namespace=team-a", ALICE, NULL), 200);
+	assert_int_equal(hx_stop(&d), 0);
+	assert_int_equal(hx_fake_stop(&f), 0);
+}
+
+static void cluster_insecure_admin(void **state)
+{
+	(void)state;
+	struct hx_fake f;
+	struct hx_daemon d;
+	const char *none[] = {NULL};
+	assert_int_equal(hx_fake_start(&f, none), 0);
+	const char *args[] = {"--kubeconfig", f.kubeconfig, "--insecure-admin", NULL};
+	assert_int_equal(hx_start(&d, args), 0);
+	assert_int_equal(get(&d, "/debug/state", NULL, NULL), 200);
+	assert_int_equal(hx_stop(&d), 0);
+	assert_int_equal(hx_fake_stop(&f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +371,10 @@ int main(void)
 	    cmocka_unit_test(dev_tokens_never_logged),
 	    cmocka_unit_test(dev_open_on_loopback),
 	    cmocka_unit_test(dev_refuses_open_elsewhere),
+	    cmocka_unit_test(cluster_reviews),
+	    cmocka_unit_test(cluster_cache),
+	    cmocka_unit_test(cluster_review_failing),
+	    cmocka_unit_test(cluster_insecure_admin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
