@@ -21,8 +21,8 @@ struct need {
 /* kube-scheduler and Prometheus call these; they carry no tokens. */
 static bool is_open(const char *path)
 {
-	static const char *const open_routes[] = {"/filter",  "/prioritize", "/bind",
-						  "/preempt", "/healthz",    "/readyz",
+	static const char *const open_routes[] = {"/filter",  "/prioritize",   "/bind",
+						  "/preempt", "/healthz",      "/readyz",
 						  "/metrics", "/debug/discard"};
 	for (size_t i = 0; i < sizeof open_routes / sizeof open_routes[0]; i++)
 		if (!strcmp(path, open_routes[i]))

@@ -105,7 +105,9 @@ static int load_tokens(struct auth *a, const char *path, char *err, size_t errle
 struct auth *auth_new(const struct auth_opts *o, char *err, size_t errlen)
 {
 	struct auth *a = xcalloc(1, sizeof *a);
-	if (o->insecure) {
+	/* Without tokens or a cluster, loopback is the one safe place to be open. */
+	bool local = !o->kube && !o->token_file && auth_listen_is_loopback(o->listen);
+	if (o->insecure || local) {
 		a->off = true;
 	} else if (o->kube) {
 		a->kube = authkube_new(o->kube, o->cache_seconds > 0 ? o->cache_seconds : 10);
@@ -114,8 +116,6 @@ struct auth *auth_new(const struct auth_opts *o, char *err, size_t errlen)
 			auth_free(a);
 			return NULL;
 		}
-	} else if (auth_listen_is_loopback(o->listen)) {
-		a->off = true; /* only this host can reach it */
 	} else {
 		snprintf(err, errlen,
 			 "refusing to serve the admin API and dashboard on %s without access "

@@ -91,7 +91,8 @@ static cJSON *review(struct authkube *k, const char *path, cJSON *obj, char *why
 	char err[256];
 	char *body = cJSON_PrintUnformatted(obj);
 	cJSON *out = NULL;
-	int rc = kube_request(k->kc, "POST", path, NULL, body, strlen(body), &r, &o, err, sizeof err);
+	int rc =
+	    kube_request(k->kc, "POST", path, NULL, body, strlen(body), &r, &o, err, sizeof err);
 	free(body);
 	if (rc)
 		snprintf(why, len, "%s", err);
@@ -265,8 +266,8 @@ void authkube_check(struct authkube *k, const char *tok, size_t len, enum auth_v
 	char why[256] = "";
 	if (lookup_token(k, tok, len, &t, why, sizeof why)) {
 		out->status = 503;
-		snprintf(out->msg, sizeof out->msg, "cannot check the token: TokenReview failed: %s",
-			 why);
+		snprintf(out->msg, sizeof out->msg,
+			 "cannot check the token: TokenReview failed: %s", why);
 		log_warn("admin API: TokenReview failed (request denied): %s", why);
 		return;
 	}

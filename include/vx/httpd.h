@@ -28,7 +28,7 @@ struct http_resp {
 	int status;
 	const char *ctype; /* default application/json */
 	struct buf body;
-	bool deferred; /* set by http_defer */
+	bool deferred;  /* set by http_defer */
 	bool challenge; /* a 401 that asks for a bearer token (WWW-Authenticate) */
 };
 

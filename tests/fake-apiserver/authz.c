@@ -39,8 +39,9 @@ void fk_authz_free(void)
 static void append_all(cJSON *to, const cJSON *from)
 {
 	const cJSON *e;
-	cJSON_ArrayForEach (e, from)
+	cJSON_ArrayForEach (e, from) {
 		cJSON_AddItemToArray(to, cJSON_Duplicate(e, 1));
+	}
 }
 
 void fk_authz_control(const char *method, const cJSON *body, int *code, struct buf *out)
@@ -68,8 +69,8 @@ static cJSON *user_of(const char *tok)
 	if (fk_srv.cfg.token && tok && !strcmp(tok, fk_srv.cfg.token)) {
 		u = cJSON_CreateObject();
 		cJSON_AddStringToObject(u, "username", "fake-admin");
-		cJSON_AddItemToObject(u, "groups", cJSON_CreateStringArray(
-						       (const char *[]){"system:masters"}, 1));
+		cJSON_AddItemToObject(
+		    u, "groups", cJSON_CreateStringArray((const char *[]){"system:masters"}, 1));
 		return u;
 	}
 	const cJSON *t;
@@ -78,8 +79,8 @@ static cJSON *user_of(const char *tok)
 		if (!tok || !cJSON_IsString(v) || strcmp(v->valuestring, tok) != 0)
 			continue;
 		u = cJSON_CreateObject();
-		cJSON_AddItemToObject(u, "username",
-				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(t, "user"), 1));
+		cJSON_AddItemToObject(
+		    u, "username", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(t, "user"), 1));
 		cJSON_AddStringToObject(u, "uid", "uid-of-user");
 		const cJSON *g = cJSON_GetObjectItemCaseSensitive(t, "groups");
 		cJSON_AddItemToObject(u, "groups", g ? cJSON_Duplicate(g, 1) : cJSON_CreateArray());
@@ -99,18 +100,20 @@ static int field_is(const cJSON *o, const char *key, const char *want)
 static int allowed(const cJSON *spec)
 {
 	const cJSON *g, *ra = cJSON_GetObjectItemCaseSensitive(spec, "resourceAttributes");
-	cJSON_ArrayForEach (g, cJSON_GetObjectItemCaseSensitive(spec, "groups"))
+	cJSON_ArrayForEach (g, cJSON_GetObjectItemCaseSensitive(spec, "groups")) {
 		if (cJSON_IsString(g) && !strcmp(g->valuestring, "system:masters"))
 			return 1;
+	}
 	const cJSON *user = cJSON_GetObjectItemCaseSensitive(spec, "user");
 	const cJSON *verb = cJSON_GetObjectItemCaseSensitive(ra, "verb");
 	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(ra, "namespace");
 	const cJSON *r;
-	cJSON_ArrayForEach (r, rules)
+	cJSON_ArrayForEach (r, rules) {
 		if (cJSON_IsString(user) && field_is(r, "user", user->valuestring) &&
 		    field_is(r, "verb", cJSON_IsString(verb) ? verb->valuestring : "") &&
 		    field_is(r, "namespace", cJSON_IsString(ns) ? ns->valuestring : ""))
 			return 1;
+	}
 	return 0;
 }
 
@@ -142,8 +145,8 @@ static void answer(cJSON *review, int token_review)
 	cJSON_AddItemToObject(review, "status", st);
 }
 
-int fk_authz_serve(struct MHD_Connection *c, struct fk_req *r, const char *url,
-		   const char *method, enum MHD_Result *ret)
+int fk_authz_serve(struct MHD_Connection *c, struct fk_req *r, const char *url, const char *method,
+		   enum MHD_Result *ret)
 {
 	int tr = !strcmp(url, "/apis/authentication.k8s.io/v1/tokenreviews");
 	int sar = !strcmp(url, "/apis/authorization.k8s.io/v1/subjectaccessreviews");

@@ -1,7 +1,8 @@
 /* control.c: the /fake/ control API (no token needed) and the state behind
  * it: fault rules (POST/GET/DELETE /fake/faults), request statistics
  * (GET /fake/stats), /fake/authz (authz.c), /fake/close-watches,
- * /fake/compact, /fake/reset and /fake/objects (direct creates or replaces, also used by --seed). */
+ * /fake/compact, /fake/reset and /fake/objects (direct creates or
+ * replaces, also used by --seed). */
 #include "fake.h"
 
 #include <stdio.h>

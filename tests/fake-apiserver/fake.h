@@ -283,8 +283,8 @@ void fk_authz_free(void);
 /* /fake/authz: POST adds tokens and rules, DELETE forgets them, GET counts. */
 void fk_authz_control(const char *method, const cJSON *body, int *code, struct buf *out);
 /* Answers the TokenReview and SubjectAccessReview paths (returns 1), else 0. */
-int fk_authz_serve(struct MHD_Connection *c, struct fk_req *r, const char *url,
-		   const char *method, enum MHD_Result *ret);
+int fk_authz_serve(struct MHD_Connection *c, struct fk_req *r, const char *url, const char *method,
+		   enum MHD_Result *ret);
 
 /* ---- standin.c ---- */
 void fk_standin_start(void);

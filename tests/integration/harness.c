@@ -371,7 +371,7 @@ int hx_fake_start(struct hx_fake *f, const char *const *args)
 	argv[n++] = hx_bin("fake-apiserver");
 	const char *fixed[] = {
 	    "--listen", "127.0.0.1:0", "--tls-cert",       f->ca,           "--tls-key", key,
-	    "--token",  HX_TOKEN,  "--plugin-standin", "--bookmark-ms", "200"};
+	    "--token",  HX_TOKEN,      "--plugin-standin", "--bookmark-ms", "200"};
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		argv[n++] = fixed[i];
 	for (int i = 0; args && args[i] && n < 46; i++)

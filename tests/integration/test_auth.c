@@ -47,8 +47,7 @@ static const struct route admin_routes[] = {
 static const char *const open_routes[] = {"/healthz", "/readyz", "/metrics"};
 static const char *const open_posts[] = {"/filter", "/prioritize", "/bind", "/preempt"};
 
-static long call(const struct hx_daemon *d, const struct route *rt, const char *token,
-		 char **body)
+static long call(const struct hx_daemon *d, const struct route *rt, const char *token, char **body)
 {
 	char url[512];
 	struct hx_resp r;
@@ -105,7 +104,8 @@ static void dev_token_file(void **state)
 {
 	(void)state;
 	struct hx_daemon d;
-	const char *tokens = hx_tmpfile("# admin tokens\n" DEV_TOKEN ",alice\n\nsecond-token\n", ".txt");
+	const char *tokens =
+	    hx_tmpfile("# admin tokens\n" DEV_TOKEN ",alice\n\nsecond-token\n", ".txt");
 	const char *args[] = {"--dev", "--admin-token-file", tokens, NULL};
 	assert_int_equal(hx_start(&d, args), 0);
 	struct route create = {"POST", "/api/v1/pods", POD_JSON};
@@ -163,8 +163,8 @@ static void dev_open_on_loopback(void **state)
 	for (size_t i = 0; i < sizeof admin_routes / sizeof admin_routes[0]; i++) {
 		long st = call(&d, &admin_routes[i], NULL, NULL);
 		if (st == 401 || st == 403)
-			fail_msg("%s %s: %ld on loopback without a token file", admin_routes[i].method,
-				 admin_routes[i].path, st);
+			fail_msg("%s %s: %ld on loopback without a token file",
+				 admin_routes[i].method, admin_routes[i].path, st);
 	}
 	assert_int_equal(hx_stop(&d), 0);
 }
@@ -205,8 +205,7 @@ static void dev_refuses_open_elsewhere(void **state)
 
 /* ---- cluster mode ---- */
 
-static void fake_ok(const struct hx_fake *f, const char *method, const char *path,
-		    const char *body)
+static void fake_ok(const struct hx_fake *f, const char *method, const char *path, const char *body)
 {
 	struct hx_resp r;
 	assert_int_equal(hx_fake_call(f, method, path, NULL, body, &r), 0);
@@ -255,10 +254,10 @@ static void cluster_every_route(const struct hx_daemon *d)
 		if (none != 401 || wrong != 401 || a == 401 || a == 403 || b != 403)
 			fail_msg("%s %s: none %ld, unknown %ld, alice %ld, bob %ld", rt->method,
 				 rt->path, none, wrong, a, b);
-		const char *verb = !strcmp(rt->method, "DELETE")  ? "needs delete on pods"
+		const char *verb = !strcmp(rt->method, "DELETE")    ? "needs delete on pods"
 				   : strcmp(rt->method, "GET") != 0 ? "needs update on pods"
-				   : strstr(rt->path, "/pods/")    ? "needs get on pods"
-								   : "needs list on pods";
+				   : strstr(rt->path, "/pods/")     ? "needs get on pods"
+								    : "needs list on pods";
 		if (!strstr(bob, "bob\\\" may not") || !strstr(bob, verb))
 			fail_msg("%s %s: bob's 403 says %s", rt->method, rt->path, bob);
 		if (strcmp(rt->path, "/") != 0 && !strstr(bad, "token not found"))
@@ -287,7 +286,8 @@ static void cluster_reviews(void **state)
 	assert_int_equal(call(&d, &del_b, ALICE, NULL), 403);
 	assert_int_equal(call(&d, &del_a, ALICE, NULL), 200);
 	struct hx_resp r;
-	assert_int_equal(hx_fake_call(&f, "GET", "/api/v1/namespaces/team-a/events", NULL, NULL, &r), 0);
+	assert_int_equal(
+	    hx_fake_call(&f, "GET", "/api/v1/namespaces/team-a/events", NULL, NULL, &r), 0);
 	if (!r.body || !strstr(r.body, "AdminDelete") || !strstr(r.body, "deleted by alice"))
 		fail_msg("no AdminDelete Event naming alice: %s", r.body ? r.body : "");
 	hx_resp_free(&r);
@@ -367,14 +367,10 @@ static void cluster_insecure_admin(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(dev_token_file),
-	    cmocka_unit_test(dev_tokens_never_logged),
-	    cmocka_unit_test(dev_open_on_loopback),
-	    cmocka_unit_test(dev_refuses_open_elsewhere),
-	    cmocka_unit_test(cluster_reviews),
-	    cmocka_unit_test(cluster_cache),
-	    cmocka_unit_test(cluster_review_failing),
-	    cmocka_unit_test(cluster_insecure_admin),
+	    cmocka_unit_test(dev_token_file),         cmocka_unit_test(dev_tokens_never_logged),
+	    cmocka_unit_test(dev_open_on_loopback),   cmocka_unit_test(dev_refuses_open_elsewhere),
+	    cmocka_unit_test(cluster_reviews),        cmocka_unit_test(cluster_cache),
+	    cmocka_unit_test(cluster_review_failing), cmocka_unit_test(cluster_insecure_admin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
