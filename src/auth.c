@@ -91,9 +91,11 @@ static int load_tokens(struct auth *a, const char *path, char *err, size_t errle
 		return -1;
 	a->tokens = xcalloc(MAX_TOKENS, sizeof *a->tokens);
 	int lineno = 0;
-	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && a->ntokens < MAX_TOKENS;
-	     l = strtok_r(NULL, "\n", &save))
-		add_token(a, l, ++lineno);
+	for (char *l = text, *nl; l && a->ntokens < MAX_TOKENS; l = nl ? nl + 1 : NULL) {
+		if ((nl = strchr(l, '\n')))
+			*nl = '\0';
+		add_token(a, l, ++lineno); /* counted like an editor, blank lines too */
+	}
 	free(text);
 	if (a->ntokens == 0) {
 		snprintf(err, errlen, "--admin-token-file %s: no token in the file", path);
