@@ -16,10 +16,13 @@ RUN apt-get update \
       libmicrohttpd-dev libcjson-dev libyaml-dev libcurl4-openssl-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Only what `make all` reads: the Makefile, the version and the sources.
+# Only what `make all` reads: the Makefile, the version, the sources and the
+# dashboard page with the script that embeds it.
 COPY Makefile VERSION ./
 COPY include/ include/
 COPY src/ src/
+COPY web/ web/
+COPY scripts/embed-web.sh scripts/
 RUN make -j"$(nproc)" all \
  && ./build/vgpu-extender --version \
  && ./build/vgpuctl --version

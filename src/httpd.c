@@ -115,6 +115,17 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, int status, const c
 				ctype ? ctype : "application/json");
 	if (challenge)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	/* The dashboard: its own origin only, never in a frame (its menu deletes pods). */
+	if (ctype && !strncmp(ctype, "text/html", 9)) {
+		MHD_add_response_header(
+		    r, "Content-Security-Policy",
+		    "default-src 'none'; script-src 'unsafe-inline'; "
+		    "style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; "
+		    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+		MHD_add_response_header(r, "X-Frame-Options", "DENY");
+		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+		MHD_add_response_header(r, "Cache-Control", "no-store");
+	}
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return ret;

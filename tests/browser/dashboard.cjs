@@ -228,6 +228,7 @@ async function run(browser, base) {
   const first = await page.goto(base + "/");
   check("the page answers 401 without a token, and still loads", first.status() === 401 &&
     (await page.title()) === "Virtual GPU Scheduler");
+  check("the page may not be framed", /frame-ancestors 'none'/.test(first.headers()["content-security-policy"] || ""));
   await page.waitForSelector("#dlg-token[open]");
   check("the page asks for a token", true);
   await page.fill("#token", TOKEN);
