@@ -1,14 +1,17 @@
 /* Unit tests of auth.c's pieces that need no server: which listen
  * addresses count as loopback, the constant-time comparison, the token
- * file (comments, "token,user", blank lines), and the refusal to run open
- * off loopback. */
+ * file (comments, "token,user", blank lines), the refusal to run open
+ * off loopback, and admin_record's annotations on a dev-store pod. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "vx/admin.h"
 #include "vx/auth.h"
+#include "vx/json.h"
+#include "vx/memstore.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +110,42 @@ static void open_only_on_loopback(void **state)
 	auth_free(au);
 }
 
+static void node_ev(void *ud, enum store_ev ev, const cJSON *o)
+{
+	(void)ud, (void)ev, (void)o;
+}
+
+static const char POD_YAML[] = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n"
+			       "  namespace: team-a\nspec:\n  containers:\n  - name: c\n";
+
+/* The annotations that make `kubectl describe pod` show who acted. */
+static void record_action(void **state)
+{
+	(void)state;
+	struct vx_daemon d;
+	struct store_err e = {0};
+	char err[256];
+	memset(&d, 0, sizeof d);
+	d.cfg.dev = true;
+	assert_int_equal(clk_init(&d.clock, NULL, err, sizeof err), 0);
+	d.store = mstore_new(&d.clock);
+	assert_int_equal(mstore_load(d.store, POD_YAML, strlen(POD_YAML), "test", err, sizeof err),
+			 0);
+	struct store_sink sink = {NULL, node_ev, node_ev, NULL};
+	assert_int_equal(d.store->ops->start(d.store, &sink), 0);
+	assert_int_equal(admin_record(&d, "team-a", "p", "alice", "priority 7", &e), 0);
+	cJSON *pod = d.store->ops->get_pod(d.store, "team-a", "p", &e);
+	assert_non_null(pod);
+	assert_string_equal(json_annotation(pod, ADMIN_ANN_BY), "alice");
+	assert_non_null(strstr(json_annotation(pod, ADMIN_ANN_ACTION), "priority 7 at 20"));
+	cJSON_Delete(pod);
+	assert_int_equal(admin_record(&d, "team-a", "gone", "alice", "use-credits", &e), -1);
+	assert_int_equal(e.code, 404);
+	d.store->ops->stop(d.store);
+	d.store->ops->destroy(d.store);
+	clk_free(&d.clock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +154,7 @@ int main(void)
 	    cmocka_unit_test(dev_tokens),
 	    cmocka_unit_test(empty_token_file),
 	    cmocka_unit_test(open_only_on_loopback),
+	    cmocka_unit_test(record_action),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
