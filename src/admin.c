@@ -33,9 +33,11 @@ static bool is_open(const char *path)
 /* "/api/v1/jobs/NS/NAME[/tail]": the two segments, and tail ("" if none). */
 static bool job_path(const char *path, struct need *n, const char **tail)
 {
-	const char *s = path + strlen("/api/v1/jobs/"), *slash = strchr(s, '/');
-	if (strncmp(path, "/api/v1/jobs/", 13) != 0 || !slash || slash == s ||
-	    (size_t)(slash - s) >= sizeof n->ns)
+	static const char prefix[] = "/api/v1/jobs/";
+	if (strncmp(path, prefix, sizeof prefix - 1) != 0)
+		return false;
+	const char *s = path + sizeof prefix - 1, *slash = strchr(s, '/');
+	if (!slash || slash == s || (size_t)(slash - s) >= sizeof n->ns)
 		return false;
 	memcpy(n->ns, s, (size_t)(slash - s));
 	n->ns[slash - s] = '\0';

@@ -3,6 +3,7 @@
  * point at the line of the offending key. Files that flags name are opened
  * once here, so that a missing one is reported with its flag. */
 #include "vx/config.h"
+#include "vx/auth.h"
 #include "vx/binder.h"
 #include "vx/cfgcheck.h"
 #include "vx/log.h"
@@ -439,6 +440,15 @@ enum cfg_result cfg_parse(int argc, char **argv, struct vx_config *c, char *err,
 	if (c->admin_token_file && !c->dev) {
 		snprintf(err, errlen,
 			 "--admin-token-file needs --dev (cluster mode asks the API server)");
+		return CFG_ERROR;
+	}
+	if (c->dev && !c->admin_token_file && !c->insecure_admin &&
+	    !auth_listen_is_loopback(c->listen)) {
+		snprintf(err, errlen,
+			 "refusing to serve the admin API and dashboard on %s without access "
+			 "control: give --admin-token-file FILE, listen on loopback, or pass "
+			 "--insecure-admin",
+			 c->listen);
 		return CFG_ERROR;
 	}
 	if (check_files(c, err, errlen))
