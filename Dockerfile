@@ -2,7 +2,9 @@
 #
 #   make image IMAGE=ghcr.io/vgpu-extender/vgpu-extender:0.1.0   (buildah/podman)
 #   docker build -t ghcr.io/vgpu-extender/vgpu-extender:0.1.0 .
-#   docker run --rm -p 8888:8888 ghcr.io/vgpu-extender/vgpu-extender:0.1.0 --dev --listen=0.0.0.0:8888
+#   docker run --rm -p 8888:8888 ghcr.io/vgpu-extender/vgpu-extender:0.1.0 --dev --listen=0.0.0.0:8888 --insecure-admin
+#     (dev mode off loopback needs --admin-token-file FILE, or --insecure-admin
+#     to leave the dashboard and admin API open to whoever reaches the port)
 #
 # Two stages on Debian 12: the build stage compiles the daemon and vgpuctl with
 # the project's Makefile; the runtime stage carries only the shared libraries
@@ -16,10 +18,13 @@ RUN apt-get update \
       libmicrohttpd-dev libcjson-dev libyaml-dev libcurl4-openssl-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Only what `make all` reads: the Makefile, the version and the sources.
+# Only what `make all` reads: the Makefile, the version, the sources and the
+# dashboard page with the script that embeds it.
 COPY Makefile VERSION ./
 COPY include/ include/
 COPY src/ src/
+COPY web/ web/
+COPY scripts/embed-web.sh scripts/
 RUN make -j"$(nproc)" all \
  && ./build/vgpu-extender --version \
  && ./build/vgpuctl --version

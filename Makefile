@@ -33,7 +33,10 @@ LIBS    := $(PKG_LIBS) -lpthread -lm
 
 CTL_SRC  := $(wildcard src/vgpuctl/*.c)
 CORE_SRC := $(filter-out src/main.c $(CTL_SRC),$(wildcard src/*.c src/*/*.c))
-CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+# The dashboard page (web/), generated into a C source (scripts/embed-web.sh).
+WEB_SRC  := $(wildcard web/*)
+WEB_C    := $(BUILD)/gen/webui_page.c
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/webui_page.o
 LIBVX    := $(BUILD)/libvx.a
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -53,6 +56,16 @@ V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
 $(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(WEB_C): $(WEB_SRC) scripts/embed-web.sh
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)bash scripts/embed-web.sh $@
+
+$(BUILD)/obj/gen/webui_page.o: $(WEB_C)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -94,7 +107,7 @@ test:
 
 check: all $(UNIT_BIN) $(INTEG_BIN) $(FAKE_BIN)
 	@VX_BUILD=$(BUILD) bash scripts/run-tests.sh $(UNIT_BIN) tests/fake-apiserver/selftest.sh \
-	  $(INTEG_BIN) tests/chart/run.sh
+	  $(INTEG_BIN) tests/chart/run.sh tests/browser/run.sh
 
 unit: all $(UNIT_BIN)
 	@VX_BUILD=$(BUILD) bash scripts/run-tests.sh $(UNIT_BIN)

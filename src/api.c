@@ -2,11 +2,13 @@
  * binder answers them from its own threads, so a bind waiting for a node
  * lock never holds an HTTP thread that filter needs. */
 #include "vx/api.h"
+#include "vx/admin.h"
 #include "vx/extender.h"
 #include "vx/json.h"
 #include "vx/log.h"
 #include "vx/ops.h"
 #include "vx/volcano.h"
+#include "vx/webui.h"
 #include "vx/yamljson.h"
 #include "vx/xalloc.h"
 
@@ -262,7 +264,7 @@ static void h_get_pod(struct vx_daemon *d, const char *ns, const char *name, str
 	cJSON_Delete(pod);
 }
 
-static void h_delete_job(struct vx_daemon *d, const char *ns, const char *name,
+static void h_delete_job(struct vx_daemon *d, const char *ns, const char *name, const char *user,
 			 struct http_resp *resp)
 {
 	struct store_err e = {0};
@@ -270,6 +272,7 @@ static void h_delete_job(struct vx_daemon *d, const char *ns, const char *name,
 		json_error(resp, e.code ? e.code : 500, e.msg);
 		return;
 	}
+	admin_record_delete(d, ns, name, user);
 	buf_puts(&resp->body, "{\"status\":\"Success\"}");
 }
 
@@ -328,7 +331,9 @@ static void route_get(struct vx_daemon *d, const struct http_req *req, struct ht
 {
 	const char *p = req->path;
 	char ns[256], name[256];
-	if (!strcmp(p, "/healthz")) {
+	if (!strcmp(p, "/")) {
+		webui_serve(resp);
+	} else if (!strcmp(p, "/healthz")) {
 		buf_puts(&resp->body, "{\"status\":\"ok\"}");
 	} else if (!strcmp(p, "/readyz")) {
 		bool ready = atomic_load(&d->ready);
@@ -354,14 +359,17 @@ void api_handle(void *ud, const struct http_req *req, struct http_resp *resp)
 	struct vx_daemon *d = ud;
 	struct timespec t0, t1;
 	char ns[256], name[256];
+	struct auth_answer who;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (!strcmp(req->method, "POST"))
+	if (!admin_gate(d, req, resp, &who))
+		; /* refused: resp holds the 401, 403 or 503 */
+	else if (!strcmp(req->method, "POST"))
 		route_post(d, req, resp);
 	else if (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"))
 		route_get(d, req, resp);
 	else if (!strcmp(req->method, "DELETE") &&
 		 two_segments(req->path, "/api/v1/jobs/", ns, name, sizeof ns))
-		h_delete_job(d, ns, name, resp);
+		h_delete_job(d, ns, name, who.user, resp);
 	else
 		json_error(resp, 405, "method not allowed");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -371,9 +379,11 @@ void api_handle(void *ud, const struct http_req *req, struct http_resp *resp)
 		return; /* counted and logged when answered */
 	enum mverb v = verb_of(req->path);
 	metrics_observe(&d->metrics, v, resp->status, us);
-	if (resp->status >= 400)
+	if (resp->status >= 400 && resp->ctype == NULL)
 		log_info("%s %s -> %d %s", req->method, req->path, resp->status,
 			 resp->body.data ? resp->body.data : "");
+	else if (resp->status >= 400)
+		log_info("%s %s -> %d", req->method, req->path, resp->status);
 	else
 		log_debug("%s %s -> %d in %llu us", req->method, req->path, resp->status,
 			  (unsigned long long)us);

@@ -3,6 +3,7 @@
  * point at the line of the offending key. Files that flags name are opened
  * once here, so that a missing one is reported with its flag. */
 #include "vx/config.h"
+#include "vx/auth.h"
 #include "vx/binder.h"
 #include "vx/cfgcheck.h"
 #include "vx/log.h"
@@ -71,6 +72,11 @@ static const struct opt opts[] = {
     {"--bind-wait-seconds", "SECONDS", "bindWaitSeconds", OPT_INT, OFF(bind_wait_seconds),
      "longest a bind waits for a busy node's lock; keep it below the extender's httpTimeout "
      "(default 10)"},
+    {"--admin-token-file", "FILE", "adminTokenFile", OPT_FILE, OFF(admin_token_file),
+     "dev mode: bearer tokens for the admin API and dashboard, one per line, optionally "
+     "token,user"},
+    {"--insecure-admin", NULL, "insecureAdmin", OPT_BOOL, OFF(insecure_admin),
+     "no access control on the admin API and dashboard, even off loopback or in a cluster"},
     {"--check-config", NULL, "checkConfig", OPT_BOOL, OFF(check_config),
      "validate the flags and the config file, print what is wrong, exit 0 or 2"},
     {NULL, NULL, "queues", OPT_IGNORED, 0, NULL},
@@ -445,6 +451,20 @@ enum cfg_result cfg_parse(int argc, char **argv, struct vx_config *c, char *err,
 		snprintf(err, errlen, "--cluster needs --dev");
 		return CFG_ERROR;
 	}
+	if (c->admin_token_file && !c->dev) {
+		snprintf(err, errlen,
+			 "--admin-token-file needs --dev (cluster mode asks the API server)");
+		return CFG_ERROR;
+	}
+	if (c->dev && !c->admin_token_file && !c->insecure_admin &&
+	    !auth_listen_is_loopback(c->listen)) {
+		snprintf(err, errlen,
+			 "refusing to serve the admin API and dashboard on %s without access "
+			 "control: give --admin-token-file FILE, listen on loopback, or pass "
+			 "--insecure-admin",
+			 c->listen);
+		return CFG_ERROR;
+	}
 	if (check_files(c, err, errlen))
 		return CFG_ERROR;
 	return c->check_config ? check_only(c, err, errlen) : CFG_OK;
@@ -461,5 +481,6 @@ void cfg_free(struct vx_config *c)
 	free(c->cluster);
 	free(c->state_dir);
 	free(c->lease_namespace);
+	free(c->admin_token_file);
 	memset(c, 0, sizeof *c);
 }

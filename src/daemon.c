@@ -4,6 +4,7 @@
  * every bind still waiting is answered before the HTTP server goes away. */
 #include "vx/daemon.h"
 #include "vx/api.h"
+#include "vx/auth.h"
 #include "vx/devloop.h"
 #include "vx/json.h"
 #include "vx/kubestore.h"
@@ -141,8 +142,9 @@ static int start_http(struct vx_daemon *d, char *err, size_t errlen)
 	free(key);
 	if (!d->http)
 		return DAEMON_EXIT_RUNTIME;
-	log_info("serving %s on %s (port %d)%s", d->cfg.tls_cert ? "HTTPS" : "HTTP", d->cfg.listen,
-		 httpd_port(d->http), d->cfg.dev ? ", dev mode" : "");
+	log_info("serving %s on %s (port %d)%s, admin access control %s",
+		 d->cfg.tls_cert ? "HTTPS" : "HTTP", d->cfg.listen, httpd_port(d->http),
+		 d->cfg.dev ? ", dev mode" : "", auth_mode(d->auth));
 	return 0;
 }
 
@@ -224,6 +226,12 @@ int daemon_run(struct vx_daemon *d, char *err, size_t errlen)
 	struct store_sink sink = {d, sink_node, sink_pod, sink_synced};
 	if (!(d->store = open_store(d, &sink, err, errlen)))
 		return DAEMON_EXIT_CONFIG;
+	struct auth_opts ao = {.token_file = d->cfg.admin_token_file,
+			       .insecure = d->cfg.insecure_admin,
+			       .listen = d->cfg.listen,
+			       .kube = d->cfg.dev ? NULL : kstore_client(d->store)};
+	if (!(d->auth = auth_new(&ao, err, errlen)))
+		return DAEMON_EXIT_CONFIG;
 	scache_init(&d->scores);
 	nom_init(&d->noms);
 	d->pipe = (struct pipeline){.cluster = &d->cluster,
@@ -264,6 +272,8 @@ void daemon_shutdown(struct vx_daemon *d)
 	d->binder = NULL;
 	devloop_stop(d->devloop);
 	httpd_stop(d->http);
+	auth_free(d->auth);
+	d->auth = NULL;
 	if (d->store)
 		d->store->ops->stop(d->store);
 	if (d->store)

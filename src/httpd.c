@@ -102,7 +102,7 @@ static int open_listener(const char *listen_addr, int *port, char *err, size_t e
 }
 
 static enum MHD_Result send_answer(struct MHD_Connection *c, int status, const char *ctype,
-				   struct buf *body)
+				   struct buf *body, bool challenge)
 {
 	size_t len = body->len;
 	char *data = buf_steal(body);
@@ -113,6 +113,19 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, int status, const c
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				ctype ? ctype : "application/json");
+	if (challenge)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	/* The dashboard: its own origin only, never in a frame (its menu deletes pods). */
+	if (ctype && !strncmp(ctype, "text/html", 9)) {
+		MHD_add_response_header(
+		    r, "Content-Security-Policy",
+		    "default-src 'none'; script-src 'unsafe-inline'; "
+		    "style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; "
+		    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+		MHD_add_response_header(r, "X-Frame-Options", "DENY");
+		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+		MHD_add_response_header(r, "Cache-Control", "no-store");
+	}
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -123,11 +136,11 @@ static enum MHD_Result reply(struct httpd *d, struct MHD_Connection *c, const ch
 {
 	struct http_req req = {
 	    method, url, rc->body.data ? rc->body.data : "", rc->body.len, rc->too_large, c, rc};
-	struct http_resp resp = {200, NULL, BUF_INIT, false};
+	struct http_resp resp = {200, NULL, BUF_INIT, false, false};
 	rc->conn = c;
 	d->handler(d->ud, &req, &resp);
 	if (!resp.deferred)
-		return send_answer(c, resp.status, resp.ctype, &resp.body);
+		return send_answer(c, resp.status, resp.ctype, &resp.body, resp.challenge);
 	buf_free(&resp.body);
 	pthread_mutex_lock(&rc->mu);
 	bool done = rc->state == DEFER_DONE;
@@ -136,7 +149,7 @@ static enum MHD_Result reply(struct httpd *d, struct MHD_Connection *c, const ch
 		MHD_suspend_connection(c);
 	}
 	pthread_mutex_unlock(&rc->mu);
-	return done ? send_answer(c, rc->status, rc->ctype, &rc->answer) : MHD_YES;
+	return done ? send_answer(c, rc->status, rc->ctype, &rc->answer, false) : MHD_YES;
 }
 
 struct http_call *http_defer(const struct http_req *req, struct http_resp *resp)
@@ -196,7 +209,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (rc->state == DEFER_DONE) /* resumed: the deferred answer is ready */
-		return send_answer(c, rc->status, rc->ctype, &rc->answer);
+		return send_answer(c, rc->status, rc->ctype, &rc->answer, false);
 	return reply(cls, c, method, url, rc);
 }
 
@@ -292,4 +305,9 @@ void httpd_stop(struct httpd *d)
 const char *http_query(const struct http_req *r, const char *key)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *http_header(const struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }

@@ -29,6 +29,8 @@ struct vx_config {
 	int max_binds_in_flight;   /* beyond: a bind fails at once */
 	int bind_wait_seconds;     /* longest a bind waits for a node lock */
 	bool check_config;         /* --check-config: validate, print, exit */
+	char *admin_token_file;    /* dev mode: bearer tokens of the admin API */
+	bool insecure_admin;       /* no access control on the admin API, anywhere */
 	int nqueues, nlicenses;    /* entries in the file */
 	struct queue_conf *queues; /* the queues: section, nqueues of them */
 };

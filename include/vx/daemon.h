@@ -17,6 +17,7 @@
 
 struct devloop;
 struct reclaimer;
+struct auth;
 
 struct vx_daemon {
 	struct vx_config cfg;
@@ -31,6 +32,7 @@ struct vx_daemon {
 	struct devloop *devloop;
 	struct reclaimer *reclaimer;
 	struct httpd *http;
+	struct auth *auth; /* who may use the admin API and the dashboard */
 	atomic_int ready;
 };
 

@@ -28,7 +28,8 @@ struct http_resp {
 	int status;
 	const char *ctype; /* default application/json */
 	struct buf body;
-	bool deferred; /* set by http_defer */
+	bool deferred;  /* set by http_defer */
+	bool challenge; /* a 401 that asks for a bearer token (WWW-Authenticate) */
 };
 
 /* A request whose answer comes later. */
@@ -58,5 +59,7 @@ struct httpd *httpd_start(const struct httpd_opts *o, http_handler h, void *ud, 
 int httpd_port(const struct httpd *d);
 void httpd_stop(struct httpd *d);
 const char *http_query(const struct http_req *r, const char *key);
+/* A request header (case-insensitive name), or NULL. */
+const char *http_header(const struct http_req *r, const char *name);
 
 #endif

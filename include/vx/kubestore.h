@@ -26,5 +26,9 @@ struct store *kstore_new(const struct kube_config *cfg, const struct kstore_opts
 			 struct vx_clock *clock, char *err, size_t errlen);
 /* Whether this replica may bind now (always true without leader election). */
 bool kstore_is_leader(struct store *s);
+/* The store's API client, shared with the admin API's access checks
+ * (auth.c: TokenReview, SubjectAccessReview) and its Events; it lives as
+ * long as the store. */
+struct kube_client *kstore_client(struct store *s);
 
 #endif

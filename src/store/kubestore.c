@@ -601,6 +601,11 @@ static const struct store_ops kstore_ops = {
     .pod_event = ks_pod_event,
 };
 
+struct kube_client *kstore_client(struct store *s)
+{
+	return ks_of(s)->kc;
+}
+
 bool kstore_is_leader(struct store *s)
 {
 	struct kstore *ks = ks_of(s);

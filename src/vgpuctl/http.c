@@ -48,6 +48,13 @@ static int http_do(const struct ctl *c, const char *method, const char *path, co
 	}
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	hdr = curl_slist_append(hdr, "Accept: application/json");
+	/* A daemon with access control on wants a bearer token (SPEC section 9). */
+	const char *token = getenv("VGPUCTL_TOKEN");
+	char auth[4096];
+	if (token && *token && strlen(token) < sizeof auth - 32) {
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+		hdr = curl_slist_append(hdr, auth);
+	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);

@@ -1,7 +1,8 @@
 /* control.c: the /fake/ control API (no token needed) and the state behind
  * it: fault rules (POST/GET/DELETE /fake/faults), request statistics
- * (GET /fake/stats), /fake/close-watches, /fake/compact, /fake/reset and
- * /fake/objects (direct creates or replaces, also used by --seed). */
+ * (GET /fake/stats), /fake/authz (authz.c), /fake/close-watches,
+ * /fake/compact, /fake/reset and /fake/objects (direct creates or
+ * replaces, also used by --seed). */
 #include "fake.h"
 
 #include <stdio.h>
@@ -309,6 +310,10 @@ void fk_control_handle(const char *method, const char *path, const char *body, s
 		} else {
 			goto not_allowed;
 		}
+	} else if (strcmp(path, "/fake/authz") == 0) {
+		if (!is(method, "POST") && !is(method, "GET") && !is(method, "DELETE"))
+			goto not_allowed;
+		fk_authz_control(method, j, code, out);
 	} else if (strcmp(path, "/fake/stats") == 0) {
 		if (!is(method, "GET"))
 			goto not_allowed;
@@ -330,6 +335,7 @@ void fk_control_handle(const char *method, const char *path, const char *body, s
 		if (!is(method, "POST"))
 			goto not_allowed;
 		fk_store_reset();
+		fk_authz_reset();
 		faults_clear();
 		stats_clear();
 		buf_printf(out, "{\"resourceVersion\":\"%llu\"}",

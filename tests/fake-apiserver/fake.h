@@ -277,6 +277,15 @@ void fk_control_handle(const char *method, const char *path, const char *body, s
 /* Loads Node/Pod objects (or {"items":[...]}) as direct writes; used by --seed too. */
 int fk_load_objects(const cJSON *doc, struct buf *out, struct fk_err *err);
 
+/* ---- authz.c ---- */
+void fk_authz_reset(void); /* also the initial state */
+void fk_authz_free(void);
+/* /fake/authz: POST adds tokens and rules, DELETE forgets them, GET counts. */
+void fk_authz_control(const char *method, const cJSON *body, int *code, struct buf *out);
+/* Answers the TokenReview and SubjectAccessReview paths (returns 1), else 0. */
+int fk_authz_serve(struct MHD_Connection *c, struct fk_req *r, const char *url, const char *method,
+		   enum MHD_Result *ret);
+
 /* ---- standin.c ---- */
 void fk_standin_start(void);
 void fk_standin_stop(void);

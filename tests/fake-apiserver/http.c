@@ -186,7 +186,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct fk_req *r, cons
 	}
 	if (!known) {
 		int done;
-		enum MHD_Result ret = misc(c, r, url, &done);
+		enum MHD_Result ret;
+		if (fk_authz_serve(c, r, url, method, &ret))
+			return ret;
+		ret = misc(c, r, url, &done);
 		if (done)
 			return ret;
 		return fk_send_simple(c, r, 404,

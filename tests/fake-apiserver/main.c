@@ -283,6 +283,7 @@ int main(int argc, char **argv)
 
 	fk_store_init();
 	fk_control_init();
+	fk_authz_reset();
 	fk_standin_start();
 	int rc = 0;
 	if (fk_srv.cfg.seed && load_seed(fk_srv.cfg.seed) != 0)
@@ -306,5 +307,6 @@ int main(int argc, char **argv)
 	fk_standin_stop();
 	fk_store_free();
 	fk_control_free();
+	fk_authz_free();
 	return rc;
 }

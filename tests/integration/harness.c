@@ -161,19 +161,22 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
+/* bearer: the token sent (NULL: none). */
 static int http_do(const char *method, const char *url, const char *body, size_t len,
-		   const char *ca, const char *ctype, struct hx_resp *r)
+		   const char *ca, const char *ctype, const char *bearer, struct hx_resp *r)
 {
-	char ct[128];
+	char ct[128], auth[512];
 	memset(r, 0, sizeof *r);
 	CURL *c = curl_easy_init();
 	snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
 	struct curl_slist *h = curl_slist_append(NULL, ct);
 	h = curl_slist_append(h, "Expect:");
-	if (ca) {
-		h = curl_slist_append(h, "Authorization: Bearer test-token");
-		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	if (bearer) {
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
+		h = curl_slist_append(h, auth);
 	}
+	if (ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -194,9 +197,15 @@ static int http_do(const char *method, const char *url, const char *body, size_t
 	return rc == CURLE_OK ? 0 : -1;
 }
 
+int hx_http_auth(const char *method, const char *url, const char *body, const char *token,
+		 struct hx_resp *r)
+{
+	return http_do(method, url, body, body ? strlen(body) : 0, NULL, NULL, token, r);
+}
+
 int hx_http(const char *method, const char *url, const char *body, size_t len, struct hx_resp *r)
 {
-	return http_do(method, url, body, len, NULL, NULL, r);
+	return http_do(method, url, body, len, NULL, NULL, HX_TOKEN, r);
 }
 
 int hx_get(const struct hx_daemon *d, const char *path, struct hx_resp *r)
@@ -320,7 +329,7 @@ static int write_kubeconfig(struct hx_fake *f)
 		 "apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
 		 "clusters:\n- name: fake\n  cluster:\n    server: %s\n"
 		 "    certificate-authority: tls.crt\n"
-		 "users:\n- name: tester\n  user:\n    token: test-token\n"
+		 "users:\n- name: tester\n  user:\n    token: " HX_TOKEN "\n"
 		 "contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tester\n"
 		 "    namespace: kube-system\n",
 		 f->url);
@@ -362,7 +371,7 @@ int hx_fake_start(struct hx_fake *f, const char *const *args)
 	argv[n++] = hx_bin("fake-apiserver");
 	const char *fixed[] = {
 	    "--listen", "127.0.0.1:0", "--tls-cert",       f->ca,           "--tls-key", key,
-	    "--token",  "test-token",  "--plugin-standin", "--bookmark-ms", "200"};
+	    "--token",  HX_TOKEN,      "--plugin-standin", "--bookmark-ms", "200"};
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		argv[n++] = fixed[i];
 	for (int i = 0; args && args[i] && n < 46; i++)
@@ -410,5 +419,5 @@ int hx_fake_call(const struct hx_fake *f, const char *method, const char *path, 
 {
 	char url[1024];
 	snprintf(url, sizeof url, "%s%s", f->url, path);
-	return http_do(method, url, body, body ? strlen(body) : 0, f->ca, ctype, r);
+	return http_do(method, url, body, body ? strlen(body) : 0, f->ca, ctype, HX_TOKEN, r);
 }

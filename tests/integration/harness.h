@@ -38,7 +38,15 @@ void hx_kill(struct hx_daemon *d);
 int hx_stop(struct hx_daemon *d);
 /* Prints the daemon's log to stderr (for failed tests). */
 void hx_dump_log(const struct hx_daemon *d);
+/* The fake API server's token; every call below sends it as a bearer token,
+ * which a cluster-mode daemon has reviewed by the fake (user fake-admin, in
+ * system:masters: allowed everything) and a dev daemon ignores when open. */
+#define HX_TOKEN "test-token"
+
 int hx_http(const char *method, const char *url, const char *body, size_t len, struct hx_resp *r);
+/* Sends token as the bearer token (NULL: no Authorization header). */
+int hx_http_auth(const char *method, const char *url, const char *body, const char *token,
+		 struct hx_resp *r);
 int hx_get(const struct hx_daemon *d, const char *path, struct hx_resp *r);
 int hx_post(const struct hx_daemon *d, const char *path, const char *body, struct hx_resp *r);
 void hx_resp_free(struct hx_resp *r);
