@@ -191,10 +191,12 @@ async function specShaped(browser, base) {
   page.setDefaultTimeout(T);
   await page.addInitScript((t) => sessionStorage.setItem("vgpu-extender.token", t), TOKEN);
   const real = async (route) => (await call(base, "GET", new URL(route.request().url()).pathname)).json;
+  let servedQueues = 0;
   await page.route("**/debug/state", async (route) => {
     const st = await real(route);
     if (!st.licenses || !st.licenses.length) st.licenses = [SPEC_LICENCE];
     if (!st.queues || !st.queues.length) st.queues = SPEC_QUEUES;
+    servedQueues = st.queues.length;
     route.fulfill({ json: st });
   });
   await page.route("**/api/v1/jobs", async (route) => {
@@ -212,7 +214,8 @@ async function specShaped(browser, base) {
   await page.waitForTimeout(2100);
   const b = await page.textContent("#card-reset .v");
   check("SPEC-shaped licence: the reset countdown moves", a !== b && /^01:0[12]:\d\d$/.test(b), a + " -> " + b);
-  check("SPEC-shaped queues: one bar per queue", (await page.$$("#queues .bar")).length === 2);
+  check("queues: one bar per queue", servedQueues > 0 &&
+    (await page.$$("#queues .bar")).length === servedQueues);
   await page.screenshot({ path: path.join(BUILD, "dashboard-spec-1280.png"), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(300);

@@ -143,7 +143,9 @@ static void quarter_pods_and_the_limit(void **state)
 	/* vgpuctl queues prints the same figures as a table. */
 	char *out = NULL;
 	const char *argv[] = {hx_bin("vgpuctl"), "--server", D.url, "queues", NULL};
-	assert_int_equal(hx_run(argv, &out), 0);
+	int rc = hx_run(argv, &out);
+	if (rc != 0)
+		fail_msg("vgpuctl queues: exit %d: %s", rc, out);
 	assert_non_null(
 	    strstr(out, "Queue    Quota  Limit  Weight  Allocated  FairShare  Pending"));
 	assert_non_null(strstr(out, "team-a   1      1      1       1          1          0.25"));
