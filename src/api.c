@@ -2,6 +2,7 @@
  * binder answers them from its own threads, so a bind waiting for a node
  * lock never holds an HTTP thread that filter needs. */
 #include "vx/api.h"
+#include "vx/explain.h"
 #include "vx/extender.h"
 #include "vx/json.h"
 #include "vx/log.h"
@@ -75,6 +76,23 @@ static bool synced(struct vx_daemon *d, struct http_resp *resp)
 	return false;
 }
 
+/* When no candidate fits, the pod's one explanation goes to the model for
+ * /debug/state and the jobs API, as the dev loop's does; only then, so the
+ * filter that places a pod pays nothing for it. */
+static void note_unplaced(struct vx_daemon *d, const struct pipe_pod *pod,
+			  const struct pipe_filter_out *f)
+{
+	struct explain ex;
+	char key[VX_POD_KEY_MAX];
+	for (int i = 0; i < f->n; i++)
+		if (f->verdict[i] == PIPE_PASS)
+			return;
+	if (!pod->req->is_vgpu || !f->n || !pod->name)
+		return;
+	explain_pod(d->pipe.cluster, pod->req, f, &ex);
+	pipe_note_waiting(&d->pipe, pod_key(key, pod->ns, pod->name), ex.msg, ex.never);
+}
+
 static void h_filter(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
 {
 	struct ext_args a;
@@ -95,6 +113,7 @@ static void h_filter(struct vx_daemon *d, const struct http_req *req, struct htt
 		if (r.is_vgpu && d->store->ops->observe_pod)
 			d->store->ops->observe_pod(d->store, a.pod);
 		pipe_filter(&d->pipe, &pod, a.names, a.lens, a.n, &f);
+		note_unplaced(d, &pod, &f);
 		req_free(&r);
 	} else {
 		pipe_filter_reject_all(&f, a.n, err);

@@ -444,6 +444,7 @@ void cluster_pod_set_alloc(struct cluster *c, struct cl_pod *p, const char *node
 	p->alloc_seq = ++c->alloc_seq;
 	free(p->waiting);
 	p->waiting = NULL;
+	p->unschedulable = false;
 	attach(node_ensure(c, node), p);
 	if (cluster_pod_holds_devices(p)) {
 		charge(p, +1);

@@ -91,7 +91,8 @@ struct cl_pod {
 	/* Metadata for the admin API and later stages (queues, licences). */
 	char *queue, *billing, *user;
 	const char *bound_node; /* spec.nodeName as last seen (interned) */
-	char *waiting;          /* why the dev loop could not place it, or NULL */
+	char *waiting;          /* why it could not be placed (explain.h), or NULL */
+	bool unschedulable;     /* ... and no node can ever run it as the cluster stands */
 	int priority;
 	int64_t created; /* unix seconds */
 	struct cl_pod *node_prev, *node_next;
