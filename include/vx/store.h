@@ -23,7 +23,7 @@ struct store_sink {
 
 struct store_err {
 	int code; /* HTTP-like: 400, 404, 409, 423, 500, 503 */
-	char msg[256];
+	char msg[512]; /* room for a pod name of 253 and the field it names */
 };
 
 struct store_binding {

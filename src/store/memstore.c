@@ -7,6 +7,7 @@
 #include "vx/json.h"
 #include "vx/log.h"
 #include "vx/memstore.h"
+#include "vx/request.h"
 #include "vx/yamljson.h"
 
 #include <errno.h>
@@ -713,6 +714,13 @@ static int ms_create_pod(struct store *s, const cJSON *pod, struct store_err *e)
 	const char *kind = json_str(pod, "kind");
 	if (!cJSON_IsObject(pod) || (kind && strcmp(kind, "Pod") != 0)) {
 		store_err_set(e, 400, "expected a Pod, got %s", kind ? kind : "no object");
+		return -1;
+	}
+	/* As the API server: a bad quantity is refused at once (422), not
+	 * left to fail scheduling later. */
+	char err[sizeof e->msg];
+	if (req_validate_pod(pod, err, sizeof err)) {
+		store_err_set(e, 422, "%s", err);
 		return -1;
 	}
 	pthread_mutex_lock(&m->mu);
