@@ -54,6 +54,9 @@ struct store_ops {
 	/* Merge-patches metadata.annotations; a JSON null value removes a key. */
 	int (*patch_pod_annotations)(struct store *s, const char *ns, const char *name,
 				     const cJSON *annotations, struct store_err *e);
+	/* The same for metadata.labels. */
+	int (*patch_pod_labels)(struct store *s, const char *ns, const char *name,
+				const cJSON *labels, struct store_err *e);
 	/* Whether this replica may bind (leader election); NULL = always. */
 	bool (*is_leader)(struct store *s);
 

@@ -72,6 +72,10 @@ void put_escaped(struct buf *b, const char *s);
  * the daemon refused, -1 when it could not be reached. */
 int call(const struct ctl *c, const char *method, const char *path, const char *body,
 	 const char *what, cJSON **out);
+/* One request whose HTTP status the caller judges: 0 with *status and *out
+ * (the parsed body or NULL), or -1 after saying the daemon is unreachable. */
+int call_quiet(const struct ctl *c, const char *method, const char *path, const char *body,
+	       long *status, cJSON **out);
 /* Fills r from pos (NAME or NS/NAME) and -n; 0, or 2 after a usage error. */
 int ref_parse(const struct command *cmd, const struct args *a, const char *pos, struct ref *r);
 /* PREFIX/NS/NAME[SUFFIX], percent-encoded; caller frees. */
