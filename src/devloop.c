@@ -106,6 +106,7 @@ static int place(struct devloop *d, const struct nodes *ns, const cJSON *pod, st
 			       sizeof err)) {
 		memset(ex, 0, sizeof *ex);
 		snprintf(ex->msg, sizeof ex->msg, "%s", err);
+		snprintf(ex->nodes, sizeof ex->nodes, "%s", err);
 		snprintf(ex->top, sizeof ex->top, "bind failed");
 		rc = -1;
 	} else {
@@ -123,7 +124,7 @@ static int place(struct devloop *d, const struct nodes *ns, const cJSON *pod, st
 static void note(struct devloop *d, const char *key, const struct explain *ex,
 		 struct rsn_tally *waiting)
 {
-	if (pipe_note_waiting(d->pl, key, ex->msg, ex->never))
+	if (pipe_note_waiting(d->pl, key, ex->msg, ex->nodes, ex->never))
 		log_info("dev: pod %s %s: %s", key, ex->never ? "is unschedulable" : "waits",
 			 ex->msg);
 	rsn_add_key(waiting, ex->top);

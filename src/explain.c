@@ -109,23 +109,25 @@ void explain_pod(struct cluster *c, const struct req_pod *r, const struct pipe_f
 			rsn_add(&t, f->reasons.data + f->reason[i]);
 	}
 	out->never = f->n > 0 && unresolvable == f->n;
-	if (!never_rule(r, &b, out)) {
-		figures(&t, r, &b);
-		snprintf(prefix, sizeof prefix, "%d/%d nodes fit%s", fit, f->n, t.n ? ": " : "");
-		/* room for the suffix below */
-		rsn_render(&t, prefix, out->msg, sizeof out->msg - 32);
-		if (out->never)
-			strcat(out->msg, " (no node can ever fit)");
-		snprintf(out->top, sizeof out->top, "%s", rsn_top(&t) ? rsn_top(&t) : "no nodes");
-	} else {
+	figures(&t, r, &b);
+	snprintf(prefix, sizeof prefix, "%d/%d nodes fit%s", fit, f->n, t.n ? ": " : "");
+	rsn_render(&t, prefix, out->nodes, sizeof out->nodes - 32); /* room for the suffix */
+	if (out->never)
+		strcat(out->nodes, " (no node can ever fit)");
+	if (never_rule(r, &b, out)) {
 		out->never = true;
+	} else {
+		snprintf(out->msg, sizeof out->msg, "%s", out->nodes);
+		snprintf(out->top, sizeof out->top, "%s", rsn_top(&t) ? rsn_top(&t) : "no nodes");
 	}
 	rsn_free(&t);
 }
 
 void explain_invalid(const char *err, struct explain *out)
 {
+	memset(out, 0, sizeof *out);
 	snprintf(out->msg, sizeof out->msg, "invalid vGPU request: %s", err);
+	snprintf(out->nodes, sizeof out->nodes, "%s", out->msg);
 	snprintf(out->top, sizeof out->top, "invalid vGPU request");
 	out->never = true;
 }

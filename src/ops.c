@@ -197,6 +197,10 @@ static void pod_state(struct buf *b, const struct cl_pod *p)
 		buf_printf(b, ",\"unschedulable\":%s,\"reason\":",
 			   never_runs(p) ? "true" : "false");
 		pod_message(b, p);
+		if (p->verdicts) {
+			buf_puts(b, ",\"nodes\":");
+			buf_json_str(b, p->verdicts);
+		}
 	}
 	buf_putc(b, '}');
 }

@@ -509,7 +509,8 @@ void pipe_node_describe(struct pipeline *pl, const char *node, char *out, size_t
 	cluster_unlock(pl->cluster);
 }
 
-bool pipe_note_waiting(struct pipeline *pl, const char *key, const char *why, bool never)
+bool pipe_note_waiting(struct pipeline *pl, const char *key, const char *why,
+		       const char *verdicts, bool never)
 {
 	bool changed = false;
 	cluster_wrlock(pl->cluster);
@@ -519,8 +520,11 @@ bool pipe_note_waiting(struct pipeline *pl, const char *key, const char *why, bo
 		p->waiting = xstrdup(why);
 		changed = true;
 	}
-	if (p)
+	if (p) {
+		free(p->verdicts);
+		p->verdicts = xstrdup(verdicts);
 		p->unschedulable = never;
+	}
 	cluster_unlock(pl->cluster);
 	return changed;
 }

@@ -92,6 +92,7 @@ struct cl_pod {
 	char *queue, *billing, *user;
 	const char *bound_node; /* spec.nodeName as last seen (interned) */
 	char *waiting;          /* why it could not be placed (explain.h), or NULL */
+	char *verdicts;         /* its nodes counted by reason, or NULL */
 	bool unschedulable;     /* ... and no node can ever run it as the cluster stands */
 	int priority;
 	int64_t created; /* unix seconds */

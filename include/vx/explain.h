@@ -16,7 +16,8 @@
 
 struct explain {
 	char msg[RSN_MSG_MAX];
-	char top[160]; /* the main category, for a count over many pods */
+	char nodes[RSN_MSG_MAX]; /* the count of nodes by reason (msg unless a rule holds) */
+	char top[160];           /* the main category, for a count over many pods */
 	bool never;    /* no node can ever run it: an invalid or impossible request */
 };
 

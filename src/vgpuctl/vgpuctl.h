@@ -134,7 +134,8 @@ struct alloc {
 void jobs_alloc(const struct jobs *j, const cJSON *state_pod, struct alloc *out);
 /* "5s", "3m20s", "4h", "2d": kubectl's way of saying how old something is. */
 void age_text(const char *rfc3339, char *out, size_t len);
-/* The table of rows; wide adds Age, Running/Requested, Allocation, Memory. */
+/* The table of rows; wide adds Age, Running/Requested, Allocation, Memory
+ * and Message. */
 void jobs_table(const struct jobs *j, bool wide, struct buf *out);
 /* Renders rows as the format says, into out (watch compares renderings). */
 void jobs_render(const struct jobs *j, enum output fmt, struct buf *out);
