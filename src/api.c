@@ -90,8 +90,7 @@ static void note_unplaced(struct vx_daemon *d, const struct pipe_pod *pod,
 	if (!pod->req->is_vgpu || !f->n || !pod->name)
 		return;
 	explain_pod(d->pipe.cluster, pod->req, f, &ex);
-	pipe_note_waiting(&d->pipe, pod_key(key, pod->ns, pod->name), ex.msg, ex.nodes,
-			  ex.never);
+	pipe_note_waiting(&d->pipe, pod_key(key, pod->ns, pod->name), ex.msg, ex.nodes, ex.never);
 }
 
 static void h_filter(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)

@@ -32,7 +32,8 @@ static void biggest(const struct cluster *c, struct biggest *b)
 				b->card_mib = n->gpus[i].mem_mib;
 		b->gpus = n->healthy_gpus > b->gpus ? n->healthy_gpus : b->gpus;
 		b->free_mib = n->max_free_mem > b->free_mib ? n->max_free_mem : b->free_mib;
-		b->free_cores = n->max_free_cores > b->free_cores ? n->max_free_cores : b->free_cores;
+		b->free_cores =
+		    n->max_free_cores > b->free_cores ? n->max_free_cores : b->free_cores;
 	}
 }
 

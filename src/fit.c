@@ -107,7 +107,8 @@ static void describe(char *why, size_t len, const struct req_pod *r, int ci, con
 		/* The same text on every node for one pod, so kube-scheduler's
 		 * count of nodes per reason groups them. */
 		if (k == FIT_TOO_SMALL)
-			buf_printf(&b, "card smaller than %lld MiB", (long long)r->ctrs[ci].mem_mib);
+			buf_printf(&b, "card smaller than %lld MiB",
+				   (long long)r->ctrs[ci].mem_mib);
 		else
 			buf_puts(&b, reason_text[k]);
 		sep = ", ";

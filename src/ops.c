@@ -153,7 +153,10 @@ static void pod_request(struct buf *b, const struct cl_pod *p)
 			   "%s{\"vgpus\":%d,\"memoryMiB\":%lld,\"memoryPercent\":%d,"
 			   "\"cores\":%d}",
 			   i ? "," : "", c->nums, (long long)c->mem_mib,
-			   c->mem_mib ? 0 : c->nums ? c->mem_pct : 0, c->cores);
+			   c->mem_mib ? 0
+			   : c->nums  ? c->mem_pct
+				      : 0,
+			   c->cores);
 	}
 	buf_putc(b, ']');
 }
@@ -194,8 +197,8 @@ static void pod_state(struct buf *b, const struct cl_pod *p)
 		buf_json_str(b, p->req_error);
 	}
 	if (p->status == POD_SUBMITTED && (p->waiting || p->req_error)) {
-		buf_printf(b, ",\"unschedulable\":%s,\"reason\":",
-			   never_runs(p) ? "true" : "false");
+		buf_printf(b,
+			   ",\"unschedulable\":%s,\"reason\":", never_runs(p) ? "true" : "false");
 		pod_message(b, p);
 		if (p->verdicts) {
 			buf_puts(b, ",\"nodes\":");

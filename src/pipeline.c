@@ -509,8 +509,8 @@ void pipe_node_describe(struct pipeline *pl, const char *node, char *out, size_t
 	cluster_unlock(pl->cluster);
 }
 
-bool pipe_note_waiting(struct pipeline *pl, const char *key, const char *why,
-		       const char *verdicts, bool never)
+bool pipe_note_waiting(struct pipeline *pl, const char *key, const char *why, const char *verdicts,
+		       bool never)
 {
 	bool changed = false;
 	cluster_wrlock(pl->cluster);

@@ -15,10 +15,10 @@
 static const struct {
 	const char *sfx;
 	int exp10, exp2;
-} quantity_sfx[] = {{"n", -9, 0},  {"u", -6, 0},  {"m", -3, 0},  {"", 0, 0},   {"k", 3, 0},
-		    {"M", 6, 0},   {"G", 9, 0},   {"T", 12, 0},  {"P", 15, 0},  {"E", 18, 0},
-		    {"Ki", 0, 10}, {"Mi", 0, 20}, {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50},
-		    {"Ei", 0, 60}};
+} quantity_sfx[] = {{"n", -9, 0},  {"u", -6, 0},  {"m", -3, 0},  {"", 0, 0},
+		    {"k", 3, 0},   {"M", 6, 0},   {"G", 9, 0},   {"T", 12, 0},
+		    {"P", 15, 0},  {"E", 18, 0},  {"Ki", 0, 10}, {"Mi", 0, 20},
+		    {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50}, {"Ei", 0, 60}};
 
 /* The suffix after the number: a unit, or an exponent "e3" / "E-2". */
 static int parse_suffix(const char *s, int *exp10, int *exp2)
@@ -31,7 +31,8 @@ static int parse_suffix(const char *s, int *exp10, int *exp2)
 		}
 	}
 	char *end;
-	if ((*s != 'e' && *s != 'E') || !(s[1] == '-' || s[1] == '+' || (s[1] >= '0' && s[1] <= '9')))
+	if ((*s != 'e' && *s != 'E') ||
+	    !(s[1] == '-' || s[1] == '+' || (s[1] >= '0' && s[1] <= '9')))
 		return -1;
 	errno = 0;
 	long e = strtol(s + 1, &end, 10);
@@ -269,18 +270,22 @@ int req_parse_pod(const cJSON *pod, struct req_pod *r, char *err, size_t errlen)
 	return 0;
 }
 
-/* The API server's regular expression for a quantity, quoted in its
- * message. */
-#define QUANTITY_RE "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+/* The API server's words for a value it refuses. */
+static const char *quantity_error(enum req_quantity q)
+{
+	switch (q) {
+	case REQ_Q_NEGATIVE: return "must be greater than or equal to 0";
+	case REQ_Q_FRACTION: return "must be an integer";
+	case REQ_Q_RANGE: return "must be less than 9223372036854775808";
+	default:
+		return "quantities must match the regular expression "
+		       "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+	}
+}
 
 /* One value: 0, or -1 with the API server's "Invalid value" text. */
 static int check_value(const cJSON *v, char *err, size_t errlen)
 {
-	static const char *const why[] = {
-	    [REQ_Q_SYNTAX] = "quantities must match the regular expression " QUANTITY_RE,
-	    [REQ_Q_NEGATIVE] = "must be greater than or equal to 0",
-	    [REQ_Q_FRACTION] = "must be an integer",
-	    [REQ_Q_RANGE] = "must be less than 9223372036854775808"};
 	char text[64];
 	int64_t n;
 	if (cJSON_IsString(v))
@@ -289,11 +294,11 @@ static int check_value(const cJSON *v, char *err, size_t errlen)
 		snprintf(text, sizeof text, "%.17g", v->valuedouble);
 	else
 		snprintf(text, sizeof text, "%s", cJSON_IsNull(v) ? "null" : "(not a string)");
-	enum req_quantity q = cJSON_IsString(v) || cJSON_IsNumber(v) ? req_quantity(text, &n)
-								      : REQ_Q_SYNTAX;
+	enum req_quantity q =
+	    cJSON_IsString(v) || cJSON_IsNumber(v) ? req_quantity(text, &n) : REQ_Q_SYNTAX;
 	if (q == REQ_Q_OK)
 		return 0;
-	snprintf(err, errlen, "Invalid value: \"%s\": %s", text, why[q]);
+	snprintf(err, errlen, "Invalid value: \"%s\": %s", text, quantity_error(q));
 	return -1;
 }
 
@@ -311,10 +316,11 @@ int req_validate_pod(const cJSON *pod, char *err, size_t errlen)
 				if (!q->string || strncmp(q->string, "volcano.sh/vgpu-", 16) != 0 ||
 				    check_value(q, why, sizeof why) == 0)
 					continue;
-				snprintf(err, errlen,
-					 "Pod \"%s\" is invalid: spec.containers[%d].resources.%s[%s]: "
-					 "%s",
-					 name ? name : "", i, where[w], q->string, why);
+				snprintf(
+				    err, errlen,
+				    "Pod \"%s\" is invalid: spec.containers[%d].resources.%s[%s]: "
+				    "%s",
+				    name ? name : "", i, where[w], q->string, why);
 				return -1;
 			}
 		}

@@ -18,7 +18,7 @@ struct explain {
 	char msg[RSN_MSG_MAX];
 	char nodes[RSN_MSG_MAX]; /* the count of nodes by reason (msg unless a rule holds) */
 	char top[160];           /* the main category, for a count over many pods */
-	bool never;    /* no node can ever run it: an invalid or impossible request */
+	bool never;              /* no node can ever run it: an invalid or impossible request */
 };
 
 /* f holds the verdicts of pod r over the n nodes of the cluster. */

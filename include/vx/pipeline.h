@@ -107,8 +107,8 @@ bool pipe_node_ready(struct pipeline *pl, const char *node, int own);
 void pipe_node_describe(struct pipeline *pl, const char *node, char *out, size_t len);
 /* Records why a pod could not be placed (explain.h), for operators, and
  * whether it never can; true when that differs from what was recorded. */
-bool pipe_note_waiting(struct pipeline *pl, const char *key, const char *why,
-		       const char *verdicts, bool never);
+bool pipe_note_waiting(struct pipeline *pl, const char *key, const char *why, const char *verdicts,
+		       bool never);
 
 struct pipe_victims {
 	const char *node;

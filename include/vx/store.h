@@ -22,7 +22,7 @@ struct store_sink {
 };
 
 struct store_err {
-	int code; /* HTTP-like: 400, 404, 409, 423, 500, 503 */
+	int code;      /* HTTP-like: 400, 404, 409, 423, 500, 503 */
 	char msg[512]; /* room for a pod name of 253 and the field it names */
 };
 

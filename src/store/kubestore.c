@@ -380,8 +380,8 @@ static int ks_patch_ann(struct store *s, const char *ns, const char *name, const
 	return patch_meta(s, ns, name, "annotations", ann, e);
 }
 
-static int ks_patch_labels(struct store *s, const char *ns, const char *name,
-			   const cJSON *labels, struct store_err *e)
+static int ks_patch_labels(struct store *s, const char *ns, const char *name, const cJSON *labels,
+			   struct store_err *e)
 {
 	return patch_meta(s, ns, name, "labels", labels, e);
 }

@@ -217,8 +217,9 @@ static void describe_request(const cJSON *state_pod)
 			printf("  container %d: %d vGPU%s x %lld MiB, %d%% compute\n", k, n,
 			       n == 1 ? "" : "s", mem, (int)num_of(ctr, "cores"));
 		else
-			printf("  container %d: %d vGPU%s x %d%% of a card's memory, %d%% compute\n",
-			       k, n, n == 1 ? "" : "s", pct, (int)num_of(ctr, "cores"));
+			printf(
+			    "  container %d: %d vGPU%s x %d%% of a card's memory, %d%% compute\n",
+			    k, n, n == 1 ? "" : "s", pct, (int)num_of(ctr, "cores"));
 		k++;
 	}
 }

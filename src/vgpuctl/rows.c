@@ -15,10 +15,9 @@
 
 /* The SPEC's six columns first; -o wide adds figures and, last because it
  * is free text, the daemon's explanation of a waiting pod. */
-static const char *const head[NWIDE] = {"Workload", "Queue",      "Status",
-					"Priority", "GPUs",       "Node",
-					"Age",      "Running/Requested", "Allocation",
-					"Memory",   "Message"};
+static const char *const head[NWIDE] = {"Workload",   "Queue",  "Status", "Priority",
+					"GPUs",       "Node",   "Age",    "Running/Requested",
+					"Allocation", "Memory", "Message"};
 
 static const char *str_of(const cJSON *o, const char *key)
 {

@@ -193,7 +193,7 @@ static void assert_table(const char *out, const struct row *row)
 {
 	struct row head;
 	static const char *const names[MAXCOLS] = {
-	    "Workload",          "Queue",      "Status", "Priority", "GPUs",   "Node", "Age",
+	    "Workload",          "Queue",      "Status", "Priority", "GPUs", "Node", "Age",
 	    "Running/Requested", "Allocation", "Memory", "Message"};
 	assert_int_equal(find_row(out, "Workload", &head), 0);
 	assert_int_equal(head.n, row->n);
@@ -596,8 +596,8 @@ static void test_apply_twice(void **state)
 	free(out);
 	assert_int_equal(ctl(d, &out, "get", "dup", "-o", "json"), 0);
 	cJSON *pod = cJSON_Parse(out), *md = cJSON_GetObjectItem(pod, "metadata");
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(md, "labels"), "team")->valuestring,
-			    "a");
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(md, "labels"), "team")->valuestring, "a");
 	assert_string_equal(
 	    cJSON_GetObjectItem(cJSON_GetObjectItem(md, "annotations"), "note")->valuestring,
 	    "first");
@@ -668,8 +668,7 @@ static const char *row_field(const cJSON *rows, const char *name, const char *ke
 	return NULL;
 }
 
-#define HUGE_WHY                                                                                   \
-	"needs 1 vGPU of 100000 MiB; the largest card has 24576 MiB (no node can ever fit)"
+#define HUGE_WHY "needs 1 vGPU of 100000 MiB; the largest card has 24576 MiB (no node can ever fit)"
 #define WAITS_WHY "0/2 nodes fit: 2 insufficient memory (best free 4576 MiB, needs 20000 MiB)"
 
 static void test_why_pending(void **state)
@@ -686,10 +685,11 @@ static void test_why_pending(void **state)
 	assert_string_equal(row_field(r.json, "huge", "status"), "Unschedulable");
 	assert_string_equal(row_field(r.json, "huge", "message"), HUGE_WHY);
 	assert_string_equal(row_field(r.json, "bytes", "status"), "Unschedulable");
-	assert_string_equal(row_field(r.json, "bytes", "message"),
-			    "needs 1 vGPU of 2147483648 MiB (volcano.sh/vgpu-memory is in MiB; "
-			    "2147483648 MiB looks like bytes, which would be 2048 MiB); the largest "
-			    "card has 24576 MiB (no node can ever fit)");
+	assert_string_equal(
+	    row_field(r.json, "bytes", "message"),
+	    "needs 1 vGPU of 2147483648 MiB (volcano.sh/vgpu-memory is in MiB; "
+	    "2147483648 MiB looks like bytes, which would be 2048 MiB); the largest "
+	    "card has 24576 MiB (no node can ever fit)");
 	assert_string_equal(row_field(r.json, "waits", "status"), "Submitted");
 	assert_string_equal(row_field(r.json, "waits", "message"), WAITS_WHY);
 	hx_resp_free(&r);

@@ -55,7 +55,8 @@ static void counts_most_common_first(void **state)
 	for (int i = 0; i < 20; i++)
 		rsn_add(&t, "1/1 GPUs: no free vGPU slot");
 	for (int i = 0; i < 480; i++)
-		rsn_add(&t, i % 2 ? "2/2 GPUs: insufficient memory" : "8/8 GPUs: insufficient memory");
+		rsn_add(&t,
+			i % 2 ? "2/2 GPUs: insufficient memory" : "8/8 GPUs: insufficient memory");
 	rsn_figure(&t, "insufficient memory", "best free 1800 MiB, needs 2000 MiB");
 	rsn_figure(&t, "compute fully used", "never counted: not shown");
 	assert_int_equal(t.total, 500);

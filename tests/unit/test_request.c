@@ -150,19 +150,31 @@ static void quantities_as_the_api_server_reads_them(void **state)
 		enum req_quantity want;
 		int64_t v;
 	} cases[] = {
-	    {"2Gi", REQ_Q_OK, 2147483648LL}, {"1.5k", REQ_Q_OK, 1500},
-	    {"1e3", REQ_Q_OK, 1000},         {"1E3", REQ_Q_OK, 1000},
+	    {"2Gi", REQ_Q_OK, 2147483648LL},
+	    {"1.5k", REQ_Q_OK, 1500},
+	    {"1e3", REQ_Q_OK, 1000},
+	    {"1E3", REQ_Q_OK, 1000},
 	    {"2E", REQ_Q_OK, 2000000000000000000LL},
-	    {"+7", REQ_Q_OK, 7},             {"0.5Ki", REQ_Q_OK, 512},
-	    {"3.", REQ_Q_OK, 3},             {"-0", REQ_Q_OK, 0},
-	    {"007", REQ_Q_OK, 7},            {"2000000u", REQ_Q_OK, 2},
-	    {"1.50", REQ_Q_FRACTION, 0},     {"1.5", REQ_Q_FRACTION, 0},
-	    {"0.05", REQ_Q_FRACTION, 0},     {"1500m", REQ_Q_FRACTION, 0},
-	    {"1e-3", REQ_Q_FRACTION, 0},     {"-1", REQ_Q_NEGATIVE, 0},
-	    {"-100", REQ_Q_NEGATIVE, 0},     {"abc", REQ_Q_SYNTAX, 0},
-	    {".", REQ_Q_SYNTAX, 0},          {"1 ", REQ_Q_SYNTAX, 0},
-	    {"1e", REQ_Q_SYNTAX, 0},         {"1KiB", REQ_Q_SYNTAX, 0},
-	    {"", REQ_Q_SYNTAX, 0},           {"8Ei", REQ_Q_RANGE, 0},
+	    {"+7", REQ_Q_OK, 7},
+	    {"0.5Ki", REQ_Q_OK, 512},
+	    {"3.", REQ_Q_OK, 3},
+	    {"-0", REQ_Q_OK, 0},
+	    {"007", REQ_Q_OK, 7},
+	    {"2000000u", REQ_Q_OK, 2},
+	    {"1.50", REQ_Q_FRACTION, 0},
+	    {"1.5", REQ_Q_FRACTION, 0},
+	    {"0.05", REQ_Q_FRACTION, 0},
+	    {"1500m", REQ_Q_FRACTION, 0},
+	    {"1e-3", REQ_Q_FRACTION, 0},
+	    {"-1", REQ_Q_NEGATIVE, 0},
+	    {"-100", REQ_Q_NEGATIVE, 0},
+	    {"abc", REQ_Q_SYNTAX, 0},
+	    {".", REQ_Q_SYNTAX, 0},
+	    {"1 ", REQ_Q_SYNTAX, 0},
+	    {"1e", REQ_Q_SYNTAX, 0},
+	    {"1KiB", REQ_Q_SYNTAX, 0},
+	    {"", REQ_Q_SYNTAX, 0},
+	    {"8Ei", REQ_Q_RANGE, 0},
 	    {"9223372036854775807", REQ_Q_OK, INT64_MAX},
 	    {"9223372036854775808", REQ_Q_RANGE, 0},
 	};
@@ -171,8 +183,8 @@ static void quantities_as_the_api_server_reads_them(void **state)
 		int64_t v = -1;
 		enum req_quantity q = req_quantity(cases[i].in, &v);
 		if (q != cases[i].want || (q == REQ_Q_OK && v != cases[i].v))
-			fail_msg("\"%s\": got %d (%lld), want %d (%lld)", cases[i].in, q, (long long)v,
-				 cases[i].want, (long long)cases[i].v);
+			fail_msg("\"%s\": got %d (%lld), want %d (%lld)", cases[i].in, q,
+				 (long long)v, cases[i].want, (long long)cases[i].v);
 	}
 }
 
@@ -200,22 +212,27 @@ static void created_pods_validated(void **state)
 	(void)state;
 	validate("{\"volcano.sh/vgpu-memory\":\"2Gi\",\"cpu\":\"1.5\"}", NULL);
 	validate("{\"volcano.sh/vgpu-memory\":2000}", NULL);
-	validate("{\"volcano.sh/vgpu-memory\":\"1.5\"}",
-		 "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-memory]: "
-		 "Invalid value: \"1.5\": must be an integer");
-	validate("{\"volcano.sh/vgpu-number\":1.5}",
-		 "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-number]: "
-		 "Invalid value: \"1.5\": must be an integer");
-	validate("{\"volcano.sh/vgpu-cores\":-1}",
-		 "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-cores]: "
-		 "Invalid value: \"-1\": must be greater than or equal to 0");
-	validate("{\"volcano.sh/vgpu-memory\":\"-100\"}",
-		 "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-memory]: "
-		 "Invalid value: \"-100\": must be greater than or equal to 0");
-	validate("{\"volcano.sh/vgpu-memory\":\"abc\"}",
-		 "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-memory]: "
-		 "Invalid value: \"abc\": quantities must match the regular expression "
-		 "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+	validate(
+	    "{\"volcano.sh/vgpu-memory\":\"1.5\"}",
+	    "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-memory]: "
+	    "Invalid value: \"1.5\": must be an integer");
+	validate(
+	    "{\"volcano.sh/vgpu-number\":1.5}",
+	    "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-number]: "
+	    "Invalid value: \"1.5\": must be an integer");
+	validate(
+	    "{\"volcano.sh/vgpu-cores\":-1}",
+	    "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-cores]: "
+	    "Invalid value: \"-1\": must be greater than or equal to 0");
+	validate(
+	    "{\"volcano.sh/vgpu-memory\":\"-100\"}",
+	    "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-memory]: "
+	    "Invalid value: \"-100\": must be greater than or equal to 0");
+	validate(
+	    "{\"volcano.sh/vgpu-memory\":\"abc\"}",
+	    "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-memory]: "
+	    "Invalid value: \"abc\": quantities must match the regular expression "
+	    "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
 }
 
 static void selectors_and_policies(void **state)
