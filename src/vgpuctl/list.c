@@ -205,10 +205,14 @@ static void describe_devices(const struct jobs *j, const cJSON *state_pod)
 /* What each container asks for, as the daemon read it (memory in MiB). */
 static void describe_request(const cJSON *state_pod)
 {
-	const cJSON *ctr;
+	const cJSON *ctr, *req = cJSON_GetObjectItemCaseSensitive(state_pod, "request");
 	int k = 0;
+	if (cJSON_GetArraySize(req) == 0) {
+		printf("%-12s -\n", "Request:"); /* invalid: the reason says why */
+		return;
+	}
 	printf("Request:\n");
-	cJSON_ArrayForEach (ctr, cJSON_GetObjectItemCaseSensitive(state_pod, "request")) {
+	cJSON_ArrayForEach (ctr, req) {
 		int n = (int)num_of(ctr, "vgpus"), pct = (int)num_of(ctr, "memoryPercent");
 		long long mem = (long long)num_of(ctr, "memoryMiB");
 		if (!n)

@@ -644,9 +644,12 @@ static const char why_pods[] = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: fi
 			       "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: waits\n"
 			       "spec:\n  containers:\n  - name: c\n    resources:\n      limits:\n"
 			       "        volcano.sh/vgpu-memory: 20000\n"
-			       "        volcano.sh/vgpu-cores: 10\n";
+			       "        volcano.sh/vgpu-cores: 10\n"
+			       "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: invalid\n"
+			       "spec:\n  containers:\n  - name: c\n    resources:\n      limits:\n"
+			       "        volcano.sh/vgpu-cores: 150\n";
 
-static int three_explained(const cJSON *rows, void *ud)
+static int four_explained(const cJSON *rows, void *ud)
 {
 	const cJSON *row;
 	int n = 0;
@@ -654,7 +657,7 @@ static int three_explained(const cJSON *rows, void *ud)
 	cJSON_ArrayForEach (row, rows) {
 		n += cJSON_IsString(cJSON_GetObjectItem(row, "message"));
 	}
-	return n == 3;
+	return n == 4;
 }
 
 static const char *row_field(const cJSON *rows, const char *name, const char *key)
@@ -680,7 +683,7 @@ static void test_why_pending(void **state)
 	struct row row;
 	assert_int_equal(ctl(d, &out, "apply", "-f", file), 0);
 	free(out);
-	assert_int_equal(hx_wait_json(d, "/api/v1/jobs", three_explained, NULL, WAIT_MS), 0);
+	assert_int_equal(hx_wait_json(d, "/api/v1/jobs", four_explained, NULL, WAIT_MS), 0);
 	assert_int_equal(hx_get(d, "/api/v1/jobs", &r), 0);
 	assert_string_equal(row_field(r.json, "huge", "status"), "Unschedulable");
 	assert_string_equal(row_field(r.json, "huge", "message"), HUGE_WHY);
@@ -690,6 +693,10 @@ static void test_why_pending(void **state)
 	    "needs 1 vGPU of 2147483648 MiB (volcano.sh/vgpu-memory is in MiB; "
 	    "2147483648 MiB looks like bytes, which would be 2048 MiB); the largest "
 	    "card has 24576 MiB (no node can ever fit)");
+	assert_string_equal(row_field(r.json, "invalid", "status"), "Unschedulable");
+	assert_string_equal(
+	    row_field(r.json, "invalid", "message"),
+	    "invalid vGPU request: container c: volcano.sh/vgpu-cores is above 100");
 	assert_string_equal(row_field(r.json, "waits", "status"), "Submitted");
 	assert_string_equal(row_field(r.json, "waits", "message"), WAITS_WHY);
 	hx_resp_free(&r);
@@ -726,6 +733,14 @@ static void test_why_pending(void **state)
 			 "  container 0: 1 vGPU x 100000 MiB, 0% compute\n"
 			 "vGPUs:       0 running of 1 requested\n"))
 		fail_msg("describe huge:\n%s", out);
+	free(out);
+	assert_int_equal(ctl(d, &out, "describe", "invalid"), 0);
+	if (!strstr(out, "\nStatus:      Unschedulable\n"
+			 "Reason:      invalid vGPU request: container c: volcano.sh/vgpu-cores is "
+			 "above 100\n"
+			 "Node:        -\n"
+			 "Request:     -\n"))
+		fail_msg("describe invalid:\n%s", out);
 	free(out);
 	assert_int_equal(ctl(d, &out, "describe", "waits"), 0);
 	if (!strstr(out, "\nStatus:      Submitted\n"
