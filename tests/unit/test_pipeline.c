@@ -394,7 +394,7 @@ static void explain_waiting_pods(void **state)
 			   POD("p5", "8000", "0") POD("p6", "7000", "0"),
 		   POLICY_BINPACK);
 	static const char *const at[] = {"a", "a", "b", "b", "c", "c"};
-	char name[8];
+	char name[16];
 	for (int i = 0; i < 6; i++) {
 		snprintf(name, sizeof name, "p%d", i + 1);
 		assert_int_equal(bind_pod(f, name, at[i]), 0);
