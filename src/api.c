@@ -3,6 +3,7 @@
  * lock never holds an HTTP thread that filter needs. */
 #include "vx/api.h"
 #include "vx/admin.h"
+#include "vx/explain.h"
 #include "vx/extender.h"
 #include "vx/json.h"
 #include "vx/log.h"
@@ -79,6 +80,23 @@ static bool synced(struct vx_daemon *d, struct http_resp *resp)
 	return false;
 }
 
+/* When no candidate fits, the pod's one explanation goes to the model for
+ * /debug/state and the jobs API, as the dev loop's does; only then, so the
+ * filter that places a pod pays nothing for it. */
+static void note_unplaced(struct vx_daemon *d, const struct pipe_pod *pod,
+			  const struct pipe_filter_out *f)
+{
+	struct explain ex;
+	char key[VX_POD_KEY_MAX];
+	for (int i = 0; i < f->n; i++)
+		if (f->verdict[i] == PIPE_PASS)
+			return;
+	if (!pod->req->is_vgpu || !f->n || !pod->name)
+		return;
+	explain_pod(d->pipe.cluster, pod->req, f, &ex);
+	pipe_note_waiting(&d->pipe, pod_key(key, pod->ns, pod->name), ex.msg, ex.nodes, ex.never);
+}
+
 static void h_filter(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
 {
 	struct ext_args a;
@@ -99,6 +117,7 @@ static void h_filter(struct vx_daemon *d, const struct http_req *req, struct htt
 		if (r.is_vgpu && d->store->ops->observe_pod)
 			d->store->ops->observe_pod(d->store, a.pod);
 		pipe_filter(&d->pipe, &pod, a.names, a.lens, a.n, &f);
+		note_unplaced(d, &pod, &f);
 		req_free(&r);
 	} else {
 		pipe_filter_reject_all(&f, a.n, err);
@@ -264,6 +283,59 @@ static void h_get_pod(struct vx_daemon *d, const char *ns, const char *name, str
 	cJSON_Delete(pod);
 }
 
+/* A metadata merge patch's value: an object of strings (set) and nulls
+ * (remove), or absent. */
+static bool string_map(const cJSON *m)
+{
+	const cJSON *it;
+	if (!m)
+		return true;
+	if (!cJSON_IsObject(m))
+		return false;
+	cJSON_ArrayForEach (it, m) {
+		if (!cJSON_IsString(it) && !cJSON_IsNull(it))
+			return false;
+	}
+	return true;
+}
+
+/* Dev mode: PATCH /api/v1/pods/{ns}/{name} with {"metadata":{"labels":{..},
+ * "annotations":{..}}}, a merge patch of what a running pod may change
+ * (vgpuctl apply of a pod that exists). Answers the patched pod. */
+static void h_patch_pod(struct vx_daemon *d, const struct http_req *req, const char *ns,
+			const char *name, struct http_resp *resp)
+{
+	struct store_err e = {0};
+	const cJSON *it;
+	if (!body_ok(req, resp))
+		return;
+	cJSON *patch = cJSON_ParseWithLength(req->body, req->body_len);
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(patch, "metadata");
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(md, "labels");
+	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(md, "annotations");
+	bool ok = cJSON_IsObject(patch) && string_map(labels) && string_map(ann);
+	cJSON_ArrayForEach (it, patch) {
+		ok &= !strcmp(it->string, "metadata");
+	}
+	cJSON_ArrayForEach (it, md) {
+		ok &= !strcmp(it->string, "labels") || !strcmp(it->string, "annotations");
+	}
+	if (!ok) {
+		cJSON_Delete(patch);
+		json_error(resp, 422,
+			   "a pod patch may set only metadata.labels and metadata.annotations "
+			   "(objects of strings, null removes a key)");
+		return;
+	}
+	int rc = (labels && d->store->ops->patch_pod_labels(d->store, ns, name, labels, &e)) ||
+		 (ann && d->store->ops->patch_pod_annotations(d->store, ns, name, ann, &e));
+	cJSON_Delete(patch);
+	if (rc)
+		json_error(resp, e.code ? e.code : 500, e.msg);
+	else
+		h_get_pod(d, ns, name, resp);
+}
+
 static void h_delete_job(struct vx_daemon *d, const char *ns, const char *name, const char *user,
 			 struct http_resp *resp)
 {
@@ -370,6 +442,9 @@ void api_handle(void *ud, const struct http_req *req, struct http_resp *resp)
 	else if (!strcmp(req->method, "DELETE") &&
 		 two_segments(req->path, "/api/v1/jobs/", ns, name, sizeof ns))
 		h_delete_job(d, ns, name, who.user, resp);
+	else if (d->cfg.dev && !strcmp(req->method, "PATCH") &&
+		 two_segments(req->path, "/api/v1/pods/", ns, name, sizeof ns))
+		h_patch_pod(d, req, ns, name, resp);
 	else
 		json_error(resp, 405, "method not allowed");
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -67,6 +67,7 @@ static void free_pod(struct cl_pod *p)
 	free(p->billing);
 	free(p->user);
 	free(p->waiting);
+	free(p->verdicts);
 	free(p);
 }
 
@@ -471,7 +472,9 @@ void cluster_pod_set_alloc(struct cluster *c, struct cl_pod *p, const char *node
 	p->alloc = state;
 	p->alloc_seq = ++c->alloc_seq;
 	free(p->waiting);
-	p->waiting = NULL;
+	free(p->verdicts);
+	p->waiting = p->verdicts = NULL;
+	p->unschedulable = false;
 	attach(node_ensure(c, node), p);
 	if (cluster_pod_holds_devices(p)) {
 		charge(p, +1);

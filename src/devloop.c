@@ -1,7 +1,9 @@
 /* devloop: see devloop.h. Pending pods are tried oldest first whenever the
- * store changed; a pod that does not fit is logged once per reason change,
- * not every pass, so the log stays readable. */
+ * store changed; a pod that does not fit is logged when its own reason
+ * changes, not every pass, and the waiting pods are summed up in one line
+ * at most once a minute, so the log stays readable. */
 #include "vx/devloop.h"
+#include "vx/explain.h"
 #include "vx/log.h"
 #include "vx/volcano.h"
 #include "vx/xalloc.h"
@@ -15,6 +17,8 @@
 
 /* The loop wakes at least this often, for timed completions and the clock. */
 #define MAX_SLEEP_MS 1000
+/* Waiting pods are summed up in the log at most this often. */
+#define SUMMARY_PERIOD_S 60
 
 struct devloop {
 	struct pipeline *pl;
@@ -22,6 +26,7 @@ struct devloop {
 	struct store *st;
 	pthread_t thread;
 	atomic_int stop;
+	int64_t summary_at; /* when the last summary of waiting pods was logged */
 };
 
 /* The candidates kube-scheduler would send: every node, sorted by name. */
@@ -77,27 +82,13 @@ static int pick(const struct pipe_filter_out *f, const double *raw, const bool *
 	return best;
 }
 
-static void explain(const struct nodes *ns, const struct pipe_filter_out *f, char *why,
-		    size_t whylen)
-{
-	for (int i = 0; i < f->n; i++) {
-		if (f->verdict[i] == PIPE_PASS)
-			continue;
-		snprintf(why, whylen, "0/%d nodes fit the vGPU request (%s: %s)", ns->n,
-			 ns->names[i], f->reasons.data + f->reason[i]);
-		return;
-	}
-	snprintf(why, whylen, "0/%d nodes fit the vGPU request", ns->n);
-}
-
-/* Filter, score, bind: 1 bound, 0 no node fits (why says so), -1 error. */
-static int place(struct devloop *d, const struct nodes *ns, const cJSON *pod, const char *key,
-		 char *why, size_t whylen)
+/* Filter, score, bind: 1 bound, 0 no node fits, -1 error; ex says why not. */
+static int place(struct devloop *d, const struct nodes *ns, const cJSON *pod, struct explain *ex)
 {
 	struct req_pod r;
-	char err[256];
+	char err[512];
 	if (req_parse_pod(pod, &r, err, sizeof err)) {
-		snprintf(why, whylen, "invalid vGPU request: %s", err);
+		explain_invalid(err, ex);
 		return 0;
 	}
 	const cJSON *md = json_path(pod, "metadata", NULL);
@@ -111,14 +102,18 @@ static int place(struct devloop *d, const struct nodes *ns, const cJSON *pod, co
 	pipe_filter(d->pl, &pp, names, ns->lens, ns->n, &f);
 	pipe_score_raw(d->pl, &pp, names, ns->lens, ns->n, raw, busy);
 	int best = pick(&f, raw, busy), rc = 0;
-	if (best < 0)
-		explain(ns, &f, why, whylen);
-	else
-		rc = binder_bind(d->binder, pp.ns, pp.name, pp.uid, ns->names[best], why, whylen)
-			 ? -1
-			 : 1;
-	if (rc == 0)
-		pipe_note_waiting(d->pl, key, why);
+	if (best < 0) {
+		explain_pod(d->pl->cluster, &r, &f, ex);
+	} else if (binder_bind(d->binder, pp.ns, pp.name, pp.uid, ns->names[best], err,
+			       sizeof err)) {
+		memset(ex, 0, sizeof *ex);
+		snprintf(ex->msg, sizeof ex->msg, "%s", err);
+		snprintf(ex->nodes, sizeof ex->nodes, "%s", err);
+		snprintf(ex->top, sizeof ex->top, "bind failed");
+		rc = -1;
+	} else {
+		rc = 1;
+	}
 	pipe_filter_out_free(&f);
 	free(raw);
 	free(busy);
@@ -126,12 +121,41 @@ static int place(struct devloop *d, const struct nodes *ns, const cJSON *pod, co
 	return rc;
 }
 
-/* Tries every pending pod once, oldest first. */
-static void place_pending(struct devloop *d, char *last_why, size_t whylen)
+/* Records why key waits; logs it when that changed for this pod (not every
+ * pass: a pod waits for hours with one reason). */
+static void note(struct devloop *d, const char *key, const struct explain *ex,
+		 struct rsn_tally *waiting)
 {
-	char **keys = NULL, why[512];
+	if (pipe_note_waiting(d->pl, key, ex->msg, ex->nodes, ex->never))
+		log_info("dev: pod %s %s: %s", key, ex->never ? "is unschedulable" : "waits",
+			 ex->msg);
+	rsn_add_key(waiting, ex->top);
+}
+
+/* At most once a minute of the daemon's clock, while pods wait:
+ * "12 pods waiting: 9 insufficient memory, 3 no free vGPU slot". */
+static void log_summary(struct devloop *d, const struct rsn_tally *waiting)
+{
+	char msg[RSN_MSG_MAX], prefix[64];
+	int64_t now = clk_now_s(d->pl->clock);
+	if (!waiting->total || (d->summary_at && now - d->summary_at < SUMMARY_PERIOD_S))
+		return;
+	d->summary_at = now;
+	snprintf(prefix, sizeof prefix, "%d pod%s waiting: ", waiting->total,
+		 waiting->total == 1 ? "" : "s");
+	rsn_render(waiting, prefix, msg, sizeof msg);
+	log_info("dev: %s", msg);
+}
+
+/* Tries every pending pod once, oldest first. */
+static void place_pending(struct devloop *d)
+{
+	char **keys = NULL;
 	struct nodes ns = {0};
+	struct rsn_tally waiting;
+	struct explain ex;
 	int n = d->st->ops->pending(d->st, &keys);
+	rsn_init(&waiting);
 	if (n > 0)
 		nodes_snapshot(d->pl->cluster, &ns);
 	for (int i = 0; i < n && !atomic_load(&d->stop); i++) {
@@ -146,14 +170,13 @@ static void place_pending(struct devloop *d, char *last_why, size_t whylen)
 		/* The plugin stand-in answers the previous bind first, as the
 		 * real one would have by the time kube-scheduler's next pod. */
 		d->st->ops->tick(d->st);
-		why[0] = '\0';
-		int rc = pod ? place(d, &ns, pod, keys[i], why, sizeof why) : -1;
-		if (rc <= 0 && why[0] && strcmp(why, last_why) != 0) {
-			log_info("dev: pod %s waits: %s", keys[i], why);
-			snprintf(last_why, whylen, "%s", why);
-		}
+		if (pod && place(d, &ns, pod, &ex) <= 0)
+			note(d, keys[i], &ex, &waiting);
 		cJSON_Delete(pod);
 	}
+	if (!atomic_load(&d->stop))
+		log_summary(d, &waiting);
+	rsn_free(&waiting);
 	for (int i = 0; i < n; i++)
 		free(keys[i]);
 	nodes_free(&ns);
@@ -163,7 +186,6 @@ static void place_pending(struct devloop *d, char *last_why, size_t whylen)
 static void *run(void *arg)
 {
 	struct devloop *d = arg;
-	char last_why[512] = "";
 	uint64_t seen = 0;
 	while (!atomic_load(&d->stop)) {
 		int64_t due = d->st->ops->next_due_ms(d->st);
@@ -172,7 +194,7 @@ static void *run(void *arg)
 		if (atomic_load(&d->stop))
 			break;
 		d->st->ops->tick(d->st);
-		place_pending(d, last_why, sizeof last_why);
+		place_pending(d);
 	}
 	return NULL;
 }

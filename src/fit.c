@@ -18,6 +18,7 @@ static const char *const reason_text[FIT_NREASONS] = {"fits",
 						      "unhealthy",
 						      "GPU type mismatch",
 						      "GPU UUID mismatch",
+						      "card too small",
 						      "no free vGPU slot",
 						      "insufficient memory",
 						      "insufficient cores",
@@ -57,6 +58,8 @@ static enum fit_reason check_gpu(const struct cl_gpu *g, const struct usage *u,
 		return FIT_TYPE;
 	if (!req_uuid_allowed(r, g->uuid))
 		return FIT_UUID;
+	if (g->mem_mib < req_mem_on(c, g->mem_mib))
+		return FIT_TOO_SMALL;
 	if (u->slots >= g->slots)
 		return FIT_SLOTS;
 	if (g->mem_mib - u->mem < req_mem_on(c, g->mem_mib))
@@ -100,7 +103,14 @@ static void describe(char *why, size_t len, const struct req_pod *r, int ci, con
 	for (int k = 1; k < FIT_NREASONS; k++) {
 		if (!counts[k])
 			continue;
-		buf_printf(&b, "%s%d/%d GPUs: %s", sep, counts[k], ngpus, reason_text[k]);
+		buf_printf(&b, "%s%d/%d GPUs: ", sep, counts[k], ngpus);
+		/* The same text on every node for one pod, so kube-scheduler's
+		 * count of nodes per reason groups them. */
+		if (k == FIT_TOO_SMALL)
+			buf_printf(&b, "card smaller than %lld MiB",
+				   (long long)r->ctrs[ci].mem_mib);
+		else
+			buf_puts(&b, reason_text[k]);
 		sep = ", ";
 	}
 	snprintf(why, len, "%s", b.data ? b.data : "");
@@ -130,13 +140,15 @@ static void out_init(struct codec_pod_devs *out, const struct req_pod *r)
 	}
 }
 
-/* Capacity can be freed by evictions; health, type and UUID cannot. */
-static enum fit_verdict classify(const int *counts)
+/* Capacity can be freed by evictions; health, type, UUID and a card's
+ * size cannot: the container can never run here when the cards it fits
+ * now plus those short only of free capacity are fewer than it needs. */
+static enum fit_verdict classify(const int *counts, int picked, int want)
 {
+	int possible = picked;
 	for (int k = FIT_SLOTS; k < FIT_NREASONS; k++)
-		if (counts[k])
-			return FIT_NO_CAPACITY;
-	return FIT_NEVER;
+		possible += counts[k];
+	return possible < want ? FIT_NEVER : FIT_NO_CAPACITY;
 }
 
 enum fit_verdict fit_pod(const struct cl_node *n, const struct req_pod *r,
@@ -188,7 +200,7 @@ enum fit_verdict fit_pod(const struct cl_node *n, const struct req_pod *r,
 				describe(why, whylen, r, ci, counts, n->ngpus, picked, c->nums);
 			if (out)
 				codec_free_pod_devs(out);
-			return classify(counts);
+			return classify(counts, picked, c->nums);
 		}
 	}
 	return FIT_FITS;

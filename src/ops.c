@@ -118,6 +118,51 @@ static const char *pod_queue_name(const struct cluster *c, const struct cl_pod *
 	return p->qidx >= 0 && p->qidx < c->queues.n ? c->queues.q[p->qidx].name : QUEUE_DEFAULT;
 }
 
+/* A pod that can never run as the cluster stands: its own status word in
+ * the jobs API; /debug/state keeps SPEC section 8's four and says it apart. */
+static bool never_runs(const struct cl_pod *p)
+{
+	return p->status == POD_SUBMITTED && (p->req_error || p->unschedulable);
+}
+
+static const char *job_status(const struct cl_pod *p)
+{
+	return never_runs(p) ? "Unschedulable" : cluster_status_name(p->status);
+}
+
+/* The one explanation of a waiting pod (explain.h); an invalid request
+ * says so even before the dev loop (or a filter) looked at it. */
+static void pod_message(struct buf *b, const struct cl_pod *p)
+{
+	if (p->waiting) {
+		buf_json_str(b, p->waiting);
+		return;
+	}
+	struct buf m = BUF_INIT;
+	buf_printf(&m, "invalid vGPU request: %s", p->req_error);
+	buf_json_str(b, m.data);
+	buf_free(&m);
+}
+
+/* What each container asks for, as the daemon read it: memory always in MiB
+ * (0 when a percentage of the card is asked instead). */
+static void pod_request(struct buf *b, const struct cl_pod *p)
+{
+	buf_puts(b, ",\"request\":[");
+	for (int i = 0; i < p->req.nctr; i++) {
+		const struct req_ctr *c = &p->req.ctrs[i];
+		buf_printf(b,
+			   "%s{\"vgpus\":%d,\"memoryMiB\":%lld,\"memoryPercent\":%d,"
+			   "\"cores\":%d}",
+			   i ? "," : "", c->nums, (long long)c->mem_mib,
+			   c->mem_mib ? 0
+			   : c->nums  ? c->mem_pct
+				      : 0,
+			   c->cores);
+	}
+	buf_putc(b, ']');
+}
+
 static void pod_state(const struct cluster *c, struct buf *b, const struct cl_pod *p)
 {
 	static const char *const alloc_names[] = {"none", "assumed", "bound"};
@@ -148,13 +193,19 @@ static void pod_state(const struct cluster *c, struct buf *b, const struct cl_po
 		buf_putc(b, ']');
 	}
 	buf_putc(b, ']');
+	pod_request(b, p);
 	if (p->req_error) {
 		buf_puts(b, ",\"error\":");
 		buf_json_str(b, p->req_error);
 	}
-	if (p->waiting && p->status == POD_SUBMITTED) {
-		buf_puts(b, ",\"reason\":");
-		buf_json_str(b, p->waiting);
+	if (p->status == POD_SUBMITTED && (p->waiting || p->req_error)) {
+		buf_printf(b,
+			   ",\"unschedulable\":%s,\"reason\":", never_runs(p) ? "true" : "false");
+		pod_message(b, p);
+		if (p->verdicts) {
+			buf_puts(b, ",\"nodes\":");
+			buf_json_str(b, p->verdicts);
+		}
 	}
 	buf_putc(b, '}');
 }
@@ -424,18 +475,15 @@ void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, struct buf
 		buf_json_str(b, pod_queue_name(&d->cluster, p));
 		buf_printf(b, ",\"license\":\"\",\"priority\":%d,\"billing\":", p->priority);
 		buf_json_str(b, p->billing ? p->billing : "credits");
-		buf_printf(b, ",\"status\":\"%s\",\"gpus\":%d,\"node\":",
-			   cluster_status_name(p->status), p->req.total_vgpus);
+		buf_printf(b, ",\"status\":\"%s\",\"gpus\":%d,\"node\":", job_status(p),
+			   p->req.total_vgpus);
 		if (p->node || p->bound_node)
 			buf_json_str(b, p->node ? p->node->name : p->bound_node);
 		else
 			buf_puts(b, "null");
-		const char *msg = p->req_error                 ? p->req_error
-				  : p->status == POD_SUBMITTED ? p->waiting
-							       : NULL;
-		if (msg) {
+		if (p->status == POD_SUBMITTED && (p->waiting || p->req_error)) {
 			buf_puts(b, ",\"message\":");
-			buf_json_str(b, msg);
+			pod_message(b, p);
 		}
 		buf_putc(b, '}');
 	}

@@ -574,13 +574,22 @@ void pipe_node_describe(struct pipeline *pl, const char *node, char *out, size_t
 	cluster_unlock(pl->cluster);
 }
 
-void pipe_note_waiting(struct pipeline *pl, const char *key, const char *why)
+bool pipe_note_waiting(struct pipeline *pl, const char *key, const char *why, const char *verdicts,
+		       bool never)
 {
+	bool changed = false;
 	cluster_wrlock(pl->cluster);
 	struct cl_pod *p = cluster_pod(pl->cluster, key);
 	if (p && (!p->waiting || strcmp(p->waiting, why) != 0)) {
 		free(p->waiting);
 		p->waiting = xstrdup(why);
+		changed = true;
+	}
+	if (p) {
+		free(p->verdicts);
+		p->verdicts = xstrdup(verdicts);
+		p->unschedulable = never;
 	}
 	cluster_unlock(pl->cluster);
+	return changed;
 }

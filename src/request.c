@@ -11,36 +11,117 @@
 #include <string.h>
 #include <strings.h>
 
-int req_parse_quantity(const char *s, int64_t *out)
+/* Suffixes of a Kubernetes quantity: a power of ten, or of two. */
+static const struct {
+	const char *sfx;
+	int exp10, exp2;
+} quantity_sfx[] = {{"n", -9, 0},  {"u", -6, 0},  {"m", -3, 0},  {"", 0, 0},
+		    {"k", 3, 0},   {"M", 6, 0},   {"G", 9, 0},   {"T", 12, 0},
+		    {"P", 15, 0},  {"E", 18, 0},  {"Ki", 0, 10}, {"Mi", 0, 20},
+		    {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50}, {"Ei", 0, 60}};
+
+/* The suffix after the number: a unit, or an exponent "e3" / "E-2". */
+static int parse_suffix(const char *s, int *exp10, int *exp2)
 {
-	static const struct {
-		const char *sfx;
-		int64_t mul;
-	} sfx[] = {{"Ki", 1LL << 10},   {"Mi", 1LL << 20},      {"Gi", 1LL << 30},
-		   {"Ti", 1LL << 40},   {"k", 1000LL},          {"M", 1000000LL},
-		   {"G", 1000000000LL}, {"T", 1000000000000LL}, {"", 1}};
-	char *end;
-	if (!s || !*s)
-		return -1;
-	errno = 0;
-	long long whole = strtoll(s, &end, 10);
-	if (end == s || whole < 0 || errno)
-		return -1;
-	if (strcmp(end, "m") == 0) { /* milli: only whole multiples of 1000 */
-		if (whole % 1000)
-			return -1;
-		*out = whole / 1000;
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
-		if (strcmp(end, sfx[i].sfx) == 0) {
-			if (whole > INT64_MAX / sfx[i].mul)
-				return -1;
-			*out = whole * sfx[i].mul;
+	for (size_t i = 0; i < sizeof quantity_sfx / sizeof quantity_sfx[0]; i++) {
+		if (!strcmp(s, quantity_sfx[i].sfx)) {
+			*exp10 = quantity_sfx[i].exp10;
+			*exp2 = quantity_sfx[i].exp2;
 			return 0;
 		}
 	}
-	return -1;
+	char *end;
+	if ((*s != 'e' && *s != 'E') ||
+	    !(s[1] == '-' || s[1] == '+' || (s[1] >= '0' && s[1] <= '9')))
+		return -1;
+	errno = 0;
+	long e = strtol(s + 1, &end, 10);
+	if (*end || errno || end == s + 1 || e < -1000 || e > 1000)
+		return -1;
+	*exp10 = (int)e;
+	*exp2 = 0;
+	return 0;
+}
+
+/* The digits of [+-]?(D+|D+.D*|.D+) without leading zeros, and how many
+ * came after the point; s moves past the number. */
+static int parse_number(const char **s, bool *neg, char *digits, size_t len, int *nfrac)
+{
+	const char *p = *s;
+	size_t n = 0;
+	bool any = false, point = false;
+	*neg = *p == '-';
+	p += *p == '-' || *p == '+';
+	for (*nfrac = 0; (*p >= '0' && *p <= '9') || (*p == '.' && !point); p++) {
+		if (*p == '.') {
+			point = true;
+			continue;
+		}
+		any = true;
+		*nfrac += point;
+		if (n == 0 && *p == '0')
+			continue;
+		if (n + 1 >= len)
+			return -1;
+		digits[n++] = *p;
+	}
+	digits[n] = '\0';
+	*s = p;
+	return any ? 0 : -1;
+}
+
+/* m * 2^exp2 * 10^exp10, exactly, for m < 10^19. */
+static enum req_quantity scale(unsigned long long m, int exp2, int exp10, int64_t *out)
+{
+	typedef unsigned __int128 u128;
+	u128 v = (u128)m << exp2, p10 = 1;
+	if (exp10 < 0) {
+		if (exp10 < -37)
+			return REQ_Q_FRACTION;
+		for (int i = 0; i < -exp10; i++)
+			p10 *= 10;
+		if (v % p10)
+			return REQ_Q_FRACTION;
+		v /= p10;
+	}
+	for (int i = 0; i < exp10; i++) {
+		if (v > (u128)INT64_MAX)
+			return REQ_Q_RANGE;
+		v *= 10;
+	}
+	if (v > (u128)INT64_MAX)
+		return REQ_Q_RANGE;
+	*out = (int64_t)v;
+	return REQ_Q_OK;
+}
+
+enum req_quantity req_quantity(const char *s, int64_t *out)
+{
+	char digits[64];
+	bool neg;
+	int nfrac, exp10, exp2;
+	if (!s || parse_number(&s, &neg, digits, sizeof digits, &nfrac) ||
+	    parse_suffix(s, &exp10, &exp2))
+		return REQ_Q_SYNTAX;
+	size_t n = strlen(digits);
+	while (n && digits[n - 1] == '0') { /* 1.50 is 15 tenths */
+		digits[--n] = '\0';
+		exp10++;
+	}
+	if (n == 0) {
+		*out = 0;
+		return REQ_Q_OK;
+	}
+	if (neg)
+		return REQ_Q_NEGATIVE;
+	if (n > 19)
+		return REQ_Q_RANGE;
+	return scale(strtoull(digits, NULL, 10), exp2, exp10 - nfrac, out);
+}
+
+int req_parse_quantity(const char *s, int64_t *out)
+{
+	return req_quantity(s, out) == REQ_Q_OK ? 0 : -1;
 }
 
 enum vx_policy req_parse_policy(const char *s)
@@ -186,6 +267,65 @@ int req_parse_pod(const cJSON *pod, struct req_pod *r, char *err, size_t errlen)
 	parse_list(json_annotation(pod, ANN_NOUSE_UUID), &r->nouse_uuids);
 	r->node_policy = req_parse_policy(json_annotation(pod, VX_ANN_NODE_POLICY));
 	r->gpu_policy = req_parse_policy(json_annotation(pod, VX_ANN_GPU_POLICY));
+	return 0;
+}
+
+/* The API server's words for a value it refuses. */
+static const char *quantity_error(enum req_quantity q)
+{
+	switch (q) {
+	case REQ_Q_NEGATIVE: return "must be greater than or equal to 0";
+	case REQ_Q_FRACTION: return "must be an integer";
+	case REQ_Q_RANGE: return "must be less than 9223372036854775808";
+	default:
+		return "quantities must match the regular expression "
+		       "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+	}
+}
+
+/* One value: 0, or -1 with the API server's "Invalid value" text. */
+static int check_value(const cJSON *v, char *err, size_t errlen)
+{
+	char text[64];
+	int64_t n;
+	if (cJSON_IsString(v))
+		snprintf(text, sizeof text, "%s", v->valuestring);
+	else if (cJSON_IsNumber(v))
+		snprintf(text, sizeof text, "%.17g", v->valuedouble);
+	else
+		snprintf(text, sizeof text, "%s", cJSON_IsNull(v) ? "null" : "(not a string)");
+	enum req_quantity q =
+	    cJSON_IsString(v) || cJSON_IsNumber(v) ? req_quantity(text, &n) : REQ_Q_SYNTAX;
+	if (q == REQ_Q_OK)
+		return 0;
+	snprintf(err, errlen, "Invalid value: \"%s\": %s", text, quantity_error(q));
+	return -1;
+}
+
+int req_validate_pod(const cJSON *pod, char *err, size_t errlen)
+{
+	const char *name = json_str(json_path(pod, "metadata", NULL), "name");
+	const char *where[] = {"limits", "requests"};
+	const cJSON *ctr, *q;
+	char why[256];
+	int i = 0;
+	cJSON_ArrayForEach (ctr, json_path(pod, "spec", "containers")) {
+		const cJSON *res = cJSON_GetObjectItemCaseSensitive(ctr, "resources");
+		for (int w = 0; w < 2; w++) {
+			cJSON_ArrayForEach (q, cJSON_GetObjectItemCaseSensitive(res, where[w])) {
+				if (!q->string || strncmp(q->string, "volcano.sh/vgpu-", 16) != 0 ||
+				    check_value(q, why, sizeof why) == 0)
+					continue;
+				snprintf(
+				    err, errlen,
+				    "Pod \"%s\" is invalid: spec.containers[%d].resources.%s[%s]: "
+				    "%s",
+				    name ? name : "", i, where[w], q->string, why);
+				return -1;
+			}
+		}
+		i++;
+	}
 	return 0;
 }
 

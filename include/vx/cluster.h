@@ -106,7 +106,9 @@ struct cl_pod {
 	/* Metadata for the admin API and later stages (queues, licences). */
 	char *queue, *billing, *user;
 	const char *bound_node; /* spec.nodeName as last seen (interned) */
-	char *waiting;          /* why the dev loop could not place it, or NULL */
+	char *waiting;          /* why it could not be placed (explain.h), or NULL */
+	char *verdicts;         /* its nodes counted by reason, or NULL */
+	bool unschedulable;     /* ... and no node can ever run it as the cluster stands */
 	int priority;           /* licence queue priority (vgpu-extender.io/priority) */
 	int spec_priority;      /* spec.priority from its PriorityClass: reclaim takes the lowest */
 	int64_t created;        /* unix seconds */

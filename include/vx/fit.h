@@ -12,6 +12,7 @@ enum fit_reason {
 	FIT_UNHEALTHY,
 	FIT_TYPE,
 	FIT_UUID,
+	FIT_TOO_SMALL, /* the card's whole memory is below the request */
 	FIT_SLOTS,
 	FIT_MEMORY,
 	FIT_CORES,
@@ -28,7 +29,7 @@ bool fit_quick_accept(const struct cl_node *n, const struct req_pod *r);
 enum fit_verdict {
 	FIT_FITS,        /* the pod fits now */
 	FIT_NO_CAPACITY, /* it would fit if slices were freed */
-	FIT_NEVER        /* no eviction can help: no GPUs, wrong type, too few cards */
+	FIT_NEVER        /* no eviction can help: no GPUs, wrong type, cards too few or too small */
 };
 
 /* Full test. out (optional) receives the chosen devices per container;

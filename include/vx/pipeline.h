@@ -106,8 +106,10 @@ int pipe_learn_pod(struct pipeline *pl, const char *ns, const char *name, char *
 bool pipe_node_ready(struct pipeline *pl, const char *node, int own);
 /* What makes node busy, for logs: "2 assumed, 1 allocating, lock held 1 s". */
 void pipe_node_describe(struct pipeline *pl, const char *node, char *out, size_t len);
-/* Records why the dev loop could not place a pod, for operators. */
-void pipe_note_waiting(struct pipeline *pl, const char *key, const char *why);
+/* Records why a pod could not be placed (explain.h), for operators, and
+ * whether it never can; true when that differs from what was recorded. */
+bool pipe_note_waiting(struct pipeline *pl, const char *key, const char *why, const char *verdicts,
+		       bool never);
 
 struct pipe_victims {
 	const char *node;

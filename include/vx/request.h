@@ -40,8 +40,25 @@ struct req_pod {
  * 150 is above 100". A pod without vGPU requests parses with is_vgpu false. */
 int req_parse_pod(const cJSON *pod, struct req_pod *out, char *err, size_t errlen);
 void req_free(struct req_pod *r);
-/* Kubernetes quantity that must be a whole number: "3", "2k", "1Gi", "4000m". */
+/* A Kubernetes quantity read as the API server reads one of an extended
+ * resource: any of its forms ("3", "2k", "1Gi", "4000m", "1.5k", "1e3"),
+ * but only a whole, non-negative value that fits in 64 bits. */
+enum req_quantity {
+	REQ_Q_OK,
+	REQ_Q_SYNTAX,   /* not a quantity at all: "abc", "12x" */
+	REQ_Q_NEGATIVE, /* "-1" */
+	REQ_Q_FRACTION, /* "1.5", "1500m" */
+	REQ_Q_RANGE     /* above 2^63 - 1 */
+};
+enum req_quantity req_quantity(const char *s, int64_t *out);
+/* req_quantity as 0 (OK) or -1. */
 int req_parse_quantity(const char *s, int64_t *out);
+/* The dev store's check of a created pod, as the API server's: every
+ * volcano.sh/vgpu-* limit and request a valid, whole, non-negative
+ * quantity. 0, or -1 with the API server's kind of message: Pod "x" is
+ * invalid: spec.containers[0].resources.limits[volcano.sh/vgpu-memory]:
+ * Invalid value: "1.5": must be an integer. */
+int req_validate_pod(const cJSON *pod, char *err, size_t errlen);
 enum vx_policy req_parse_policy(const char *s);
 /* Per-vGPU memory this container takes on a card of card_mib. */
 int64_t req_mem_on(const struct req_ctr *c, int64_t card_mib);

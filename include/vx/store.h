@@ -22,8 +22,8 @@ struct store_sink {
 };
 
 struct store_err {
-	int code; /* HTTP-like: 400, 404, 409, 423, 500, 503 */
-	char msg[256];
+	int code;      /* HTTP-like: 400, 404, 409, 423, 500, 503 */
+	char msg[512]; /* room for a pod name of 253 and the field it names */
 };
 
 struct store_binding {
@@ -61,6 +61,9 @@ struct store_ops {
 	/* Records a Normal Event on the pod, best effort; NULL: none are kept. */
 	void (*pod_event)(struct store *s, const char *ns, const char *name, const char *uid,
 			  const char *reason, const char *msg);
+	/* The same for metadata.labels. */
+	int (*patch_pod_labels)(struct store *s, const char *ns, const char *name,
+				const cJSON *labels, struct store_err *e);
 	/* Whether this replica may bind (leader election); NULL = always. */
 	bool (*is_leader)(struct store *s);
 

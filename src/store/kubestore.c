@@ -390,19 +390,32 @@ static int ks_delete_pod(struct store *s, const char *ns, const char *name, stru
 	return simple_write(ks_of(s), "DELETE", path, NULL, NULL, e);
 }
 
-static int ks_patch_ann(struct store *s, const char *ns, const char *name, const cJSON *ann,
-			struct store_err *e)
+/* A merge patch of the pod's metadata[field] (labels or annotations). */
+static int patch_meta(struct store *s, const char *ns, const char *name, const char *field,
+		      const cJSON *vals, struct store_err *e)
 {
 	char path[768];
 	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddItemToObject(cJSON_AddObjectToObject(o, "metadata"), "annotations",
-			      cJSON_Duplicate(ann, 1));
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(o, "metadata"), field,
+			      cJSON_Duplicate(vals, 1));
 	char *body = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	int rc = simple_write(ks_of(s), "PATCH", path, "application/merge-patch+json", body, e);
 	free(body);
 	return rc;
+}
+
+static int ks_patch_ann(struct store *s, const char *ns, const char *name, const cJSON *ann,
+			struct store_err *e)
+{
+	return patch_meta(s, ns, name, "annotations", ann, e);
+}
+
+static int ks_patch_labels(struct store *s, const char *ns, const char *name, const cJSON *labels,
+			   struct store_err *e)
+{
+	return patch_meta(s, ns, name, "labels", labels, e);
 }
 
 struct node_lock {
@@ -596,6 +609,7 @@ static const struct store_ops kstore_ops = {
     .create_pod = ks_create_pod,
     .delete_pod = ks_delete_pod,
     .patch_pod_annotations = ks_patch_ann,
+    .patch_pod_labels = ks_patch_labels,
     .is_leader = kstore_is_leader,
     .evict_pod = ks_evict_pod,
     .pod_event = ks_pod_event,

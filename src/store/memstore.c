@@ -7,6 +7,7 @@
 #include "vx/json.h"
 #include "vx/log.h"
 #include "vx/memstore.h"
+#include "vx/request.h"
 #include "vx/yamljson.h"
 
 #include <errno.h>
@@ -583,15 +584,22 @@ static int64_t lock_left(struct mstore *m, const cJSON *node)
 	return left > 0 ? left : 0;
 }
 
-static void merge_annotations(cJSON *obj, const cJSON *ann)
+/* A merge patch of metadata[field] (labels or annotations): a string sets
+ * a key, anything else (JSON null) removes it. */
+static void merge_meta(cJSON *obj, const char *field, const cJSON *vals)
 {
-	cJSON *a = ensure_obj(ensure_obj(obj, "metadata"), "annotations");
+	cJSON *a = ensure_obj(ensure_obj(obj, "metadata"), field);
 	const cJSON *it;
-	cJSON_ArrayForEach (it, ann) {
+	cJSON_ArrayForEach (it, vals) {
 		cJSON_DeleteItemFromObjectCaseSensitive(a, it->string);
 		if (cJSON_IsString(it))
 			cJSON_AddStringToObject(a, it->string, it->valuestring);
 	}
+}
+
+static void merge_annotations(cJSON *obj, const cJSON *ann)
+{
+	merge_meta(obj, "annotations", ann);
 }
 
 static void set_node_lock(struct mstore *m, struct mobj *no, cJSON *node, const char *owner)
@@ -715,6 +723,13 @@ static int ms_create_pod(struct store *s, const cJSON *pod, struct store_err *e)
 		store_err_set(e, 400, "expected a Pod, got %s", kind ? kind : "no object");
 		return -1;
 	}
+	/* As the API server: a bad quantity is refused at once (422), not
+	 * left to fail scheduling later. */
+	char err[sizeof e->msg];
+	if (req_validate_pod(pod, err, sizeof err)) {
+		store_err_set(e, 422, "%s", err);
+		return -1;
+	}
 	pthread_mutex_lock(&m->mu);
 	int rc = add_pod(m, pod, false, e);
 	pthread_mutex_unlock(&m->mu);
@@ -795,15 +810,15 @@ static int ms_evict_pod(struct store *s, const char *ns, const char *name, const
 	return rc;
 }
 
-static int ms_patch_ann(struct store *s, const char *ns, const char *name, const cJSON *ann,
-			struct store_err *e)
+static int patch_meta(struct store *s, const char *ns, const char *name, const char *field,
+		      const cJSON *vals, struct store_err *e)
 {
 	struct mstore *m = ms_of(s);
 	pthread_mutex_lock(&m->mu);
 	struct mobj *o = find_pod(m, ns, name);
 	if (o) {
 		cJSON *j = parse_obj(m, o);
-		merge_annotations(j, ann);
+		merge_meta(j, field, vals);
 		commit(m, o, j, true, STORE_MODIFIED);
 		cJSON_Delete(j);
 	}
@@ -811,6 +826,18 @@ static int ms_patch_ann(struct store *s, const char *ns, const char *name, const
 	if (!o)
 		store_err_set(e, 404, "pods \"%s/%s\" not found", ns, name);
 	return o ? 0 : -1;
+}
+
+static int ms_patch_ann(struct store *s, const char *ns, const char *name, const cJSON *ann,
+			struct store_err *e)
+{
+	return patch_meta(s, ns, name, "annotations", ann, e);
+}
+
+static int ms_patch_labels(struct store *s, const char *ns, const char *name, const cJSON *labels,
+			   struct store_err *e)
+{
+	return patch_meta(s, ns, name, "labels", labels, e);
 }
 
 static void ms_observe(struct store *s, const cJSON *pod)
@@ -1018,6 +1045,7 @@ static const struct store_ops mstore_ops = {
     .create_pod = ms_create_pod,
     .delete_pod = ms_delete_pod,
     .patch_pod_annotations = ms_patch_ann,
+    .patch_pod_labels = ms_patch_labels,
     .refresh_pod = ms_refresh_pod,
     .evict_pod = ms_evict_pod,
     .observe_pod = ms_observe,

@@ -1,6 +1,8 @@
 /* vgpuctl apply: reads a YAML or JSON file (or stdin) of Pods, kind: List
- * expanded, and sends each to POST /api/v1/pods (dev mode). Every object is
- * read before the first is sent, so a syntax error creates nothing. */
+ * expanded, and applies each as kubectl does (dev mode): POST /api/v1/pods
+ * creates it; when it exists, PATCH /api/v1/pods/NS/NAME updates its labels
+ * and annotations, or it is reported unchanged. Every object is read before
+ * the first is sent, so a syntax error creates nothing. */
 #include "vgpuctl.h"
 #include "vx/yamljson.h"
 
@@ -95,7 +97,115 @@ static const char *meta_str(const cJSON *obj, const char *key, const char *dflt)
 	return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : dflt;
 }
 
-/* Sends one object; returns 0 created or skipped, 1 refused, -1 unreachable. */
+/* Whether every member of want is in have with the same value: what the
+ * store added (uid, nodeName, status) does not count as a change. */
+static bool subset(const cJSON *want, const cJSON *have)
+{
+	const cJSON *it, *h;
+	if (cJSON_IsObject(want)) {
+		if (!cJSON_IsObject(have))
+			return false;
+		cJSON_ArrayForEach (it, want) {
+			if (!subset(it, cJSON_GetObjectItemCaseSensitive(have, it->string)))
+				return false;
+		}
+		return true;
+	}
+	if (cJSON_IsArray(want)) {
+		if (!cJSON_IsArray(have) || cJSON_GetArraySize(want) != cJSON_GetArraySize(have))
+			return false;
+		for (it = want->child, h = have->child; it; it = it->next, h = h->next)
+			if (!subset(it, h))
+				return false;
+		return true;
+	}
+	return have && cJSON_Compare(want, have, true);
+}
+
+/* The labels and annotations of obj that the stored pod lacks or holds
+ * with another value, as a merge patch; NULL when there are none. Keys
+ * are added or changed, never removed (there is no last-applied record). */
+static cJSON *metadata_patch(const cJSON *obj, const cJSON *stored)
+{
+	static const char *const fields[] = {"labels", "annotations"};
+	cJSON *patch = cJSON_CreateObject(), *md = cJSON_AddObjectToObject(patch, "metadata");
+	bool any = false;
+	for (int f = 0; f < 2; f++) {
+		const cJSON *want = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(obj, "metadata"), fields[f]);
+		const cJSON *have = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(stored, "metadata"), fields[f]);
+		const cJSON *it;
+		cJSON *out = NULL;
+		cJSON_ArrayForEach (it, want) {
+			if (subset(it, cJSON_GetObjectItemCaseSensitive(have, it->string)))
+				continue;
+			if (!out)
+				out = cJSON_AddObjectToObject(md, fields[f]);
+			cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, true));
+			any = true;
+		}
+	}
+	if (!any) {
+		cJSON_Delete(patch);
+		return NULL;
+	}
+	return patch;
+}
+
+/* The pod exists: patch what may change, or say it is unchanged. Like the
+ * API server, a change anywhere else is refused. */
+static int update(const struct ctl *c, const char *what, const char *path, const cJSON *obj,
+		  const cJSON *stored)
+{
+	if (!subset(cJSON_GetObjectItemCaseSensitive(obj, "spec"),
+		    cJSON_GetObjectItemCaseSensitive(stored, "spec"))) {
+		fprintf(stderr,
+			"vgpuctl: %s: Pod \"%s\" is invalid: spec: Forbidden: pod updates may not "
+			"change fields other than metadata.labels and metadata.annotations "
+			"(delete the pod and apply again)\n",
+			what, meta_str(obj, "name", ""));
+		return EXIT_REFUSED;
+	}
+	cJSON *patch = metadata_patch(obj, stored);
+	if (!patch) {
+		printf("%s unchanged\n", what);
+		return 0;
+	}
+	char *body = cJSON_PrintUnformatted(patch);
+	int rc = call(c, "PATCH", path, body, what, NULL);
+	free(body);
+	cJSON_Delete(patch);
+	if (rc == 0)
+		printf("%s configured\n", what);
+	return rc;
+}
+
+/* Creates the pod, or updates it when it exists (kubectl apply). */
+static int create_or_update(const struct ctl *c, const char *what, const cJSON *obj)
+{
+	struct ref r;
+	long status = 0;
+	cJSON *stored = NULL;
+	snprintf(r.ns, sizeof r.ns, "%s", meta_str(obj, "namespace", "default"));
+	snprintf(r.name, sizeof r.name, "%s", meta_str(obj, "name", ""));
+	char *path = ref_path("/api/v1/pods/", &r, NULL);
+	int rc = r.name[0] ? call_quiet(c, "GET", path, NULL, &status, &stored) : 0;
+	if (rc == 0 && status == 200) {
+		rc = update(c, what, path, obj, stored);
+	} else if (rc == 0) {
+		char *body = cJSON_PrintUnformatted(obj);
+		rc = call(c, "POST", "/api/v1/pods", body, what, NULL);
+		free(body);
+		if (rc == 0)
+			printf("%s created\n", what);
+	}
+	cJSON_Delete(stored);
+	free(path);
+	return rc;
+}
+
+/* Sends one object; returns 0 applied or skipped, 1 refused, -1 unreachable. */
 static int apply_one(const struct ctl *c, const char *file, const cJSON *w)
 {
 	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(w, "obj");
@@ -110,12 +220,7 @@ static int apply_one(const struct ctl *c, const char *file, const cJSON *w)
 	}
 	char what[600];
 	snprintf(what, sizeof what, "pod/%s/%s", meta_str(obj, "namespace", "default"), name);
-	char *body = cJSON_PrintUnformatted(obj);
-	int rc = call(c, "POST", "/api/v1/pods", body, what, NULL);
-	free(body);
-	if (rc == 0)
-		printf("%s created\n", what);
-	return rc;
+	return create_or_update(c, what, obj);
 }
 
 int cmd_apply(const struct ctl *c, const struct command *cmd, const struct args *a)

@@ -122,6 +122,21 @@ int call(const struct ctl *c, const char *method, const char *path, const char *
 	return failed ? EXIT_REFUSED : EXIT_OK;
 }
 
+int call_quiet(const struct ctl *c, const char *method, const char *path, const char *body,
+	       long *status, cJSON **out)
+{
+	struct reply r = {0, BUF_INIT};
+	*out = NULL;
+	if (http_do(c, method, path, body, &r)) {
+		buf_free(&r.body);
+		return -1;
+	}
+	*status = r.status;
+	*out = cJSON_ParseWithLength(r.body.data, r.body.len);
+	buf_free(&r.body);
+	return 0;
+}
+
 int ref_parse(const struct command *cmd, const struct args *a, const char *pos, struct ref *r)
 {
 	const char *slash = strchr(pos, '/'), *name = slash ? slash + 1 : pos;

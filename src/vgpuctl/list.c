@@ -166,6 +166,12 @@ int cmd_get(const struct ctl *c, const struct command *cmd, const struct args *a
 
 /* ---- describe ------------------------------------------------------------ */
 
+static double num_of(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
 static void field(const char *label, const cJSON *row, const char *key)
 {
 	char *t = value_text(cJSON_GetObjectItemCaseSensitive(row, key));
@@ -196,6 +202,45 @@ static void describe_devices(const struct jobs *j, const cJSON *state_pod)
 	}
 }
 
+/* What each container asks for, as the daemon read it (memory in MiB). */
+static void describe_request(const cJSON *state_pod)
+{
+	const cJSON *ctr, *req = cJSON_GetObjectItemCaseSensitive(state_pod, "request");
+	int k = 0;
+	if (cJSON_GetArraySize(req) == 0) {
+		printf("%-12s -\n", "Request:"); /* invalid: the reason says why */
+		return;
+	}
+	printf("Request:\n");
+	cJSON_ArrayForEach (ctr, req) {
+		int n = (int)num_of(ctr, "vgpus"), pct = (int)num_of(ctr, "memoryPercent");
+		long long mem = (long long)num_of(ctr, "memoryMiB");
+		if (!n)
+			printf("  container %d: no vGPU\n", k);
+		else if (mem)
+			printf("  container %d: %d vGPU%s x %lld MiB, %d%% compute\n", k, n,
+			       n == 1 ? "" : "s", mem, (int)num_of(ctr, "cores"));
+		else
+			printf(
+			    "  container %d: %d vGPU%s x %d%% of a card's memory, %d%% compute\n",
+			    k, n, n == 1 ? "" : "s", pct, (int)num_of(ctr, "cores"));
+		k++;
+	}
+}
+
+/* Why it waits: the daemon's one explanation and, when that is a rule
+ * rather than the count itself, the nodes counted by reason. */
+static void describe_reason(const cJSON *row, const cJSON *state_pod)
+{
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(row, "message");
+	const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(state_pod, "nodes");
+	if (!cJSON_IsString(msg))
+		return;
+	printf("%-12s %s\n", "Reason:", msg->valuestring);
+	if (cJSON_IsString(nodes) && strcmp(nodes->valuestring, msg->valuestring) != 0)
+		printf("%-12s %s\n", "Nodes:", nodes->valuestring);
+}
+
 static void describe(const struct jobs *j, const cJSON *row)
 {
 	const cJSON *sp = jobs_state_pod(j, row);
@@ -215,14 +260,14 @@ static void describe(const struct jobs *j, const cJSON *row)
 	field("Billing:", row, "billing");
 	field("Priority:", row, "priority");
 	field("Status:", row, "status");
+	describe_reason(row, sp);
 	field("Node:", row, "node");
+	describe_request(sp);
 	printf("%-12s %d running of %d requested\n", "vGPUs:", al.vgpus,
 	       cJSON_IsNumber(want) ? want->valueint : 0);
 	printf("%-12s %.2f GPUs, %lldMi\n", "Allocation:", al.share, al.mem_mib);
 	if (al.vgpus)
 		describe_devices(j, sp);
-	if (cJSON_GetObjectItemCaseSensitive(row, "message"))
-		field("Message:", row, "message");
 }
 
 int cmd_describe(const struct ctl *c, const struct command *cmd, const struct args *a)

@@ -17,19 +17,23 @@
 
 static const struct command commands[] = {
     {"apply", cmd_apply, "f", NULL, 0, 0, "apply -f FILE",
-     "create the Pods of a YAML or JSON file (dev mode)",
+     "create or update the Pods of a YAML or JSON file (dev mode)",
      "FILE may be - for stdin. Every object is read before the first is sent, so a\n"
-     "syntax error creates nothing; kinds other than Pod are skipped with a warning."},
+     "syntax error creates nothing; kinds other than Pod are skipped with a warning.\n"
+     "A pod that exists gets the file's labels and annotations (configured) or is\n"
+     "unchanged; its spec cannot change (delete it and apply again)."},
     {"list", cmd_list, "nAowW", "json|yaml|wide|name", 0, 0,
      "list [-A | -n NS] [-o json|yaml|wide|name] [-w]",
      "list workloads (namespace default unless -n NS or -A)",
      "Columns: Workload Queue Status Priority GPUs Node. -o wide adds Age,\n"
      "Running/Requested (vGPUs), Allocation (GPUs held: per vGPU the larger of\n"
-     "cores/100 and memory/card memory, summed) and Memory."},
+     "cores/100 and memory/card memory, summed), Memory and Message (why a pod\n"
+     "waits). Status Unschedulable: no node can ever run the pod as it stands."},
     {"get", cmd_get, "no", "json|yaml|wide|name", 1, 1, "get NAME [-n NS] [-o json|yaml|wide|name]",
      "show one workload's row; -o json|yaml prints the stored pod", "NAME may also be NS/NAME."},
     {"describe", cmd_describe, "n", NULL, 1, 1, "describe NAME [-n NS]",
-     "show one workload in detail: devices, allocation, why it waits", "NAME may also be NS/NAME."},
+     "show one workload in detail: request, why it waits, devices, allocation",
+     "NAME may also be NS/NAME."},
     {"state", cmd_state, "o", "json|yaml", 0, 0, "state [-o json|yaml]",
      "print the daemon's /debug/state", NULL},
     {"priority", cmd_priority, "n", NULL, 2, 2, "priority NAME N [-n NS]",

@@ -1,6 +1,7 @@
 /* vgpuctl rows: the workload rows of GET /api/v1/jobs and what -o wide and
  * describe add from GET /debug/state: how long ago a pod was submitted, the
- * vGPUs it holds, its share of the GPUs and the memory it holds. */
+ * vGPUs it holds, its share of the GPUs, the memory it holds, and why it
+ * waits (the row's message). */
 #include "vgpuctl.h"
 #include "vx/hmap.h"
 
@@ -10,11 +11,13 @@
 #include <time.h>
 
 #define NBASE 6
-#define NWIDE 10
+#define NWIDE 11
 
-static const char *const head[NWIDE] = {"Workload",   "Queue", "Status", "Priority",
-					"GPUs",       "Node",  "Age",    "Running/Requested",
-					"Allocation", "Memory"};
+/* The SPEC's six columns first; -o wide adds figures and, last because it
+ * is free text, the daemon's explanation of a waiting pod. */
+static const char *const head[NWIDE] = {"Workload",   "Queue",  "Status", "Priority",
+					"GPUs",       "Node",   "Age",    "Running/Requested",
+					"Allocation", "Memory", "Message"};
 
 static const char *str_of(const cJSON *o, const char *key)
 {
@@ -189,6 +192,7 @@ static void row_cells(const struct jobs *j, const cJSON *row, bool wide, char **
 	cell[7] = fmt("%d/%.0f", a.vgpus, num_of(row, "gpus"));
 	cell[8] = a.vgpus ? fmt("%.2f", a.share) : strdup("-");
 	cell[9] = a.vgpus ? fmt("%lldMi", a.mem_mib) : strdup("-");
+	cell[10] = strdup(*str_of(row, "message") ? str_of(row, "message") : "-");
 }
 
 void jobs_table(const struct jobs *j, bool wide, struct buf *out)

@@ -72,6 +72,10 @@ void put_escaped(struct buf *b, const char *s);
  * the daemon refused, -1 when it could not be reached. */
 int call(const struct ctl *c, const char *method, const char *path, const char *body,
 	 const char *what, cJSON **out);
+/* One request whose HTTP status the caller judges: 0 with *status and *out
+ * (the parsed body or NULL), or -1 after saying the daemon is unreachable. */
+int call_quiet(const struct ctl *c, const char *method, const char *path, const char *body,
+	       long *status, cJSON **out);
 /* Fills r from pos (NAME or NS/NAME) and -n; 0, or 2 after a usage error. */
 int ref_parse(const struct command *cmd, const struct args *a, const char *pos, struct ref *r);
 /* PREFIX/NS/NAME[SUFFIX], percent-encoded; caller frees. */
@@ -131,7 +135,8 @@ struct alloc {
 void jobs_alloc(const struct jobs *j, const cJSON *state_pod, struct alloc *out);
 /* "5s", "3m20s", "4h", "2d": kubectl's way of saying how old something is. */
 void age_text(const char *rfc3339, char *out, size_t len);
-/* The table of rows; wide adds Age, Running/Requested, Allocation, Memory. */
+/* The table of rows; wide adds Age, Running/Requested, Allocation, Memory
+ * and Message. */
 void jobs_table(const struct jobs *j, bool wide, struct buf *out);
 /* Renders rows as the format says, into out (watch compares renderings). */
 void jobs_render(const struct jobs *j, enum output fmt, struct buf *out);

@@ -101,6 +101,73 @@ static void pending_pods_from_the_cluster_file(void **state)
 	unlink(file);
 }
 
+static int count_in_log(const struct hx_daemon *d, const char *what)
+{
+	FILE *f = fopen(d->log_path, "r");
+	char line[2048];
+	int n = 0;
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f))
+		n += strstr(line, what) != NULL;
+	fclose(f);
+	return n;
+}
+
+static int log_has(const struct hx_daemon *d, const char *what, int times)
+{
+	for (int waited = 0; waited < 5000; waited += 50) {
+		if (count_in_log(d, what) >= times)
+			return count_in_log(d, what);
+		usleep(50000);
+	}
+	return count_in_log(d, what);
+}
+
+/* What the log says at 3 a.m.: a waiting pod once per reason, not once per
+ * pass, and one line summing up the waiting pods at most once a minute. */
+static void waiting_pods_in_the_log(void **state)
+{
+	(void)state;
+	const char *yaml =
+	    "apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  annotations:\n"
+	    "    volcano.sh/node-vgpu-register: \"GPU-1,10,16000,NVIDIA-T4,true,hami-core:\"\n"
+	    "status:\n  allocatable:\n    volcano.sh/vgpu-number: \"10\"\n"
+	    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: first\nspec:\n  containers:\n"
+	    "  - name: c\n    resources:\n      limits:\n        volcano.sh/vgpu-memory: 16000\n"
+	    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: second\nspec:\n  containers:\n"
+	    "  - name: c\n    resources:\n      limits:\n        volcano.sh/vgpu-memory: 8000\n";
+	const char *file = hx_tmpfile(yaml, ".yaml");
+	struct hx_daemon d;
+	struct hx_resp r;
+	const char *args[] = {"--dev", "--cluster", file, NULL};
+	assert_int_equal(hx_start(&d, args), 0);
+	const char *waits = "INFO  dev: pod default/second waits: 0/1 nodes fit: 1 insufficient "
+			    "memory (best free 0 MiB, needs 8000 MiB)\n";
+	assert_int_equal(log_has(&d, waits, 1), 1);
+	assert_int_equal(log_has(&d, "INFO  dev: 1 pod waiting: 1 insufficient memory\n", 1), 1);
+	/* Every pod created wakes the loop: second is tried again each time. */
+	for (int i = 0; i < 5; i++) {
+		char body[256];
+		snprintf(body, sizeof body,
+			 "{\"metadata\":{\"name\":\"more-%d\"},\"spec\":{\"containers\":[{\"name\":"
+			 "\"c\",\"resources\":{\"limits\":{\"volcano.sh/vgpu-memory\":8000}}}]}}",
+			 i);
+		assert_int_equal(hx_post(&d, "/api/v1/pods", body, &r), 0);
+		assert_int_equal(r.status, 201);
+		hx_resp_free(&r);
+	}
+	assert_int_equal(log_has(&d, "dev: pod default/more-4 waits: ", 1), 1);
+	assert_int_equal(count_in_log(&d, "dev: pod default/second waits: "), 1);
+	assert_int_equal(count_in_log(&d, " pod waiting: "), 1); /* not a minute yet */
+	/* A minute later (on the daemon's clock): one more summary. */
+	assert_int_equal(hx_post(&d, "/debug/clock/advance?seconds=61", "", &r), 0);
+	hx_resp_free(&r);
+	assert_int_equal(log_has(&d, "INFO  dev: 6 pods waiting: 6 insufficient memory\n", 1), 1);
+	assert_int_equal(count_in_log(&d, "dev: pod default/second waits: "), 1);
+	assert_int_equal(hx_stop(&d), 0);
+	unlink(file);
+}
+
 struct binder {
 	struct hx_daemon *d;
 	int i;
@@ -271,6 +338,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(demo_cluster_by_default),
 	    cmocka_unit_test(pending_pods_from_the_cluster_file),
+	    cmocka_unit_test(waiting_pods_in_the_log),
 	    cmocka_unit_test(concurrent_binds_never_overcommit),
 	    cmocka_unit_test(clock_persists_in_state_dir),
 	    cmocka_unit_test(serves_https),

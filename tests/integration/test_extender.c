@@ -101,6 +101,28 @@ static void filter_node_names(void **state)
 	free(pod);
 }
 
+/* A request no card can ever hold is unresolvable on every node, so
+ * kube-scheduler does not try preemption for it; every node says the same
+ * short reason, which kube-scheduler's event counts as one. */
+static void larger_than_every_card_is_unresolvable(void **state)
+{
+	(void)state;
+	char *pod = pod_json("too-big", "{\"volcano.sh/vgpu-memory\":\"100000\"}", NULL);
+	char *body = args_json(pod, "NodeNames", "[\"gpu-a\",\"gpu-b\"]");
+	struct hx_resp r;
+	assert_int_equal(hx_post(&D, "/filter", body, &r), 0);
+	assert_int_equal(cJSON_GetArraySize(get(r.json, "NodeNames")), 0);
+	assert_int_equal(cJSON_GetArraySize(get(r.json, "FailedNodes")), 0);
+	const cJSON *unres = get(r.json, "FailedAndUnresolvableNodes");
+	assert_string_equal(get(unres, "gpu-a")->valuestring,
+			    "2/2 GPUs: card smaller than 100000 MiB");
+	assert_string_equal(get(unres, "gpu-b")->valuestring,
+			    "2/2 GPUs: card smaller than 100000 MiB");
+	hx_resp_free(&r);
+	free(body);
+	free(pod);
+}
+
 static void filter_full_nodes_and_lowercase(void **state)
 {
 	(void)state;
@@ -621,6 +643,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(filter_node_names),
 	    cmocka_unit_test(filter_full_nodes_and_lowercase),
+	    cmocka_unit_test(larger_than_every_card_is_unresolvable),
 	    cmocka_unit_test(non_vgpu_pod_passes),
 	    cmocka_unit_test(invalid_request_is_unresolvable),
 	    cmocka_unit_test(malformed_pod_is_400),

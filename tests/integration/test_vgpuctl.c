@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #define NCOLS 6    /* the SPEC columns */
-#define MAXCOLS 10 /* with -o wide */
+#define MAXCOLS 11 /* with -o wide; the last, Message, is free text */
 #define WAIT_MS 15000
 
 static const char *const dev_args[] = {"--dev", NULL};
@@ -151,7 +151,7 @@ static char *slurp(const char *path)
 }
 
 struct row {
-	char tok[MAXCOLS][128];
+	char tok[MAXCOLS][512];
 	int col[MAXCOLS]; /* where each cell starts, to check the alignment */
 	int n;
 };
@@ -163,7 +163,7 @@ static void split_row(const char *line, size_t len, struct row *r)
 		while (i < len && line[i] == ' ')
 			i++;
 		size_t s = i;
-		while (i < len && line[i] != ' ')
+		while (i < len && (line[i] != ' ' || r->n == MAXCOLS - 1))
 			i++;
 		if (i > s && i - s < sizeof r->tok[0]) {
 			r->col[r->n] = (int)s;
@@ -194,7 +194,7 @@ static void assert_table(const char *out, const struct row *row)
 	struct row head;
 	static const char *const names[MAXCOLS] = {
 	    "Workload",          "Queue",      "Status", "Priority", "GPUs", "Node", "Age",
-	    "Running/Requested", "Allocation", "Memory"};
+	    "Running/Requested", "Allocation", "Memory", "Message"};
 	assert_int_equal(find_row(out, "Workload", &head), 0);
 	assert_int_equal(head.n, row->n);
 	for (int k = 0; k < head.n; k++) {
@@ -264,7 +264,7 @@ static void test_apply_list_get_state(void **state)
 	/* get NAME: namespace default, a one-row table; NS/NAME and -n say the same. */
 	snprintf(want, sizeof want,
 		 "Workload        Queue    Status   Priority  GPUs  Node\n"
-		 "default/vgpu-a  default  Running  5         1     %s\n",
+		 "default/vgpu-a  default  Running  5         1     %.64s\n",
 		 a.tok[5]);
 	assert_int_equal(ctl(d, &out, "get", "vgpu-a"), 0);
 	assert_out(out, want);
@@ -322,7 +322,7 @@ static void test_describe(void **state)
 	wait_running(d, "default/vgpu-b", &b);
 	assert_int_equal(ctl(d, &out, "describe", "vgpu-b"), 0);
 	assert_prefix(out, "Name:        vgpu-b\nNamespace:   default\n");
-	snprintf(want, sizeof want, "\nNode:        %s\n", b.tok[5]);
+	snprintf(want, sizeof want, "\nNode:        %.64s\n", b.tok[5]);
 	assert_non_null(strstr(out, want));
 	assert_non_null(strstr(out, "\nStatus:      Running\n"));
 	assert_non_null(strstr(out, "\nvGPUs:       2 running of 2 requested\n"));
@@ -412,7 +412,7 @@ static const char wide_pods[] = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: b
 				"        volcano.sh/vgpu-number: 3\n";
 
 static void assert_wide(const char *out, const char *workload, const char *status,
-			const char *const want[3])
+			const char *const want[4])
 {
 	struct row r;
 	if (find_row(out, workload, &r))
@@ -423,7 +423,7 @@ static void assert_wide(const char *out, const char *workload, const char *statu
 	size_t age = strlen(r.tok[6]); /* "5s", "3m20s", ... */
 	assert_true(age >= 2 && r.tok[6][0] >= '0' && r.tok[6][0] <= '9');
 	assert_non_null(strchr("smhd", r.tok[6][age - 1]));
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 4; k++)
 		assert_string_equal(r.tok[7 + k], want[k]);
 }
 
@@ -442,17 +442,20 @@ static void test_list_wide(void **state)
 	wait_running(d, "default/big-mem", &r);
 	assert_int_equal(ctl(d, &out, "list", "-o", "wide"), 0);
 	assert_wide(out, "default/vgpu-a", "Running",
-		    (const char *const[]){"1/1", "0.20", "2000Mi"});
+		    (const char *const[]){"1/1", "0.20", "2000Mi", "-"});
 	assert_wide(out, "default/vgpu-b", "Running",
-		    (const char *const[]){"2/2", "0.60", "8000Mi"});
+		    (const char *const[]){"2/2", "0.60", "8000Mi", "-"});
 	assert_wide(out, "default/big-mem", "Running",
-		    (const char *const[]){"1/1", "0.50", "12288Mi"});
-	assert_wide(out, "default/too-many", "Submitted", (const char *const[]){"0/3", "-", "-"});
+		    (const char *const[]){"1/1", "0.50", "12288Mi", "-"});
+	assert_wide(out, "default/too-many", "Unschedulable",
+		    (const char *const[]){"0/3", "-", "-",
+					  "needs 3 vGPUs in one container, each on its own GPU; "
+					  "the largest node has 2 GPUs (no node can ever fit)"});
 	free(out);
 	assert_int_equal(ctl(d, &out, "get", "big-mem", "-o", "wide"), 0);
 	assert_prefix(out, "Workload");
 	assert_wide(out, "default/big-mem", "Running",
-		    (const char *const[]){"1/1", "0.50", "12288Mi"});
+		    (const char *const[]){"1/1", "0.50", "12288Mi", "-"});
 	free(out);
 	/* Not left pending: a dev loop stopped while it walks pending pods
 	 * leaks the rest of its list (src/store/devloop.c, place_pending). */
@@ -576,17 +579,220 @@ static void test_apply_twice(void **state)
 	assert_int_equal(ctl(d, &out, "apply", "-f", file), 0);
 	assert_out(out, "pod/default/dup created\n");
 	free(out);
-	assert_int_equal(ctl(d, &out, "apply", "-f", file), 1);
-	assert_prefix(out, "vgpuctl: pod/default/dup: ");
-	assert_non_null(strstr(out, "already exists"));
-	assert_null(strstr(out, "created"));
+	/* Again: nothing to do, as kubectl apply says. */
+	assert_int_equal(ctl(d, &out, "apply", "-f", file), 0);
+	assert_out(out, "pod/default/dup unchanged\n");
 	free(out);
+	/* A new label and annotation: patched into the stored pod. */
+	const char *labelled =
+	    hx_tmpfile("apiVersion: v1\nkind: Pod\nmetadata:\n  name: dup\n  labels:\n"
+		       "    team: a\n  annotations:\n    note: first\nspec:\n  containers: []\n",
+		       ".yaml");
+	assert_int_equal(ctl(d, &out, "apply", "-f", labelled), 0);
+	assert_out(out, "pod/default/dup configured\n");
+	free(out);
+	assert_int_equal(ctl(d, &out, "apply", "-f", labelled), 0);
+	assert_out(out, "pod/default/dup unchanged\n");
+	free(out);
+	assert_int_equal(ctl(d, &out, "get", "dup", "-o", "json"), 0);
+	cJSON *pod = cJSON_Parse(out), *md = cJSON_GetObjectItem(pod, "metadata");
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(md, "labels"), "team")->valuestring, "a");
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(md, "annotations"), "note")->valuestring,
+	    "first");
+	cJSON_Delete(pod);
+	free(out);
+	/* The spec of a pod cannot change: refused as the API server refuses it. */
+	const char *respec = hx_tmpfile("apiVersion: v1\nkind: Pod\nmetadata:\n  name: dup\n"
+					"spec:\n  containers:\n  - name: c\n",
+					".yaml");
+	assert_int_equal(ctl(d, &out, "apply", "-f", respec), 1);
+	assert_out(out, "vgpuctl: pod/default/dup: Pod \"dup\" is invalid: spec: Forbidden: pod "
+			"updates may not change fields other than metadata.labels and "
+			"metadata.annotations (delete the pod and apply again)\n");
+	free(out);
+	unlink(labelled);
+	unlink(respec);
 	/* A pod without vGPUs has no workload row; -o yaml still shows it. */
 	assert_int_equal(ctl(d, &out, "get", "dup"), 1);
 	assert_out(out, "vgpuctl: pod/default/dup is not a vGPU workload; -o yaml shows the pod\n");
 	free(out);
 	assert_int_equal(ctl(d, &out, "get", "dup", "-o", "yaml"), 0);
 	assert_prefix(out, "metadata:\n  name: dup\n");
+	free(out);
+	unlink(file);
+}
+
+/* Why pods do not run, as a new user meets it: two requests no card can
+ * ever hold (one of them bytes where MiB were meant), and a pod that waits
+ * for memory behind two that filled every card. */
+static const char why_pods[] = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: fill-1\n"
+			       "spec:\n  containers:\n  - name: c\n    resources:\n      limits:\n"
+			       "        volcano.sh/vgpu-number: 2\n"
+			       "        volcano.sh/vgpu-memory: 20000\n"
+			       "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: fill-2\n"
+			       "spec:\n  containers:\n  - name: c\n    resources:\n      limits:\n"
+			       "        volcano.sh/vgpu-number: 2\n"
+			       "        volcano.sh/vgpu-memory: 20000\n"
+			       "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: huge\n"
+			       "spec:\n  containers:\n  - name: c\n    resources:\n      limits:\n"
+			       "        volcano.sh/vgpu-memory: 100000\n"
+			       "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: bytes\n"
+			       "spec:\n  containers:\n  - name: c\n    resources:\n      limits:\n"
+			       "        volcano.sh/vgpu-memory: 2Gi\n"
+			       "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: waits\n"
+			       "spec:\n  containers:\n  - name: c\n    resources:\n      limits:\n"
+			       "        volcano.sh/vgpu-memory: 20000\n"
+			       "        volcano.sh/vgpu-cores: 10\n"
+			       "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: invalid\n"
+			       "spec:\n  containers:\n  - name: c\n    resources:\n      limits:\n"
+			       "        volcano.sh/vgpu-cores: 150\n";
+
+static int four_explained(const cJSON *rows, void *ud)
+{
+	const cJSON *row;
+	int n = 0;
+	(void)ud;
+	cJSON_ArrayForEach (row, rows) {
+		n += cJSON_IsString(cJSON_GetObjectItem(row, "message"));
+	}
+	return n == 4;
+}
+
+static const char *row_field(const cJSON *rows, const char *name, const char *key)
+{
+	const cJSON *row;
+	cJSON_ArrayForEach (row, rows) {
+		if (!strcmp(cJSON_GetObjectItem(row, "name")->valuestring, name))
+			return cJSON_GetObjectItem(row, key)->valuestring;
+	}
+	fail_msg("no row %s", name);
+	return NULL;
+}
+
+#define HUGE_WHY "needs 1 vGPU of 100000 MiB; the largest card has 24576 MiB (no node can ever fit)"
+#define WAITS_WHY "0/2 nodes fit: 2 insufficient memory (best free 4576 MiB, needs 20000 MiB)"
+
+static void test_why_pending(void **state)
+{
+	struct hx_daemon *d = *state;
+	const char *file = hx_tmpfile(why_pods, ".yaml");
+	struct hx_resp r;
+	char *out;
+	struct row row;
+	assert_int_equal(ctl(d, &out, "apply", "-f", file), 0);
+	free(out);
+	assert_int_equal(hx_wait_json(d, "/api/v1/jobs", four_explained, NULL, WAIT_MS), 0);
+	assert_int_equal(hx_get(d, "/api/v1/jobs", &r), 0);
+	assert_string_equal(row_field(r.json, "huge", "status"), "Unschedulable");
+	assert_string_equal(row_field(r.json, "huge", "message"), HUGE_WHY);
+	assert_string_equal(row_field(r.json, "bytes", "status"), "Unschedulable");
+	assert_string_equal(
+	    row_field(r.json, "bytes", "message"),
+	    "needs 1 vGPU of 2147483648 MiB (volcano.sh/vgpu-memory is in MiB; "
+	    "2147483648 MiB looks like bytes, which would be 2048 MiB); the largest "
+	    "card has 24576 MiB (no node can ever fit)");
+	assert_string_equal(row_field(r.json, "invalid", "status"), "Unschedulable");
+	assert_string_equal(
+	    row_field(r.json, "invalid", "message"),
+	    "invalid vGPU request: container c: volcano.sh/vgpu-cores is above 100");
+	assert_string_equal(row_field(r.json, "waits", "status"), "Submitted");
+	assert_string_equal(row_field(r.json, "waits", "message"), WAITS_WHY);
+	hx_resp_free(&r);
+
+	/* /debug/state keeps SPEC section 8's statuses and says it apart. */
+	assert_int_equal(hx_get(d, "/debug/state", &r), 0);
+	const cJSON *p;
+	cJSON_ArrayForEach (p, cJSON_GetObjectItem(r.json, "pods")) {
+		if (strcmp(cJSON_GetObjectItem(p, "name")->valuestring, "huge") != 0)
+			continue;
+		assert_string_equal(cJSON_GetObjectItem(p, "status")->valuestring, "Submitted");
+		assert_true(cJSON_IsTrue(cJSON_GetObjectItem(p, "unschedulable")));
+		assert_string_equal(cJSON_GetObjectItem(p, "reason")->valuestring, HUGE_WHY);
+	}
+	hx_resp_free(&r);
+
+	assert_int_equal(ctl(d, &out, "list", "-o", "wide"), 0);
+	assert_int_equal(find_row(out, "default/waits", &row), 0);
+	assert_table(out, &row);
+	assert_string_equal(row.tok[2], "Submitted");
+	assert_string_equal(row.tok[10], WAITS_WHY);
+	assert_int_equal(find_row(out, "default/huge", &row), 0);
+	assert_string_equal(row.tok[2], "Unschedulable");
+	assert_string_equal(row.tok[10], HUGE_WHY);
+	free(out);
+
+	assert_int_equal(ctl(d, &out, "describe", "huge"), 0);
+	if (!strstr(out, "\nStatus:      Unschedulable\n"
+			 "Reason:      " HUGE_WHY "\n"
+			 "Nodes:       0/2 nodes fit: 2 card smaller than 100000 MiB (no node can "
+			 "ever fit)\n"
+			 "Node:        -\n"
+			 "Request:\n"
+			 "  container 0: 1 vGPU x 100000 MiB, 0% compute\n"
+			 "vGPUs:       0 running of 1 requested\n"))
+		fail_msg("describe huge:\n%s", out);
+	free(out);
+	assert_int_equal(ctl(d, &out, "describe", "invalid"), 0);
+	if (!strstr(out, "\nStatus:      Unschedulable\n"
+			 "Reason:      invalid vGPU request: container c: volcano.sh/vgpu-cores is "
+			 "above 100\n"
+			 "Node:        -\n"
+			 "Request:     -\n"))
+		fail_msg("describe invalid:\n%s", out);
+	free(out);
+	assert_int_equal(ctl(d, &out, "describe", "waits"), 0);
+	if (!strstr(out, "\nStatus:      Submitted\n"
+			 "Reason:      " WAITS_WHY "\n"
+			 "Node:        -\n"
+			 "Request:\n"
+			 "  container 0: 1 vGPU x 20000 MiB, 10% compute\n"))
+		fail_msg("describe waits:\n%s", out);
+	free(out);
+	/* Deleting one filler lets it run; then it explains nothing. */
+	assert_int_equal(ctl(d, &out, "delete", "fill-1"), 0);
+	free(out);
+	wait_running(d, "default/waits", &row);
+	assert_int_equal(ctl(d, &out, "describe", "waits"), 0);
+	assert_null(strstr(out, "Reason:"));
+	free(out);
+	unlink(file);
+}
+
+/* Values the API server refuses are refused at once, naming the field. */
+static void test_apply_invalid_quantities(void **state)
+{
+	struct hx_daemon *d = *state;
+	char *out;
+	const char *file = hx_tmpfile(
+	    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: q1\nspec:\n  containers:\n"
+	    "  - name: c\n    resources:\n      limits:\n        volcano.sh/vgpu-memory: abc\n"
+	    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: q2\nspec:\n  containers:\n"
+	    "  - name: c\n    resources:\n      limits:\n        volcano.sh/vgpu-memory: \"-100\"\n"
+	    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: q3\nspec:\n  containers:\n"
+	    "  - name: a\n  - name: c\n    resources:\n      requests:\n"
+	    "        volcano.sh/vgpu-memory: 1.5\n"
+	    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: q4\nspec:\n  containers:\n"
+	    "  - name: c\n    resources:\n      limits:\n        volcano.sh/vgpu-number: -1\n",
+	    ".yaml");
+	assert_int_equal(ctl(d, &out, "apply", "-f", file), 1);
+	assert_out(out, "vgpuctl: pod/default/q1: Pod \"q1\" is invalid: "
+			"spec.containers[0].resources.limits[volcano.sh/vgpu-memory]: Invalid "
+			"value: \"abc\": quantities must match the regular expression "
+			"'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'\n"
+			"vgpuctl: pod/default/q2: Pod \"q2\" is invalid: "
+			"spec.containers[0].resources.limits[volcano.sh/vgpu-memory]: Invalid "
+			"value: \"-100\": must be greater than or equal to 0\n"
+			"vgpuctl: pod/default/q3: Pod \"q3\" is invalid: "
+			"spec.containers[1].resources.requests[volcano.sh/vgpu-memory]: Invalid "
+			"value: \"1.5\": must be an integer\n"
+			"vgpuctl: pod/default/q4: Pod \"q4\" is invalid: "
+			"spec.containers[0].resources.limits[volcano.sh/vgpu-number]: Invalid "
+			"value: \"-1\": must be greater than or equal to 0\n");
+	free(out);
+	assert_int_equal(ctl(d, &out, "list", "-A"), 0);
+	assert_out(out, "No workloads found.\n");
 	free(out);
 	unlink(file);
 }
@@ -825,6 +1031,8 @@ int main(void)
 	    WITH_DAEMON(test_completion),
 	    WITH_DAEMON(test_apply_malformed),
 	    WITH_DAEMON(test_apply_twice),
+	    WITH_DAEMON(test_why_pending),
+	    WITH_DAEMON(test_apply_invalid_quantities),
 	    WITH_DAEMON(test_delete),
 	    WITH_DAEMON(test_admin_actions),
 	    cmocka_unit_test(test_usage_errors),

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "vx/explain.h"
 #include "vx/memstore.h"
 #include "vx/pipeline.h"
 #include "vx/sync.h"
@@ -382,6 +383,57 @@ static void prioritize_nominates(void **state)
 	nom_free(&noms);
 }
 
+/* The one explanation of a waiting pod: nodes counted by reason with the
+ * model's best figures, or the whole-pod rule no node can ever meet. */
+static void explain_waiting_pods(void **state)
+{
+	(void)state;
+	struct fx *f =
+	    fx_new(NODE("a", "") NODE("b", "") NODE("c", "") POD("p1", "8000", "0")
+		       POD("p2", "8000", "0") POD("p3", "8000", "0") POD("p4", "8000", "0")
+			   POD("p5", "8000", "0") POD("p6", "7000", "0"),
+		   POLICY_BINPACK);
+	static const char *const at[] = {"a", "a", "b", "b", "c", "c"};
+	char name[16];
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof name, "p%d", i + 1);
+		assert_int_equal(bind_pod(f, name, at[i]), 0);
+	}
+	struct pipe_filter_out out;
+	struct explain ex;
+	int scores[3];
+	struct req_pod r;
+	char err[128];
+	cJSON *pod = cJSON_Parse("{\"spec\":{\"containers\":[{\"resources\":{\"limits\":{"
+				 "\"volcano.sh/vgpu-memory\":\"5000\"}}}]}}");
+	assert_int_equal(req_parse_pod(pod, &r, err, sizeof err), 0);
+	filter3(f, "5000", &out, scores);
+	explain_pod(&f->cluster, &r, &out, &ex);
+	assert_string_equal(
+	    ex.msg, "0/3 nodes fit: 3 insufficient memory (best free 3000 MiB, needs 5000 MiB)");
+	assert_string_equal(ex.nodes, ex.msg);
+	assert_string_equal(ex.top, "insufficient memory");
+	assert_false(ex.never);
+	pipe_filter_out_free(&out);
+	req_free(&r);
+	cJSON_Delete(pod);
+
+	pod = cJSON_Parse("{\"spec\":{\"containers\":[{\"resources\":{\"limits\":{"
+			  "\"volcano.sh/vgpu-memory\":\"12000\"}}}]}}");
+	assert_int_equal(req_parse_pod(pod, &r, err, sizeof err), 0);
+	filter3(f, "12000", &out, scores);
+	explain_pod(&f->cluster, &r, &out, &ex);
+	assert_string_equal(ex.msg, "needs 1 vGPU of 12000 MiB; the largest card has 10000 MiB (no "
+				    "node can ever fit)");
+	assert_string_equal(ex.nodes,
+			    "0/3 nodes fit: 3 card smaller than 12000 MiB (no node can ever fit)");
+	assert_true(ex.never);
+	pipe_filter_out_free(&out);
+	req_free(&r);
+	cJSON_Delete(pod);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +444,7 @@ int main(void)
 	    cmocka_unit_test(memory_store_ops),
 	    cmocka_unit_test(preempt_keeps_the_smallest_set),
 	    cmocka_unit_test(prioritize_nominates),
+	    cmocka_unit_test(explain_waiting_pods),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,6 +141,100 @@ static void quantities(void **state)
 	assert_int_equal(req_parse_quantity("99999999999999999999", &v), -1);
 }
 
+/* Every form the API server accepts, read as it reads them; only whole,
+ * non-negative values are a valid count of an extended resource. */
+static void quantities_as_the_api_server_reads_them(void **state)
+{
+	static const struct {
+		const char *in;
+		enum req_quantity want;
+		int64_t v;
+	} cases[] = {
+	    {"2Gi", REQ_Q_OK, 2147483648LL},
+	    {"1.5k", REQ_Q_OK, 1500},
+	    {"1e3", REQ_Q_OK, 1000},
+	    {"1E3", REQ_Q_OK, 1000},
+	    {"2E", REQ_Q_OK, 2000000000000000000LL},
+	    {"+7", REQ_Q_OK, 7},
+	    {"0.5Ki", REQ_Q_OK, 512},
+	    {"3.", REQ_Q_OK, 3},
+	    {"-0", REQ_Q_OK, 0},
+	    {"007", REQ_Q_OK, 7},
+	    {"2000000u", REQ_Q_OK, 2},
+	    {"1.50", REQ_Q_FRACTION, 0},
+	    {"1.5", REQ_Q_FRACTION, 0},
+	    {"0.05", REQ_Q_FRACTION, 0},
+	    {"1500m", REQ_Q_FRACTION, 0},
+	    {"1e-3", REQ_Q_FRACTION, 0},
+	    {"-1", REQ_Q_NEGATIVE, 0},
+	    {"-100", REQ_Q_NEGATIVE, 0},
+	    {"abc", REQ_Q_SYNTAX, 0},
+	    {".", REQ_Q_SYNTAX, 0},
+	    {"1 ", REQ_Q_SYNTAX, 0},
+	    {"1e", REQ_Q_SYNTAX, 0},
+	    {"1KiB", REQ_Q_SYNTAX, 0},
+	    {"", REQ_Q_SYNTAX, 0},
+	    {"8Ei", REQ_Q_RANGE, 0},
+	    {"9223372036854775807", REQ_Q_OK, INT64_MAX},
+	    {"9223372036854775808", REQ_Q_RANGE, 0},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int64_t v = -1;
+		enum req_quantity q = req_quantity(cases[i].in, &v);
+		if (q != cases[i].want || (q == REQ_Q_OK && v != cases[i].v))
+			fail_msg("\"%s\": got %d (%lld), want %d (%lld)", cases[i].in, q,
+				 (long long)v, cases[i].want, (long long)cases[i].v);
+	}
+}
+
+static void validate(const char *limits, const char *want)
+{
+	char json[512], err[512];
+	snprintf(json, sizeof json,
+		 "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"containers\":[{\"name\":\"a\"},"
+		 "{\"name\":\"b\",\"resources\":{\"limits\":%s}}]}}",
+		 limits);
+	cJSON *pod = cJSON_Parse(json);
+	assert_non_null(pod);
+	int rc = req_validate_pod(pod, err, sizeof err);
+	cJSON_Delete(pod);
+	if (!want) {
+		assert_int_equal(rc, 0);
+		return;
+	}
+	assert_int_equal(rc, -1);
+	assert_string_equal(err, want);
+}
+
+static void created_pods_validated(void **state)
+{
+	(void)state;
+	validate("{\"volcano.sh/vgpu-memory\":\"2Gi\",\"cpu\":\"1.5\"}", NULL);
+	validate("{\"volcano.sh/vgpu-memory\":2000}", NULL);
+	validate(
+	    "{\"volcano.sh/vgpu-memory\":\"1.5\"}",
+	    "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-memory]: "
+	    "Invalid value: \"1.5\": must be an integer");
+	validate(
+	    "{\"volcano.sh/vgpu-number\":1.5}",
+	    "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-number]: "
+	    "Invalid value: \"1.5\": must be an integer");
+	validate(
+	    "{\"volcano.sh/vgpu-cores\":-1}",
+	    "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-cores]: "
+	    "Invalid value: \"-1\": must be greater than or equal to 0");
+	validate(
+	    "{\"volcano.sh/vgpu-memory\":\"-100\"}",
+	    "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-memory]: "
+	    "Invalid value: \"-100\": must be greater than or equal to 0");
+	validate(
+	    "{\"volcano.sh/vgpu-memory\":\"abc\"}",
+	    "Pod \"x\" is invalid: spec.containers[1].resources.limits[volcano.sh/vgpu-memory]: "
+	    "Invalid value: \"abc\": quantities must match the regular expression "
+	    "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+}
+
 static void selectors_and_policies(void **state)
 {
 	(void)state;
@@ -170,6 +264,8 @@ static void selectors_and_policies(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(quantities_as_the_api_server_reads_them),
+	    cmocka_unit_test(created_pods_validated),
 	    cmocka_unit_test(limits_win_over_requests),
 	    cmocka_unit_test(defaults),
 	    cmocka_unit_test(percentage),
