@@ -224,7 +224,10 @@ async function specShaped(browser, base) {
 }
 
 async function run(browser, base) {
-  for (const p of [pod("inference", 1, 3000, 30), pod("training", 2, 12000, 50), pod("too-big", 3, 1000, 10)])
+  // training and filler half-fill every card; too-big (2 x 20000 MiB) then waits, and could
+  // run once they leave: a waiting row, not an Unschedulable one.
+  for (const p of [pod("inference", 1, 3000, 30), pod("training", 2, 12000, 50),
+                   pod("filler", 2, 12000, 50), pod("too-big", 2, 20000, 10)])
     check("created " + p.metadata.name, (await call(base, "POST", "/api/v1/pods", p)).status === 201);
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(T);
