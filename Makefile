@@ -118,6 +118,8 @@ integration: all $(INTEG_BIN) $(FAKE_BIN)
 bench: all $(BUILD)/loadgen $(FAKE_BIN) $(BUILD)/devstart
 	@VX_BUILD=$(BUILD) $(BUILD)/loadgen --daemon $(BUILD)/vgpu-extender --out $(BUILD)/bench.json
 	@$(BUILD)/devstart --daemon $(BUILD)/vgpu-extender --out $(BUILD)/bench-devstart.json
+	@VX_BUILD=$(BUILD) $(BUILD)/loadgen --daemon $(BUILD)/vgpu-extender --no-cluster --no-sched \
+	  --queues 100 --pods 2000 --out $(BUILD)/bench-queues.json
 
 # The queue walkthrough of the README, step by step, in dev mode.
 demo: all

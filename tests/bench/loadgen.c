@@ -90,7 +90,9 @@ struct opts {
 	int nodes, gpus, pods, warmup, clients, busy;
 	bool dev, cluster, sched; /* which parts run */
 	int sched_pods;
-	struct kb_opts kb; /* the cluster part; daemon, nodes and gpus are shared */
+	int queues;         /* > 0: the dev part again with this many queues */
+	const char *config; /* the daemon's --config for a dev run, or NULL */
+	struct kb_opts kb;  /* the cluster part; daemon, nodes and gpus are shared */
 };
 
 struct shared {
@@ -146,7 +148,8 @@ static int parse_clients(const char *s, struct kb_opts *kb)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	*o = (struct opts){
-	    NULL, "build/bench.json", 5000, 8, 3000, 300, 1, 5, true, true, true, 1000, {0}};
+	    NULL, "build/bench.json", 5000, 8, 3000, 300, 1, 5, true, true, true, 1000, 0, NULL,
+	    {0}};
 	o->kb =
 	    (struct kb_opts){.pods = 100000, .binds = 2000, .clients = {1, 2, 4}, .nclients = 3};
 	static char fake[4096];
@@ -204,6 +207,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			rc = parse_int(v, a, 0, &o->kb.pods);
 		else if (!strcmp(a, "--binds"))
 			rc = parse_int(v, a, 1, &o->kb.binds);
+		else if (!strcmp(a, "--queues"))
+			rc = parse_int(v, a, 1, &o->queues);
 		else if (!strcmp(a, "--sched-pods"))
 			rc = parse_int(v, a, 1, &o->sched_pods);
 		else if (!strcmp(a, "--bind-clients"))
@@ -546,7 +551,8 @@ static int verify_binding(const struct shared *sh)
 
 /* The daemon ------------------------------------------------------------ */
 
-static pid_t spawn_daemon(const char *bin, const char *cluster, const char *listen)
+static pid_t spawn_daemon(const char *bin, const char *cluster, const char *listen,
+			  const char *config)
 {
 	pid_t parent = getpid(), pid = fork();
 	if (pid < 0)
@@ -556,8 +562,12 @@ static pid_t spawn_daemon(const char *bin, const char *cluster, const char *list
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(127);
-		execl(bin, bin, "--dev", "--cluster", cluster, "--listen", listen, "--log-level",
-		      "warn", (char *)NULL);
+		if (config)
+			execl(bin, bin, "--dev", "--cluster", cluster, "--listen", listen,
+			      "--log-level", "warn", "--config", config, (char *)NULL);
+		else
+			execl(bin, bin, "--dev", "--cluster", cluster, "--listen", listen,
+			      "--log-level", "warn", (char *)NULL);
 		fprintf(stderr, "loadgen: cannot run %s: %s\n", bin, strerror(errno));
 		_exit(127);
 	}
@@ -867,7 +877,7 @@ static int run_dev(const struct opts *op, struct figures *fp)
 	snprintf(sh.base, sizeof sh.base, "http://%s", listen);
 	fflush(stdout);
 	t0 = bench_now_s();
-	pid_t pid = spawn_daemon(o.daemon, cluster, listen);
+	pid_t pid = spawn_daemon(o.daemon, cluster, listen, o.config);
 	if (pid < 0) {
 		fprintf(stderr, "loadgen: fork: %s\n", strerror(errno));
 		unlink(cluster);
@@ -921,6 +931,58 @@ static int run_dev(const struct opts *op, struct figures *fp)
 	return f.errors ? 1 : 0;
 }
 
+/* A config of n queues; the benchmark's namespace belongs to the middle one,
+ * so every filter does a real admission. Returns the path (static). */
+static const char *queues_config(int n)
+{
+	static char path[] = "/tmp/vx-bench-queues-XXXXXX.yaml";
+	int fd = mkstemps(path, 5);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f)
+		return NULL;
+	fputs("queues:\n", f);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "  - name: q%03d\n    namespaces: [%s]\n    quota: %d\n    limit: -1\n",
+			i, i == n / 2 ? "bench" : "unused", i == n / 2 ? 100000 : 1);
+	fclose(f);
+	return path;
+}
+
+/* The dev part without queues, then with o->queues of them: queue admission
+ * is a lookup and a comparison, so filter p50 should not move (<= 5%). */
+static int queues_run(struct opts *o)
+{
+	struct figures plain = {0}, queued = {0};
+	const char *cfg = queues_config(o->queues);
+	if (!cfg || curl_global_init(CURL_GLOBAL_DEFAULT))
+		return 2;
+	int rc = run_dev(o, &plain);
+	o->config = cfg;
+	int rc2 = rc == 2 ? 2 : run_dev(o, &queued);
+	unlink(cfg);
+	curl_global_cleanup();
+	if (rc == 2 || rc2 == 2)
+		return 2;
+	double ratio = queued.filter_p50 / plain.filter_p50;
+	printf("\nqueues: filter p50 %.0f us without queues, %.0f us with %d queues: %.3fx "
+	       "(target <= 1.05x) %s\n",
+	       plain.filter_p50, queued.filter_p50, o->queues, ratio,
+	       ratio <= 1.05 ? "met" : "MISSED");
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "filter_p50_us_without_queues", round(plain.filter_p50));
+	cJSON_AddNumberToObject(j, "filter_p50_us_with_queues", round(queued.filter_p50));
+	cJSON_AddNumberToObject(j, "queues", o->queues);
+	char *text = cJSON_Print(j);
+	FILE *f = fopen(o->out, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+	free(text);
+	cJSON_Delete(j);
+	return rc || rc2 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -936,6 +998,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "loadgen: curl_global_init failed\n");
 		return 2;
 	}
+	if (o.queues > 0)
+		return queues_run(&o);
 	double t0 = bench_now_s();
 	if (o.dev)
 		dev_rc = run_dev(&o, &f);

@@ -221,8 +221,74 @@ static void seed_walkthrough(void **state)
 	hx_resp_free(&r);
 }
 
+static long reclaims(void)
+{
+	struct hx_resp r;
+	long n = 0;
+	assert_int_equal(hx_get(&D, "/metrics", &r), 0);
+	for (const char *p = strstr(r.body, "\nvgpu_extender_reclaims_total{"); p;
+	     p = strstr(p + 1, "\nvgpu_extender_reclaims_total{"))
+		n += atol(strchr(p, '}') + 2);
+	hx_resp_free(&r);
+	return n;
+}
+
+/* The older walkthrough, quota 1 each on 4 GPUs: a1..a4 take everything,
+ * b1..b4 arrive; kube-scheduler keeps retrying the waiting ones. team-b
+ * gets 2 GPUs back, team-a keeps 2, and it stays so. */
+static void older_walkthrough(void **state)
+{
+	(void)state;
+	char name[16], n[64];
+	assert_int_equal(hx_stop(&D), 0);
+	fake("POST", "/fake/reset", NULL);
+	node("n1");
+	node("n2");
+	const char *cfg = hx_tmpfile("queues:\n  - name: team-a\n    namespaces: [team-a]\n"
+				     "    quota: 1\n  - name: team-b\n    namespaces: [team-b]\n"
+				     "    quota: 1\n",
+				     ".yaml");
+	const char *args[] = {"--kubeconfig", F.kubeconfig, "--config", cfg, NULL};
+	assert_int_equal(hx_start(&D, args), 0);
+	for (int i = 1; i <= 4; i++) {
+		snprintf(name, sizeof name, "a%d", i);
+		pod("team-a", name, 1);
+		assert_int_equal(schedule("team-a", name, n), 1);
+		wait_running("team-a", name);
+	}
+	for (int i = 1; i <= 4; i++) {
+		snprintf(name, sizeof name, "b%d", i);
+		pod("team-b", name, 1);
+	}
+	int bound = 0;
+	int done[5] = {0};
+	for (int round = 0; round < 60 && bound < 2; round++) { /* kube-scheduler's retries */
+		for (int i = 1; i <= 4 && bound < 2; i++) {
+			snprintf(name, sizeof name, "b%d", i);
+			if (!done[i] && schedule("team-b", name, n))
+				done[i] = 1, bound++;
+		}
+		usleep(100 * 1000);
+	}
+	assert_int_equal(bound, 2);
+	usleep(1500 * 1000); /* settled: nothing else goes */
+	int a_left = 0;
+	for (int i = 1; i <= 4; i++) {
+		snprintf(name, sizeof name, "a%d", i);
+		a_left += !gone("team-a", name);
+	}
+	assert_int_equal(a_left, 2);
+	assert_int_equal(reclaims(), 2);
+	for (int i = 1; i <= 4; i++) { /* the two still waiting get nothing */
+		snprintf(name, sizeof name, "b%d", i);
+		if (!done[i])
+			assert_int_equal(schedule("team-b", name, n), 0);
+	}
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(seed_walkthrough)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(seed_walkthrough),
+					   cmocka_unit_test(older_walkthrough)};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
