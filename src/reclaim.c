@@ -226,6 +226,11 @@ bool reclaim_plan(const struct pipeline *pl, int64_t now_ms, bool (*skip)(void *
 		  void *ud, struct reclaim_plan *out)
 {
 	const struct cluster *c = pl->cluster;
+	bool any_over = false; /* no queue above its share: nothing to take, skip the scan */
+	for (int q = 0; q < c->queues.n && !any_over; q++)
+		any_over = alloc_of(c, q) > share_of(c, q) + EPS;
+	if (!any_over)
+		return false;
 	const struct cl_pod **want = xcalloc(hmap_size(&c->pods), sizeof(const struct cl_pod *));
 	size_t it = 0, n = 0;
 	void *v;

@@ -63,8 +63,13 @@ static int start(struct sched *s)
 		fprintf(stderr, "schedbench: the fake API server did not start\n");
 		return -1;
 	}
-	const char *dargs[] = {"--kubeconfig", s->fake.kubeconfig, "--log-level",
-			       getenv("SB_LOG") ? getenv("SB_LOG") : "warn", NULL};
+	const char *dargs[] = {"--kubeconfig",
+			       s->fake.kubeconfig,
+			       "--threads",
+			       getenv("SB_THREADS") ? getenv("SB_THREADS") : "2",
+			       "--log-level",
+			       getenv("SB_LOG") ? getenv("SB_LOG") : "warn",
+			       NULL};
 	if (hx_start(&s->daemon, dargs)) {
 		fprintf(stderr, "schedbench: the daemon did not become ready\n");
 		hx_dump_log(&s->daemon);
