@@ -102,41 +102,13 @@ bool admin_gate(struct vx_daemon *d, const struct http_req *req, struct http_res
 	return false;
 }
 
+/* Through the store's Event op: cluster mode records it, dev mode keeps no
+ * Events (the log has the line). */
 static void post_event(struct vx_daemon *d, const char *ns, const char *name, const char *reason,
 		       const char *msg)
 {
-	if (d->cfg.dev)
-		return; /* dev mode keeps no Events; the log has the line */
-	char path[320], ts[32], ev[320], err[256];
-	struct kube_resp r;
-	clk_format_rfc3339(clk_now_s(&d->clock), ts, sizeof ts);
-	snprintf(ev, sizeof ev, "%s.admin.%llx", name, (unsigned long long)clk_now_ms(&d->clock));
-	cJSON *o = cJSON_CreateObject(), *md = cJSON_AddObjectToObject(o, "metadata");
-	cJSON_AddStringToObject(o, "apiVersion", "v1");
-	cJSON_AddStringToObject(o, "kind", "Event");
-	cJSON_AddStringToObject(md, "name", ev);
-	cJSON_AddStringToObject(md, "namespace", ns);
-	cJSON *io = cJSON_AddObjectToObject(o, "involvedObject");
-	cJSON_AddStringToObject(io, "apiVersion", "v1");
-	cJSON_AddStringToObject(io, "kind", "Pod");
-	cJSON_AddStringToObject(io, "namespace", ns);
-	cJSON_AddStringToObject(io, "name", name);
-	cJSON_AddStringToObject(o, "reason", reason);
-	cJSON_AddStringToObject(o, "message", msg);
-	cJSON_AddStringToObject(o, "type", "Normal");
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "source"), "component", "vgpu-extender");
-	cJSON_AddStringToObject(o, "firstTimestamp", ts);
-	cJSON_AddStringToObject(o, "lastTimestamp", ts);
-	cJSON_AddNumberToObject(o, "count", 1);
-	char *body = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	snprintf(path, sizeof path, "/api/v1/namespaces/%s/events", ns);
-	if (kube_request(kstore_client(d->store), "POST", path, NULL, body, strlen(body), &r, NULL,
-			 err, sizeof err) ||
-	    r.status >= 300)
-		log_warn("cannot record event %s for pod %s/%s", reason, ns, name);
-	free(body);
-	kube_resp_free(&r);
+	if (d->store->ops->pod_event)
+		d->store->ops->pod_event(d->store, ns, name, NULL, reason, msg);
 }
 
 int admin_record(struct vx_daemon *d, const char *ns, const char *name, const char *user,
