@@ -269,6 +269,7 @@ struct reclaimer {
 	int npairs;
 	struct refused refused[MAX_REFUSED]; /* the loop's own */
 	int64_t now_ms;
+	uint64_t seen_version; /* the model's version the shares were computed at */
 };
 
 static int64_t mono_ms(void)
@@ -372,9 +373,20 @@ static void pass(struct reclaimer *r)
 	struct cluster *c = r->pl->cluster;
 	struct reclaim_plan plan;
 	r->now_ms = mono_ms();
-	cluster_wrlock(c);
-	reclaim_update_shares(c);
+	/* With the default queue alone there is nobody to reclaim from; and the
+	 * shares move only when the model does. A write lock stalls filters for
+	 * as long as one filter takes, so take it only when something changed. */
+	cluster_rdlock(c);
+	bool lone = c->queues.n <= 1, moved = c->version != r->seen_version;
 	cluster_unlock(c);
+	if (lone)
+		return;
+	if (moved) {
+		cluster_wrlock(c);
+		reclaim_update_shares(c);
+		r->seen_version = c->version;
+		cluster_unlock(c);
+	}
 	struct store *st = r->pl->store;
 	if (st->ops->is_leader && !st->ops->is_leader(st))
 		return; /* only the leader evicts */
