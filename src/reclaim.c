@@ -106,11 +106,14 @@ static int candidates(const struct cluster *c, const struct cl_node *n, int rq,
 }
 
 /* After the move, the reclaiming queue may not be more over-served than
- * any victim's queue: otherwise the victims could reclaim it straight back. */
+ * any victim's queue (KAI's rule: it binds only once the reclaimer is above
+ * its share, which the pods reclaim serves never are; kept for rounding). */
 static bool no_ping_pong(const struct cluster *c, int rq, double need,
 			 const struct cl_pod *const *set, int n)
 {
 	double mine = saturation(alloc_of(c, rq) + need, share_of(c, rq));
+	if (mine <= 1 + EPS)
+		return true; /* within its share: the victims cannot take it back */
 	for (int i = 0; i < n; i++) {
 		int vq = set[i]->qidx;
 		double freed = 0;

@@ -1,7 +1,7 @@
 /* Unit tests for the reclaim plan over a model fed through sync: which
  * pod waits for reclaim, and which victims it gets (the seed's, lowest
- * priority first, newest first, never below quota, the smallest set on
- * one node, no eviction back and forth). */
+ * priority first, newest first, the most over-served queue first, never
+ * below quota, the smallest set on one node, no eviction back and forth). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,6 +147,24 @@ static void priority_then_newest(void **state)
 	fx_free(f);
 }
 
+/* Two queues above their shares on one node: the more over-served one
+ * gives (x has weight 0.25, so a smaller share of the surplus than y), even
+ * though y's pod is the newer. */
+static void most_over_served_queue(void **state)
+{
+	(void)state;
+	char got[256];
+	struct queue_conf qs[4] = {q("x", 0), q("y", 0), q("w", 2), q("z", 1)};
+	qs[0].weight = 0.25;
+	struct fx *f = fx_new(2, qs, 4);
+	pod(f, "x", "x1", "n1-0", 0, 1);
+	pod(f, "y", "y1", "n1-1", 0, 2);
+	pod(f, "w", "w1", "n2-0,n2-1", 0, 3); /* at its quota: no victim */
+	pod(f, "z", "z1", NULL, 0, 4);
+	assert_string_equal(plan(f, got, sizeof got), "x1");
+	fx_free(f);
+}
+
 /* A queue at its quota is never a victim, even if another waits. */
 static void never_below_quota(void **state)
 {
@@ -205,6 +223,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(seed),
 	    cmocka_unit_test(priority_then_newest),
+	    cmocka_unit_test(most_over_served_queue),
 	    cmocka_unit_test(never_below_quota),
 	    cmocka_unit_test(no_back_and_forth),
 	    cmocka_unit_test(smallest_set_on_one_node),
