@@ -52,8 +52,12 @@ static struct pipe_pod pipe_pod_of(const cJSON *pod, const struct req_pod *r)
 {
 	const cJSON *md = json_path(pod, "metadata", NULL);
 	const char *ns = json_str(md, "namespace");
-	return (struct pipe_pod){r, ns ? ns : "default", json_str(md, "name"), json_str(md, "uid"),
-				 json_label(pod, VX_LABEL_QUEUE)};
+	return (struct pipe_pod){r,
+				 ns ? ns : "default",
+				 json_str(md, "name"),
+				 json_str(md, "uid"),
+				 json_label(pod, VX_LABEL_QUEUE),
+				 json_annotation(pod, VX_ANN_BILLING)};
 }
 
 /* ExtenderArgs from the body, or a 400 already written to resp. */
@@ -418,12 +422,94 @@ static void route_get(struct vx_daemon *d, const struct http_req *req, struct ht
 	} else if (!strcmp(p, "/debug/state")) {
 		ops_debug_state(d, &resp->body);
 	} else if (!strcmp(p, "/api/v1/jobs")) {
-		ops_jobs(d, http_query(req, "namespace"), http_query(req, "queue"), &resp->body);
+		ops_jobs(d, http_query(req, "namespace"), http_query(req, "queue"),
+			 http_query(req, "license"), &resp->body);
+	} else if (!strncmp(p, "/api/v1/licenses/", 17) && p[17] && !strchr(p + 17, '/')) {
+		if (ops_license(d, p + 17, &resp->body))
+			json_error(resp, 404, "no such licence");
 	} else if (two_segments(p, "/api/v1/pods/", ns, name, sizeof ns)) {
 		h_get_pod(d, ns, name, resp);
 	} else {
 		json_error(resp, 404, "no such GET route");
 	}
+}
+
+/* The pod a job action names, as the model knows it: 404 when unknown, 409
+ * when it has finished (SPEC section 9). */
+static bool job_actionable(struct vx_daemon *d, const char *ns, const char *name,
+			   struct http_resp *resp)
+{
+	char key[VX_POD_KEY_MAX];
+	cluster_rdlock(&d->cluster);
+	const struct cl_pod *p = cluster_pod(&d->cluster, pod_key(key, ns, name));
+	int st = p ? (int)p->status : -1;
+	cluster_unlock(&d->cluster);
+	if (st < 0)
+		json_error(resp, 404, "no such job");
+	else if (st == POD_COMPLETED || st == POD_FAILED)
+		json_error(resp, 409, "the job has finished");
+	return st == POD_SUBMITTED || st == POD_RUNNING;
+}
+
+/* Writes annotations on the job's pod through the store (an API server
+ * patch in cluster mode, so every replica sees it through its watch). */
+static void job_annotate(struct vx_daemon *d, const char *ns, const char *name, const char *user,
+			 const char *key, const char *val, const char *action,
+			 struct http_resp *resp)
+{
+	struct store_err e = {0};
+	cJSON *ann = cJSON_CreateObject();
+	cJSON_AddStringToObject(ann, key, val);
+	int rc = d->store->ops->patch_pod_annotations(d->store, ns, name, ann, &e);
+	cJSON_Delete(ann);
+	if (rc == 0)
+		admin_record(d, ns, name, user, action, &e);
+	if (rc)
+		json_error(resp, e.code ? e.code : 500, e.msg);
+	else
+		buf_puts(&resp->body, "{\"status\":\"Success\"}");
+}
+
+/* PATCH /api/v1/jobs/{ns}/{name} {"priority":N}, N in 1..10. */
+static void h_job_priority(struct vx_daemon *d, const struct http_req *req, const char *ns,
+			   const char *name, const char *user, struct http_resp *resp)
+{
+	char val[16], action[48];
+	cJSON *b = body_ok(req, resp) ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
+	const cJSON *pr = cJSON_GetObjectItemCaseSensitive(b, "priority");
+	bool ok = cJSON_IsNumber(pr) && pr->valuedouble == (double)pr->valueint &&
+		  pr->valueint >= VX_PRIORITY_MIN && pr->valueint <= VX_PRIORITY_MAX;
+	int prio = ok ? pr->valueint : 0;
+	cJSON_Delete(b);
+	if (!ok) {
+		if (!req->too_large)
+			json_error(resp, 400,
+				   "want {\"priority\": N} with N a whole number from 1 to 10");
+		return;
+	}
+	if (!job_actionable(d, ns, name, resp))
+		return;
+	snprintf(val, sizeof val, "%d", prio);
+	snprintf(action, sizeof action, "priority %d", prio);
+	job_annotate(d, ns, name, user, VX_ANN_PRIORITY, val, action, resp);
+}
+
+/* POST /api/v1/jobs/{ns}/{name}/use-credits: out of the licence at once. */
+static bool h_job_credits(struct vx_daemon *d, const struct http_req *req, const char *user,
+			  struct http_resp *resp)
+{
+	char ns[256], name[256], path[600];
+	size_t n = strlen(req->path), sl = strlen("/use-credits");
+	if (strcmp(req->method, "POST") != 0 || n <= sl ||
+	    strcmp(req->path + n - sl, "/use-credits") != 0)
+		return false;
+	snprintf(path, sizeof path, "%.*s", (int)(n - sl), req->path);
+	if (!two_segments(path, "/api/v1/jobs/", ns, name, sizeof ns))
+		return false;
+	if (job_actionable(d, ns, name, resp))
+		job_annotate(d, ns, name, user, VX_ANN_BILLING, LICENSE_BILLING_CREDITS,
+			     "use-credits", resp);
+	return true;
 }
 
 void api_handle(void *ud, const struct http_req *req, struct http_resp *resp)
@@ -435,6 +521,11 @@ void api_handle(void *ud, const struct http_req *req, struct http_resp *resp)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!admin_gate(d, req, resp, &who))
 		; /* refused: resp holds the 401, 403 or 503 */
+	else if (h_job_credits(d, req, who.user, resp))
+		; /* answered */
+	else if (!strcmp(req->method, "PATCH") &&
+		 two_segments(req->path, "/api/v1/jobs/", ns, name, sizeof ns))
+		h_job_priority(d, req, ns, name, who.user, resp);
 	else if (!strcmp(req->method, "POST"))
 		route_post(d, req, resp);
 	else if (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"))

@@ -2,6 +2,7 @@
  * cfgcheck.h. Each section is a table of known fields and what their values
  * must be, so an unknown or misspelt field is an error too. */
 #include "vx/cfgcheck.h"
+#include "vx/license.h"
 #include "vx/queue.h"
 #include "vx/xalloc.h"
 
@@ -203,5 +204,47 @@ int cfgcheck_queues(yaml_document_t *d, yaml_node_t *v, struct queue_conf **out)
 	for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
 	     i++)
 		read_queue(d, yaml_document_get_node(d, *i), &(*out)[k++]);
+	return k;
+}
+
+static void read_license(yaml_document_t *d, const yaml_node_t *e, struct license_conf *l)
+{
+	*l = (struct license_conf){NULL, NULL, 0, 0, 0, 0};
+	for (yaml_node_pair_t *p = e->data.mapping.pairs.start; p < e->data.mapping.pairs.top;
+	     p++) {
+		const char *k = scalar(yaml_document_get_node(d, p->key));
+		const yaml_node_t *v = yaml_document_get_node(d, p->value);
+		double x = 0;
+		int h = 0, m = 0;
+		if (!strcmp(k, "name"))
+			l->name = xstrdup(scalar(v));
+		else if (!strcmp(k, "dailyHours") && number(scalar(v), &x))
+			l->daily_hours = x;
+		else if (!strcmp(k, "maxSlots") && number(scalar(v), &x))
+			l->max_slots = (int)x;
+		else if (!strcmp(k, "resetUTC") && sscanf(scalar(v), "%d:%d", &h, &m) == 2)
+			l->reset_min = h * 60 + m;
+		else if (!strcmp(k, "namespaces")) {
+			l->namespaces = xcalloc(
+			    (size_t)(v->data.sequence.items.top - v->data.sequence.items.start),
+			    sizeof *l->namespaces);
+			for (yaml_node_item_t *i = v->data.sequence.items.start;
+			     i < v->data.sequence.items.top; i++)
+				l->namespaces[l->nns++] =
+				    xstrdup(scalar(yaml_document_get_node(d, *i)));
+		}
+	}
+}
+
+int cfgcheck_licenses(yaml_document_t *d, yaml_node_t *v, struct license_conf **out)
+{
+	*out = NULL;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return 0;
+	int n = (int)(v->data.sequence.items.top - v->data.sequence.items.start), k = 0;
+	*out = xcalloc((size_t)n, sizeof **out);
+	for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
+	     i++)
+		read_license(d, yaml_document_get_node(d, *i), &(*out)[k++]);
 	return k;
 }

@@ -48,6 +48,7 @@ void cluster_init(struct cluster *c)
 	hmap_init(&c->uuids);
 	queue_set_init(&c->queues, NULL, 0); /* the default queue only */
 	c->qstate = xcalloc((size_t)c->queues.n, sizeof *c->qstate);
+	license_set_init(&c->licenses, NULL, 0);
 }
 
 static void free_devs(struct cl_pod *p)
@@ -102,6 +103,8 @@ void cluster_free(struct cluster *c)
 	hmap_free(&c->uuids);
 	queue_set_free(&c->queues);
 	free(c->qstate);
+	license_set_free(&c->licenses);
+	free(c->lstate);
 	pthread_rwlock_destroy(&c->lock);
 }
 
@@ -426,6 +429,7 @@ struct cl_pod *cluster_pod_ensure(struct cluster *c, const char *ns, const char 
 	memcpy(p->name, name, ml + 1);
 	p->priority = VX_PRIORITY_DEFAULT;
 	p->qidx = queue_of(&c->queues, NULL, p->ns);
+	p->lidx = -1;
 	hmap_put(&c->pods, p->key, p);
 	c->version++;
 	return p;

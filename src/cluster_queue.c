@@ -43,6 +43,7 @@ static bool is_pending(const struct cl_pod *p)
 
 void cluster_track_queue(struct cluster *c, struct cl_pod *p)
 {
+	cluster_track_license(c, p); /* the licence's figures move at the same points */
 	if (!c->qstate || p->qidx < 0 || p->qidx >= c->queues.n)
 		return;
 	struct cl_queue *q = &c->qstate[p->qidx];
@@ -60,6 +61,7 @@ void cluster_track_queue(struct cluster *c, struct cl_pod *p)
 /* Takes the pod's contribution out of its queue (before a move or removal). */
 void cluster_untrack_queue(struct cluster *c, struct cl_pod *p)
 {
+	cluster_untrack_license(c, p);
 	if (c->qstate && p->qidx >= 0 && p->qidx < c->queues.n) {
 		struct cl_queue *q = &c->qstate[p->qidx];
 		q->allocated -= p->q_alloc;

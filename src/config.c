@@ -28,6 +28,15 @@ struct opt {
 
 #define OFF(f) offsetof(struct vx_config, f)
 
+static void free_licenses(struct vx_config *c)
+{
+	for (int i = 0; i < c->nlicenses; i++)
+		license_conf_free(&c->licenses[i]);
+	free(c->licenses);
+	c->licenses = NULL;
+	c->nlicenses = 0;
+}
+
 static void free_queues(struct vx_config *c)
 {
 	for (int i = 0; i < c->nqueues; i++)
@@ -247,7 +256,8 @@ static int load_pairs(struct vx_config *c, yaml_document_t *d, yaml_node_t *root
 				free_queues(c);
 				c->nqueues = cfgcheck_queues(d, v, &c->queues);
 			} else {
-				c->nlicenses = n;
+				free_licenses(c);
+				c->nlicenses = cfgcheck_licenses(d, v, &c->licenses);
 			}
 			continue;
 		}
@@ -473,6 +483,7 @@ enum cfg_result cfg_parse(int argc, char **argv, struct vx_config *c, char *err,
 void cfg_free(struct vx_config *c)
 {
 	free_queues(c);
+	free_licenses(c);
 	free(c->config_file);
 	free(c->listen);
 	free(c->tls_cert);

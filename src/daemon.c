@@ -163,11 +163,15 @@ static void reload(struct vx_daemon *d, const char *why)
 	}
 	cluster_wrlock(&d->cluster);
 	cluster_set_queues(&d->cluster, fresh.queues, fresh.nqueues);
+	cluster_set_licenses(&d->cluster, fresh.licenses, fresh.nlicenses);
 	cluster_unlock(&d->cluster);
-	log_info("config %s %s: reloaded, %d queue(s)", d->cfg.config_file, why, fresh.nqueues);
+	log_info("config %s %s: reloaded, %d queue(s), %d licence(s)", d->cfg.config_file, why,
+		 fresh.nqueues, fresh.nlicenses);
 	free(fresh.queues); /* the model owns the entries now */
+	free(fresh.licenses);
 	fresh.queues = NULL;
-	fresh.nqueues = 0;
+	fresh.licenses = NULL;
+	fresh.nqueues = fresh.nlicenses = 0;
 	cfg_free(&fresh);
 }
 
@@ -219,10 +223,14 @@ int daemon_run(struct vx_daemon *d, char *err, size_t errlen)
 	if (clk_init(&d->clock, d->cfg.state_dir, err, errlen))
 		return DAEMON_EXIT_CONFIG;
 	cluster_init(&d->cluster);
+	d->cluster.clock = &d->clock;
 	cluster_set_queues(&d->cluster, d->cfg.queues, d->cfg.nqueues);
+	cluster_set_licenses(&d->cluster, d->cfg.licenses, d->cfg.nlicenses);
 	free(d->cfg.queues); /* the model owns the entries now */
+	free(d->cfg.licenses);
 	d->cfg.queues = NULL;
-	d->cfg.nqueues = 0;
+	d->cfg.licenses = NULL;
+	d->cfg.nqueues = d->cfg.nlicenses = 0;
 	struct store_sink sink = {d, sink_node, sink_pod, sink_synced};
 	if (!(d->store = open_store(d, &sink, err, errlen)))
 		return DAEMON_EXIT_CONFIG;

@@ -93,8 +93,12 @@ static int place(struct devloop *d, const struct nodes *ns, const cJSON *pod, st
 	}
 	const cJSON *md = json_path(pod, "metadata", NULL);
 	const char *pns = json_str(md, "namespace");
-	struct pipe_pod pp = {&r, pns ? pns : "default", json_str(md, "name"), json_str(md, "uid"),
-			      json_label(pod, VX_LABEL_QUEUE)};
+	struct pipe_pod pp = {&r,
+			      pns ? pns : "default",
+			      json_str(md, "name"),
+			      json_str(md, "uid"),
+			      json_label(pod, VX_LABEL_QUEUE),
+			      json_annotation(pod, VX_ANN_BILLING)};
 	struct pipe_filter_out f;
 	const char *const *names = (const char *const *)ns->names;
 	double *raw = xcalloc((size_t)ns->n, sizeof *raw);

@@ -237,6 +237,48 @@ static void queues_state(struct vx_daemon *d, struct buf *b)
 	free(share);
 }
 
+/* SPEC section 7's licence object: the four summary figures and the
+ * waiting count. Caller holds the lock. */
+static void license_state(const struct cluster *c, int li, int64_t now, struct buf *b)
+{
+	const struct license_conf *l = &c->licenses.l[li];
+	const struct cl_license *st = &c->lstate[li];
+	double used = cluster_license_used_s(c, li, now) / 3600.0;
+	double left = l->daily_hours - used;
+	buf_puts(b, "{\"name\":");
+	buf_json_str(b, l->name);
+	buf_printf(b,
+		   ",\"dailyHours\":%.6g,\"usedHours\":%.6g,\"remainingHours\":%.6g,"
+		   "\"resetInSeconds\":%lld,\"resetUTC\":\"%02d:%02d\",\"maxSlots\":%d,"
+		   "\"usedSlots\":%d,\"waiting\":%d}",
+		   l->daily_hours, used, left > 0 ? left : 0.0,
+		   (long long)cluster_license_reset_in(c, li, now), l->reset_min / 60,
+		   l->reset_min % 60, l->max_slots, st->used_slots, st->waiting);
+}
+
+int ops_license(struct vx_daemon *d, const char *name, struct buf *b)
+{
+	int found = 0;
+	cluster_rdlock(&d->cluster);
+	for (int i = 0; i < d->cluster.licenses.n && !found; i++)
+		if (!strcmp(d->cluster.licenses.l[i].name, name)) {
+			license_state(&d->cluster, i, clk_now_s(&d->clock), b);
+			found = 1;
+		}
+	cluster_unlock(&d->cluster);
+	return found ? 0 : -1;
+}
+
+/* A waiting licensed pod's place in its licence's order (1-based). */
+static int license_place(const struct cluster *c, const struct cl_pod *p)
+{
+	int pos = 1;
+	for (const struct cl_pod *w = c->lstate[p->lidx].waiters; w; w = w->l_next)
+		pos += w != p && license_before(w->priority, w->created, w->key, p->priority,
+						p->created, p->key);
+	return pos;
+}
+
 void ops_debug_state(struct vx_daemon *d, struct buf *b)
 {
 	size_t nn, np, k = 0;
@@ -264,7 +306,12 @@ void ops_debug_state(struct vx_daemon *d, struct buf *b)
 	cluster_unlock(&d->cluster);
 	buf_puts(b, "],\"queues\":");
 	queues_state(d, b);
-	buf_puts(b, ",\"licenses\":[]}");
+	buf_puts(b, ",\"licenses\":[");
+	for (int i = 0; i < d->cluster.licenses.n; i++) {
+		buf_puts(b, i ? "," : "");
+		license_state(&d->cluster, i, clk_now_s(&d->clock), b);
+	}
+	buf_puts(b, "]}");
 	binder_waiters_free(&waiters);
 	free(nodes);
 	free(pods);
@@ -410,6 +457,45 @@ static void queue_metrics(struct vx_daemon *d, struct buf *b)
 	free(v);
 }
 
+static void license_metric(struct buf *b, const struct cluster *c, const char *name,
+			   const char *help, const double *v)
+{
+	buf_printf(b, "# HELP vgpu_extender_license_%s %s\n# TYPE vgpu_extender_license_%s gauge\n",
+		   name, help, name);
+	for (int i = 0; i < c->licenses.n; i++) {
+		buf_printf(b, "vgpu_extender_license_%s{license=", name);
+		buf_json_str(b, c->licenses.l[i].name);
+		buf_printf(b, "} %.6g\n", v[i] + 0.0);
+	}
+}
+
+/* Per licence: the day's vGPU-hours used and granted, slots used and
+ * granted, pods waiting. Caller holds the lock. */
+static void license_metrics(struct vx_daemon *d, struct buf *b)
+{
+	const struct cluster *c = &d->cluster;
+	int n = c->licenses.n;
+	int64_t now = clk_now_s(&d->clock);
+	double *v = calloc((size_t)n * 5 + 1, sizeof *v);
+	if (!v)
+		abort();
+	for (int i = 0; i < n; i++) {
+		v[i] = cluster_license_used_s(c, i, now) / 3600.0;
+		v[n + i] = c->licenses.l[i].daily_hours;
+		v[(size_t)2 * n + i] = c->lstate[i].used_slots;
+		v[(size_t)3 * n + i] = c->licenses.l[i].max_slots;
+		v[(size_t)4 * n + i] = c->lstate[i].waiting;
+	}
+	license_metric(b, c, "hours_used", "vGPU-hours used since the last reset.", v);
+	license_metric(b, c, "hours_granted", "vGPU-hours a day.", v + n);
+	license_metric(b, c, "slots_used", "vGPUs of licensed pods running.", v + (size_t)2 * n);
+	license_metric(b, c, "slots_granted", "vGPUs the licence lets run at once.",
+		       v + (size_t)3 * n);
+	license_metric(b, c, "waiting_pods", "Licensed pods waiting for a slot or the reset.",
+		       v + (size_t)4 * n);
+	free(v);
+}
+
 static int count_busy(void **nodes, size_t n, int64_t now)
 {
 	int busy = 0;
@@ -444,13 +530,15 @@ void ops_metrics(struct vx_daemon *d, struct buf *b)
 		   !d->store->ops->is_leader || d->store->ops->is_leader(d->store));
 	int busy = count_busy(nodes, n, clk_now_s(&d->clock));
 	queue_metrics(d, b);
+	license_metrics(d, b);
 	cluster_unlock(&d->cluster);
 	free(nodes);
 	bind_metrics(d, b, busy);
 	reclaim_metrics(d->reclaimer, b);
 }
 
-void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, struct buf *b)
+void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, const char *license,
+	      struct buf *b)
 {
 	size_t np, k = 0;
 	char ts[32];
@@ -459,8 +547,11 @@ void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, struct buf
 	buf_putc(b, '[');
 	for (size_t i = 0; i < np; i++) {
 		const struct cl_pod *p = pods[i];
+		int covered = license_of(&d->cluster.licenses, p->ns, NULL);
+		const char *lname = covered >= 0 ? d->cluster.licenses.l[covered].name : "";
 		if ((ns && strcmp(ns, p->ns) != 0) ||
-		    (queue && strcmp(queue, pod_queue_name(&d->cluster, p)) != 0))
+		    (queue && strcmp(queue, pod_queue_name(&d->cluster, p)) != 0) ||
+		    (license && strcmp(license, lname) != 0))
 			continue;
 		clk_format_rfc3339(p->created, ts, sizeof ts);
 		buf_puts(b, k++ ? ",{\"user\":" : "{\"user\":");
@@ -473,8 +564,12 @@ void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, struct buf
 		buf_json_str(b, p->uid ? p->uid : "");
 		buf_puts(b, ",\"queue\":");
 		buf_json_str(b, pod_queue_name(&d->cluster, p));
-		buf_printf(b, ",\"license\":\"\",\"priority\":%d,\"billing\":", p->priority);
-		buf_json_str(b, p->billing ? p->billing : "credits");
+		buf_puts(b, ",\"license\":");
+		buf_json_str(b, lname);
+		buf_printf(b, ",\"priority\":%d,\"billing\":", p->priority);
+		buf_json_str(b, p->billing ? p->billing : covered >= 0 ? "license" : "credits");
+		if (p->l_waiting)
+			buf_printf(b, ",\"position\":%d", license_place(&d->cluster, p));
 		buf_printf(b, ",\"status\":\"%s\",\"gpus\":%d,\"node\":", job_status(p),
 			   p->req.total_vgpus);
 		if (p->node || p->bound_node)

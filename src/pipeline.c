@@ -73,6 +73,59 @@ static enum pipe_admit admit_queue(const struct cluster *c, const struct pipe_po
 	return PIPE_WAIT;
 }
 
+/* The pods of the licence waiting ahead of this one that fit the free
+ * slots: this one would take their place (SPEC section 6). Returns its
+ * position among the waiting (1-based) and whether one ahead can use a slot. */
+static int license_position(const struct cl_license *st, const struct cl_pod *self, int prio,
+			    int64_t created, const char *key, int free_slots, bool *blocked)
+{
+	int ahead = 0;
+	*blocked = false;
+	for (const struct cl_pod *w = st->waiters; w; w = w->l_next) {
+		if (w == self ||
+		    !license_before(w->priority, w->created, w->key, prio, created, key))
+			continue;
+		ahead++;
+		*blocked |= w->req.total_vgpus <= free_slots;
+	}
+	return ahead + 1;
+}
+
+/* Slots, hours and the waiting order of the pod's licence (SPEC section 6). */
+static enum pipe_admit admit_license(const struct cluster *c, const struct pipe_pod *pod, char *why,
+				     size_t whylen)
+{
+	int li = license_of(&c->licenses, pod->ns, pod->billing);
+	if (li < 0)
+		return PIPE_ADMIT;
+	const struct license_conf *l = &c->licenses.l[li];
+	const struct cl_license *st = &c->lstate[li];
+	int64_t now = c->clock ? clk_now_s(c->clock) : 0;
+	double used_h = cluster_license_used_s(c, li, now) / 3600.0;
+	int need = pod->req->total_vgpus, free_slots = l->max_slots - st->used_slots;
+	if (used_h >= l->daily_hours - GPU_EPS) {
+		license_refusal(why, whylen, l, used_h, cluster_license_reset_in(c, li, now));
+		return PIPE_WAIT;
+	}
+	if (need > l->max_slots) {
+		snprintf(why, whylen, "licence %s: needs %d vGPUs, more than its %d slots", l->name,
+			 need, l->max_slots);
+		return PIPE_NEVER;
+	}
+	char key[VX_POD_KEY_MAX];
+	const struct cl_pod *self =
+	    cluster_pod(c, pod_key(key, pod->ns, pod->name ? pod->name : ""));
+	bool blocked;
+	int pos = license_position(st, self, self ? self->priority : VX_PRIORITY_DEFAULT,
+				   self ? self->created : INT64_MAX, key, free_slots, &blocked);
+	if (need <= free_slots && !blocked)
+		return PIPE_ADMIT;
+	snprintf(why, whylen, "licence %s: position %d of %d waiting, %d/%d slots in use", l->name,
+		 pos, st->waiting + (self && self->l_waiting ? 0 : 1), st->used_slots,
+		 l->max_slots);
+	return PIPE_WAIT;
+}
+
 enum pipe_admit pipe_admit(struct pipeline *pl, const struct pipe_pod *pod, char *why,
 			   size_t whylen)
 {
@@ -80,7 +133,8 @@ enum pipe_admit pipe_admit(struct pipeline *pl, const struct pipe_pod *pod, char
 		why[0] = '\0';
 	if (!pod->req->is_vgpu)
 		return PIPE_ADMIT;
-	return admit_queue(pl->cluster, pod, why, whylen); /* licences plug in here too */
+	enum pipe_admit a = admit_queue(pl->cluster, pod, why, whylen);
+	return a == PIPE_ADMIT ? admit_license(pl->cluster, pod, why, whylen) : a;
 }
 
 /* Capacity a reclaim freed is held for the pod it was freed for: a pod of
@@ -455,7 +509,7 @@ static enum pipe_reserved check_pod(struct pipeline *pl, const struct pipe_bindi
 	}
 	if (!p->req.is_vgpu)
 		return PIPE_PLAIN;
-	struct pipe_pod pp = {&p->req, p->ns, p->name, p->uid, p->queue};
+	struct pipe_pod pp = {&p->req, p->ns, p->name, p->uid, p->queue, p->billing};
 	char why[256];
 	if (pipe_admit(pl, &pp, why, sizeof why) != PIPE_ADMIT) {
 		snprintf(err, errlen, "pod %s: %s", b->key, why);
@@ -479,7 +533,7 @@ static enum pipe_reserved reserve_locked(struct pipeline *pl, struct pipe_bindin
 		return PIPE_REFUSED;
 	}
 	struct hold_ctx hold;
-	struct pipe_pod pp = {&p->req, p->ns, p->name, p->uid, p->queue};
+	struct pipe_pod pp = {&p->req, p->ns, p->name, p->uid, p->queue, p->billing};
 	hold_ctx_init(pl->cluster, &pp, &hold);
 	if (held_from(n, &hold, why, sizeof why)) {
 		snprintf(err, errlen, "pod %s cannot go to node %s now: %s", b->key, b->node, why);

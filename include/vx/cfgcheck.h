@@ -22,4 +22,8 @@ struct queue_conf;
  * count; *out is a new array the caller owns (NULL for none). */
 int cfgcheck_queues(yaml_document_t *d, yaml_node_t *v, struct queue_conf **out);
 
+struct license_conf;
+/* The same for `licenses:` (resetUTC "HH:MM" as minutes). */
+int cfgcheck_licenses(yaml_document_t *d, yaml_node_t *v, struct license_conf **out);
+
 #endif

@@ -9,6 +9,8 @@
 #include "vx/codec.h"
 #include "vx/hmap.h"
 #include "vx/json.h"
+#include "vx/clock.h"
+#include "vx/license.h"
 #include "vx/queue.h"
 #include "vx/request.h"
 
@@ -99,6 +101,12 @@ struct cl_pod {
 	double gpus_charged;
 	double q_alloc, q_demand;
 	bool q_pending;
+	/* Licence accounting (license.h): the licence, the vGPUs it counts in
+	 * the licence's slots, and its place among the licence's waiting pods. */
+	int lidx;
+	int l_slots;
+	bool l_waiting;
+	struct cl_pod *l_prev, *l_next;
 	bool counted_assumed, counted_allocating; /* in node->assumed / allocating */
 	uint64_t alloc_seq; /* bumps on every allocation change (bind rollback check) */
 	struct req_pod req;
@@ -123,8 +131,21 @@ struct cl_queue {
 	double fair_share; /* as the reclaim loop last computed it */
 };
 
+/* A licence's figures: slots in use now, and vGPU-seconds used since the
+ * last reset as of last_s (cluster_license_used_s adds what ran since). */
+struct cl_license {
+	int used_slots;
+	double used_s;
+	int64_t last_s, reset_s; /* reset_s: the next reset after last_s */
+	int waiting;
+	struct cl_pod *waiters; /* its waiting pods, linked through l_next */
+};
+
 struct cluster {
 	pthread_rwlock_t lock;
+	struct vx_clock *clock; /* for licence hours; NULL: time stands still */
+	struct license_set licenses;
+	struct cl_license *lstate;
 	struct queue_set queues;
 	struct cl_queue *qstate; /* per queue, as queues.q */
 	double gpu_capacity;     /* healthy GPUs on usable nodes */
@@ -145,6 +166,15 @@ void cluster_pod_set_queue(struct cluster *c, struct cl_pod *p, const char *labe
 double cluster_request_gpus(const struct cluster *c, const struct req_pod *r);
 /* Fair share per queue (share[queues.n]), from the current demand. */
 void cluster_fair_share(const struct cluster *c, double *share);
+/* Replaces the licences (taking confs' contents) and files every pod again. */
+void cluster_set_licenses(struct cluster *c, struct license_conf *confs, int n);
+/* vGPU-seconds the licence has used since its last reset, as of now. */
+double cluster_license_used_s(const struct cluster *c, int li, int64_t now_s);
+/* Seconds until the licence's next reset. */
+int64_t cluster_license_reset_in(const struct cluster *c, int li, int64_t now_s);
+/* For cluster_queue.c: the pod's licence figures, moved or taken out. */
+void cluster_track_license(struct cluster *c, struct cl_pod *p);
+void cluster_untrack_license(struct cluster *c, struct cl_pod *p);
 /* For cluster.c: moves the pod's queue figures to what it holds and asks
  * now, or takes them out of its queue. */
 void cluster_track_queue(struct cluster *c, struct cl_pod *p);

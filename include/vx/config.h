@@ -4,6 +4,7 @@
 #ifndef VX_CONFIG_H
 #define VX_CONFIG_H
 
+#include "vx/license.h"
 #include "vx/queue.h"
 #include "vx/request.h"
 
@@ -25,14 +26,15 @@ struct vx_config {
 	int lease_seconds;
 	int stale_lock_seconds;
 	char *lease_namespace;
-	int bind_workers;          /* threads making binds' API calls */
-	int max_binds_in_flight;   /* beyond: a bind fails at once */
-	int bind_wait_seconds;     /* longest a bind waits for a node lock */
-	bool check_config;         /* --check-config: validate, print, exit */
-	char *admin_token_file;    /* dev mode: bearer tokens of the admin API */
-	bool insecure_admin;       /* no access control on the admin API, anywhere */
-	int nqueues, nlicenses;    /* entries in the file */
-	struct queue_conf *queues; /* the queues: section, nqueues of them */
+	int bind_workers;              /* threads making binds' API calls */
+	int max_binds_in_flight;       /* beyond: a bind fails at once */
+	int bind_wait_seconds;         /* longest a bind waits for a node lock */
+	bool check_config;             /* --check-config: validate, print, exit */
+	char *admin_token_file;        /* dev mode: bearer tokens of the admin API */
+	bool insecure_admin;           /* no access control on the admin API, anywhere */
+	int nqueues, nlicenses;        /* entries in the file */
+	struct queue_conf *queues;     /* the queues: section, nqueues of them */
+	struct license_conf *licenses; /* the licenses: section, nlicenses of them */
 };
 
 enum cfg_result { CFG_OK, CFG_EXIT, CFG_ERROR };

@@ -37,6 +37,7 @@ struct pipe_pod {
 	const struct req_pod *req;
 	const char *ns, *name, *uid; /* uid may be NULL */
 	const char *queue_label;     /* label vgpu-extender.io/queue, or NULL */
+	const char *billing;         /* annotation vgpu-extender.io/billing, or NULL */
 };
 
 enum pipe_admit { PIPE_ADMIT, PIPE_WAIT, PIPE_NEVER };

@@ -1,5 +1,5 @@
 // The dashboard in headless Chromium (Debian's, through playwright-core): a
-// dev daemon with a token file and examples/config.yaml (queues and a
+// dev daemon with a token file and examples/config.yaml's queues (not its
 // licence), a few pods, then the page: token prompt, cards or "no licences",
 // the table against /api/v1/jobs, queue positions, the clock, delete through
 // the keyboard-driven ⋮ menu with confirmation, action errors as the server
@@ -54,9 +54,13 @@ async function startDaemon(tmp) {
   const port = await freePort();
   const tokens = path.join(tmp, "tokens");
   fs.writeFileSync(tokens, "# tokens of the browser test\n" + TOKEN + ",alice\n");
+  // The example's queues, without its licence: the jobs here are in no licence's
+  // namespace; licence cards are checked with SPEC-shaped data below.
+  const config = path.join(tmp, "config.yaml");
+  fs.writeFileSync(config, fs.readFileSync("examples/config.yaml", "utf8").split("licenses:")[0]);
   const log = fs.openSync(path.join(tmp, "daemon.log"), "w");
   const proc = spawn(DAEMON, ["--dev", "--listen", "127.0.0.1:" + port, "--admin-token-file", tokens,
-    "--config", "examples/config.yaml"], { stdio: ["ignore", log, log] });
+    "--config", config], { stdio: ["ignore", log, log] });
   const base = "http://127.0.0.1:" + port;
   for (let i = 0; i < 150; i++) {
     try { if ((await fetch(base + "/readyz")).status === 200) return { proc, base }; } catch (e) { /* not yet */ }

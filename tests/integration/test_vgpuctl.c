@@ -824,8 +824,9 @@ static void test_delete(void **state)
 	unlink(file);
 }
 
-/* priority, use-credits and license may not be served yet: then the
- * daemon's own error is shown and the exit code is 1, never a usage error. */
+/* priority and use-credits write the pod's annotations through the daemon
+ * and say so; a priority outside 1..10 is a usage error; an unknown job and
+ * an unknown licence are the daemon's refusals (exit 1). */
 static void test_admin_actions(void **state)
 {
 	struct hx_daemon *d = *state;
@@ -835,17 +836,31 @@ static void test_admin_actions(void **state)
 	assert_int_equal(ctl(d, &out, "apply", "-f", file), 0);
 	free(out);
 	wait_running(d, "default/vgpu-a", &r);
-	int rc = ctl(d, &out, "priority", "default/vgpu-a", "7");
-	if (rc == 0)
-		assert_non_null(strstr(out, "job/default/vgpu-a priority set to 7"));
-	else
-		assert_true(rc == 1 && !strncmp(out, "vgpuctl: ", 9) && !strstr(out, "Usage"));
+	assert_int_equal(ctl(d, &out, "priority", "default/vgpu-a", "7"), 0);
+	assert_non_null(strstr(out, "pod/default/vgpu-a priority set to 7"));
 	free(out);
-	rc = ctl(d, &out, "use-credits", "default/vgpu-b");
-	if (rc == 0)
-		assert_non_null(strstr(out, "job/default/vgpu-b now billed to credits"));
-	else
-		assert_true(rc == 1 && !strncmp(out, "vgpuctl: ", 9) && !strstr(out, "Usage"));
+	assert_int_equal(ctl(d, &out, "use-credits", "default/vgpu-b"), 0);
+	assert_non_null(strstr(out, "pod/default/vgpu-b now billed to credits"));
+	free(out);
+	struct hx_resp resp;
+	assert_int_equal(hx_get(d, "/api/v1/jobs?namespace=default", &resp), 0);
+	const cJSON *row;
+	int seen = 0;
+	cJSON_ArrayForEach (row, resp.json) {
+		const char *name = cJSON_GetObjectItemCaseSensitive(row, "name")->valuestring;
+		if (!strcmp(name, "vgpu-a"))
+			seen += cJSON_GetObjectItemCaseSensitive(row, "priority")->valueint == 7;
+		if (!strcmp(name, "vgpu-b"))
+			seen +=
+			    !strcmp(cJSON_GetObjectItemCaseSensitive(row, "billing")->valuestring,
+				    "credits");
+	}
+	hx_resp_free(&resp);
+	assert_int_equal(seen, 2);
+	assert_int_equal(ctl(d, &out, "priority", "default/vgpu-a", "11"), 2); /* 1..10 */
+	free(out);
+	assert_int_equal(ctl(d, &out, "priority", "default/nope", "3"), 1);
+	assert_non_null(strstr(out, "no such job"));
 	free(out);
 	assert_int_equal(ctl(d, &out, "license", "no-such-licence"), 1);
 	assert_true(!strncmp(out, "vgpuctl: ", 9) && !strstr(out, "Usage"));

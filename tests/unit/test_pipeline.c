@@ -110,7 +110,7 @@ static void filter3(struct fx *f, const char *mem, struct pipe_filter_out *out, 
 	struct req_pod r;
 	char err[128];
 	assert_int_equal(req_parse_pod(pod, &r, err, sizeof err), 0);
-	struct pipe_pod pp = {&r, "t", "probe", NULL, NULL};
+	struct pipe_pod pp = {&r, "t", "probe", NULL, NULL, NULL};
 	pipe_filter(&f->pl, &pp, names3, lens3, 3, out);
 	pipe_score(&f->pl, &pp, names3, lens3, 3, scores);
 	req_free(&r);
@@ -361,7 +361,7 @@ static void prioritize_nominates(void **state)
 	struct req_pod r;
 	char err[128];
 	assert_int_equal(req_parse_pod(pod, &r, err, sizeof err), 0);
-	struct pipe_pod x = {&r, "t", "x", "u-x", NULL};
+	struct pipe_pod x = {&r, "t", "x", "u-x", NULL, NULL};
 	int scores[3];
 	pipe_score(&f->pl, &x, names3, lens3, 3, scores);
 	assert_int_equal(scores[0], 10);

@@ -1,0 +1,136 @@
+/* cluster_license: the model's side of licences. A licence's slots and its
+ * waiting list follow its pods through cluster_track_license, called where
+ * the queues' figures move (cluster_queue.c); its vGPU-hours accrue from the
+ * slots in use over the daemon's clock, so /debug/clock/advance moves them,
+ * and reset at the licence's resetUTC. */
+#include "vx/cluster.h"
+#include "vx/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t now_of(const struct cluster *c)
+{
+	return c->clock ? clk_now_s(c->clock) : 0;
+}
+
+/* Usage at now, through any resets since last_s, without changing st. */
+static double used_at(const struct cl_license *st, int reset_min, int64_t now, double *out_used,
+		      int64_t *out_reset)
+{
+	double used = st->used_s;
+	int64_t last = st->last_s, reset = st->reset_s;
+	if (!last) {
+		last = now;
+		reset = license_next_reset(now, reset_min);
+	}
+	while (now >= reset) {
+		used = 0; /* a new day: what ran before the reset is yesterday's */
+		last = reset;
+		reset += SECONDS_PER_DAY;
+	}
+	if (now > last)
+		used += (double)st->used_slots * (double)(now - last);
+	if (out_used)
+		*out_used = used;
+	if (out_reset)
+		*out_reset = reset;
+	return used;
+}
+
+double cluster_license_used_s(const struct cluster *c, int li, int64_t now_s)
+{
+	return used_at(&c->lstate[li], c->licenses.l[li].reset_min, now_s, NULL, NULL);
+}
+
+int64_t cluster_license_reset_in(const struct cluster *c, int li, int64_t now_s)
+{
+	int64_t reset;
+	used_at(&c->lstate[li], c->licenses.l[li].reset_min, now_s, NULL, &reset);
+	return reset - now_s;
+}
+
+/* Brings the licence's usage up to now before its slots change. */
+static void accrue(struct cluster *c, int li)
+{
+	struct cl_license *st = &c->lstate[li];
+	int64_t now = now_of(c);
+	used_at(st, c->licenses.l[li].reset_min, now, &st->used_s, &st->reset_s);
+	st->last_s = now;
+}
+
+static void unlink_waiter(struct cl_license *st, struct cl_pod *p)
+{
+	if (p->l_prev)
+		p->l_prev->l_next = p->l_next;
+	else
+		st->waiters = p->l_next;
+	if (p->l_next)
+		p->l_next->l_prev = p->l_prev;
+	p->l_prev = p->l_next = NULL;
+}
+
+void cluster_untrack_license(struct cluster *c, struct cl_pod *p)
+{
+	if (p->lidx >= 0 && p->lidx < c->licenses.n) {
+		struct cl_license *st = &c->lstate[p->lidx];
+		if (p->l_slots)
+			accrue(c, p->lidx);
+		st->used_slots -= p->l_slots;
+		if (p->l_waiting) {
+			st->waiting--;
+			unlink_waiter(st, p);
+		}
+	}
+	p->l_slots = 0;
+	p->l_waiting = false;
+	p->lidx = -1;
+}
+
+void cluster_track_license(struct cluster *c, struct cl_pod *p)
+{
+	int li = license_of(&c->licenses, p->ns, p->billing);
+	if (li != p->lidx)
+		cluster_untrack_license(c, p);
+	p->lidx = li;
+	if (li < 0)
+		return;
+	struct cl_license *st = &c->lstate[li];
+	bool holds = p->alloc != ALLOC_NONE && cluster_pod_holds_devices(p);
+	int slots = holds ? p->req.total_vgpus : 0;
+	bool waiting =
+	    p->status == POD_SUBMITTED && p->alloc == ALLOC_NONE && p->req.is_vgpu && !p->req_error;
+	if (slots != p->l_slots) {
+		accrue(c, li);
+		st->used_slots += slots - p->l_slots;
+		p->l_slots = slots;
+	}
+	if (waiting != p->l_waiting) {
+		st->waiting += waiting ? 1 : -1;
+		if (waiting) {
+			p->l_next = st->waiters;
+			p->l_prev = NULL;
+			if (st->waiters)
+				st->waiters->l_prev = p;
+			st->waiters = p;
+		} else {
+			unlink_waiter(st, p);
+		}
+		p->l_waiting = waiting;
+	}
+}
+
+void cluster_set_licenses(struct cluster *c, struct license_conf *confs, int n)
+{
+	size_t it = 0;
+	void *v;
+	while (hmap_next(&c->pods, &it, NULL, &v))
+		cluster_untrack_license(c, v);
+	license_set_free(&c->licenses);
+	free(c->lstate);
+	license_set_init(&c->licenses, confs, n);
+	c->lstate = xcalloc((size_t)n, sizeof *c->lstate);
+	for (it = 0; hmap_next(&c->pods, &it, NULL, &v);)
+		cluster_track_license(c, v);
+	c->version++;
+}

@@ -1,0 +1,161 @@
+/* Integration test of time-shared licences in dev mode, with the daemon's
+ * clock moved by /debug/clock/advance: slots, the waiting order by priority
+ * then age, change of priority, use-credits, the daily hours running out
+ * with the refusal text, and the reset. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct hx_daemon D;
+
+static const cJSON *get(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static void create(const char *name, int prio)
+{
+	char body[1024];
+	snprintf(body, sizeof body,
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
+		 "\"namespace\":\"acme\",\"annotations\":{\"vgpu-extender.io/priority\":\"%d\"}},"
+		 "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+		 "\"volcano.sh/vgpu-memory\":\"1000\",\"volcano.sh/vgpu-cores\":\"10\"}}}]}}",
+		 name, prio);
+	struct hx_resp r;
+	assert_int_equal(hx_post(&D, "/api/v1/pods", body, &r), 0);
+	assert_int_equal(r.status, 201);
+	hx_resp_free(&r);
+	usleep(1100 * 1000); /* distinct creation seconds: the order's tie-break */
+}
+
+static long call(const char *method, const char *path, const char *body, struct hx_resp *r)
+{
+	char url[256];
+	snprintf(url, sizeof url, "%s%s", D.url, path);
+	assert_int_equal(hx_http(method, url, body, body ? strlen(body) : 0, r), 0);
+	return r->status;
+}
+
+static const cJSON *row(const cJSON *rows, const char *name)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach (it, rows) {
+		if (!strcmp(get(it, "name")->valuestring, name))
+			return it;
+	}
+	return NULL;
+}
+
+/* "name=Status" or "name@position", comma separated, all true in the rows. */
+static int rows_are(const cJSON *rows, void *ud)
+{
+	char want[256], *save = NULL;
+	snprintf(want, sizeof want, "%s", (const char *)ud);
+	for (char *t = strtok_r(want, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '='), *at = strchr(t, '@');
+		char *sep = eq ? eq : at;
+		*sep = '\0';
+		const cJSON *r = row(rows, t);
+		if (!r)
+			return 0;
+		if (eq && strcmp(get(r, "status")->valuestring, eq + 1) != 0)
+			return 0;
+		if (at && (!get(r, "position") || get(r, "position")->valueint != atoi(at + 1)))
+			return 0;
+	}
+	return 1;
+}
+
+static void expect(const char *want)
+{
+	if (hx_wait_json(&D, "/api/v1/jobs?license=acme", rows_are, (void *)want, 5000)) {
+		struct hx_resp r;
+		call("GET", "/api/v1/jobs?license=acme", NULL, &r);
+		fail_msg("never: %s\n%s", want, r.body);
+	}
+}
+
+static const cJSON *licence(struct hx_resp *r)
+{
+	assert_int_equal(call("GET", "/api/v1/licenses/acme", NULL, r), 200);
+	return r->json;
+}
+
+static void walkthrough(void **state)
+{
+	(void)state;
+	struct hx_resp r;
+	const char *cfg =
+	    hx_tmpfile("licenses:\n  - name: acme\n    namespaces: [acme]\n"
+		       "    dailyHours: 3\n    maxSlots: 2\n    resetUTC: \"00:00\"\n",
+		       ".yaml");
+	const char *args[] = {"--dev", "--config", cfg, NULL};
+	assert_int_equal(hx_start(&D, args), 0);
+	create("l1", 5);
+	create("l2", 5);
+	create("l3", 5);
+	create("l4", 9); /* newest, but first in line: higher priority */
+	expect("l1=Running,l2=Running,l3=Submitted,l4=Submitted,l4@1,l3@2");
+	const cJSON *l = licence(&r);
+	assert_int_equal(get(l, "usedSlots")->valueint, 2);
+	assert_int_equal(get(l, "maxSlots")->valueint, 2);
+	assert_int_equal(get(l, "waiting")->valueint, 2);
+	hx_resp_free(&r);
+	/* Priority: 1..10 only; an unknown job is a 404. */
+	assert_int_equal(call("PATCH", "/api/v1/jobs/acme/l3", "{\"priority\":11}", &r), 400);
+	hx_resp_free(&r);
+	assert_int_equal(call("PATCH", "/api/v1/jobs/acme/nope", "{\"priority\":3}", &r), 404);
+	hx_resp_free(&r);
+	assert_int_equal(call("PATCH", "/api/v1/jobs/acme/l3", "{\"priority\":10}", &r), 200);
+	hx_resp_free(&r);
+	expect("l3@1,l4@2");
+	/* use-credits takes l4 out of the licence: it runs at once. */
+	assert_int_equal(call("POST", "/api/v1/jobs/acme/l4/use-credits", NULL, &r), 200);
+	hx_resp_free(&r);
+	expect("l4=Running,l3=Submitted,l3@1");
+	/* Two slots for 1.5 h use the day's 3 vGPU-hours: l3 is refused, with the way out. */
+	assert_int_equal(call("POST", "/debug/clock/advance?seconds=5400", NULL, &r), 200);
+	hx_resp_free(&r);
+	assert_int_equal(call("DELETE", "/api/v1/jobs/acme/l1", NULL, &r), 200);
+	hx_resp_free(&r);
+	usleep(500 * 1000);
+	l = licence(&r);
+	assert_true(fabs(get(l, "usedHours")->valuedouble - 3.0) < 0.05);
+	int64_t to_reset = (int64_t)get(l, "resetInSeconds")->valuedouble;
+	hx_resp_free(&r);
+	call("GET", "/api/v1/jobs?license=acme", NULL, &r);
+	const cJSON *l3 = row(r.json, "l3");
+	assert_string_equal(get(l3, "status")->valuestring, "Submitted");
+	const char *msg = get(l3, "message") ? get(l3, "message")->valuestring : "";
+	if (!strstr(msg, "vGPU-hours used today; resets in") ||
+	    !strstr(msg, "set vgpu-extender.io/billing=credits to run now"))
+		fail_msg("l3's message: %s", msg);
+	hx_resp_free(&r);
+	/* At 00:00 UTC the day starts over: l3 runs. */
+	char path[80];
+	snprintf(path, sizeof path, "/debug/clock/advance?seconds=%lld", (long long)to_reset + 1);
+	assert_int_equal(call("POST", path, NULL, &r), 200);
+	hx_resp_free(&r);
+	expect("l3=Running");
+	l = licence(&r);
+	assert_true(get(l, "usedHours")->valuedouble < 0.1);
+	hx_resp_free(&r);
+	assert_int_equal(hx_stop(&D), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {cmocka_unit_test(walkthrough)};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
