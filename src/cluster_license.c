@@ -134,3 +134,35 @@ void cluster_set_licenses(struct cluster *c, struct license_conf *confs, int n)
 		cluster_track_license(c, v);
 	c->version++;
 }
+
+cJSON *cluster_licenses_save(const struct cluster *c, int64_t now_s)
+{
+	cJSON *o = cJSON_CreateObject();
+	for (int i = 0; i < c->licenses.n; i++) {
+		cJSON *l = cJSON_AddObjectToObject(o, c->licenses.l[i].name);
+		cJSON_AddNumberToObject(l, "usedSeconds", cluster_license_used_s(c, i, now_s));
+		cJSON_AddNumberToObject(l, "asOf", (double)now_s);
+		cJSON_AddNumberToObject(l, "resetAt",
+					(double)(now_s + cluster_license_reset_in(c, i, now_s)));
+	}
+	return o;
+}
+
+int cluster_licenses_restore(struct cluster *c, const cJSON *saved, int64_t now_s)
+{
+	if (!cJSON_IsObject(saved))
+		return -1;
+	for (int i = 0; i < c->licenses.n; i++) {
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(saved, c->licenses.l[i].name);
+		const cJSON *used = cJSON_GetObjectItemCaseSensitive(l, "usedSeconds");
+		const cJSON *reset = cJSON_GetObjectItemCaseSensitive(l, "resetAt");
+		if (!cJSON_IsNumber(used) || !cJSON_IsNumber(reset) || used->valuedouble < 0)
+			continue; /* a licence new since, or an entry we cannot trust: from zero */
+		if ((int64_t)reset->valuedouble <= now_s)
+			continue; /* saved before a reset that has passed since */
+		struct cl_license *st = &c->lstate[i];
+		accrue(c, i); /* what the pods tracked since the start ran */
+		st->used_s += used->valuedouble;
+	}
+	return 0;
+}

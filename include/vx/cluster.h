@@ -172,6 +172,13 @@ void cluster_set_licenses(struct cluster *c, struct license_conf *confs, int n);
 double cluster_license_used_s(const struct cluster *c, int li, int64_t now_s);
 /* Seconds until the licence's next reset. */
 int64_t cluster_license_reset_in(const struct cluster *c, int li, int64_t now_s);
+/* The licences' usage as of now, to persist ({"NAME": {"usedSeconds",
+ * "asOf", "resetAt"}}); the caller frees it. */
+cJSON *cluster_licenses_save(const struct cluster *c, int64_t now_s);
+/* Adds saved usage to what the pods ran since the start (a restart neither
+ * forgets nor counts twice); entries it cannot trust or from before a reset
+ * are left out. -1 when saved is not an object at all. */
+int cluster_licenses_restore(struct cluster *c, const cJSON *saved, int64_t now_s);
 /* For cluster_queue.c: the pod's licence figures, moved or taken out. */
 void cluster_track_license(struct cluster *c, struct cl_pod *p);
 void cluster_untrack_license(struct cluster *c, struct cl_pod *p);

@@ -72,6 +72,31 @@ int cmd_delete(const struct ctl *c, const struct command *cmd, const struct args
 	return job_action(c, &r, "DELETE", NULL, NULL, "deleted");
 }
 
+static double num_of(const cJSON *j, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* The seed page's four cards, as text. */
+static void print_licence_cards(const cJSON *j)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+	long left = (long)num_of(j, "resetInSeconds");
+	printf("Licence %s\n", cJSON_IsString(name) ? name->valuestring : "?");
+	printf("  Daily Total Run Time  %.2f Hours Used / %g hours Total\n", num_of(j, "usedHours"),
+	       num_of(j, "dailyHours"));
+	printf("  Remaining Run Time    %.2f Hours\n", num_of(j, "remainingHours"));
+	printf("  Reset Timer           %02ld:%02ld:%02ld\n", left / 3600, left / 60 % 60,
+	       left % 60);
+	printf("  vGPU Usage            %d/%d Used", (int)num_of(j, "usedSlots"),
+	       (int)num_of(j, "maxSlots"));
+	int waiting = (int)num_of(j, "waiting");
+	if (waiting)
+		printf(", %d waiting", waiting);
+	putchar('\n');
+}
+
 int cmd_license(const struct ctl *c, const struct command *cmd, const struct args *a)
 {
 	struct buf path = BUF_INIT;
@@ -91,11 +116,8 @@ int cmd_license(const struct ctl *c, const struct command *cmd, const struct arg
 		cJSON_Delete(j);
 		return EXIT_REFUSED;
 	}
-	cJSON_ArrayForEach (v, j) {
-		char *t = value_text(v);
-		printf("%s: %s\n", v->string, t);
-		free(t);
-	}
+	(void)v;
+	print_licence_cards(j);
 	cJSON_Delete(j);
 	return 0;
 }

@@ -151,11 +151,77 @@ static void walkthrough(void **state)
 	l = licence(&r);
 	assert_true(get(l, "usedHours")->valuedouble < 0.1);
 	hx_resp_free(&r);
+	/* vgpuctl license: the page's four cards as text. */
+	char *out = NULL;
+	const char *argv[] = {hx_bin("vgpuctl"), "--server", D.url, "license", "acme", NULL};
+	assert_int_equal(hx_run(argv, &out), 0);
+	assert_non_null(strstr(out, "Hours Used / 3 hours Total"));
+	assert_non_null(strstr(out, "vGPU Usage            2/2 Used")); /* l2, l3 */
+	free(out);
+	assert_int_equal(hx_stop(&D), 0);
+}
+
+static double used_hours(void)
+{
+	struct hx_resp r;
+	double h = get(licence(&r), "usedHours")->valuedouble;
+	hx_resp_free(&r);
+	return h;
+}
+
+/* With --state-dir a restart mid-day keeps the day's usage (the dev clock's
+ * offset persists there too); a corrupt file is named in the log and the
+ * day starts over, the daemon runs. */
+static void restart_keeps_usage(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vx-lic-XXXXXX", path[128];
+	assert_non_null(mkdtemp(dir));
+	const char *cfg =
+	    hx_tmpfile("licenses:\n  - name: acme\n    namespaces: [acme]\n"
+		       "    dailyHours: 96\n    maxSlots: 16\n    resetUTC: \"00:00\"\n",
+		       ".yaml");
+	const char *args[] = {"--dev", "--config", cfg, "--state-dir", dir, NULL};
+	assert_int_equal(hx_start(&D, args), 0);
+	struct hx_resp r;
+	/* Start from 00:30 UTC of some day, so that an hour fits before the reset. */
+	int64_t to_reset = (int64_t)get(licence(&r), "resetInSeconds")->valuedouble;
+	hx_resp_free(&r);
+	char adv[80];
+	snprintf(adv, sizeof adv, "/debug/clock/advance?seconds=%lld", (long long)to_reset + 1800);
+	assert_int_equal(call("POST", adv, NULL, &r), 200);
+	hx_resp_free(&r);
+	create("p1", 5);
+	create("p2", 5);
+	expect("p1=Running,p2=Running");
+	assert_int_equal(call("POST", "/debug/clock/advance?seconds=3600", NULL, &r), 200);
+	hx_resp_free(&r);
+	double before = used_hours();
+	assert_true(before > 1.99 && before < 2.2);
+	assert_int_equal(hx_stop(&D), 0);
+	assert_int_equal(hx_start(&D, args), 0);
+	double after = used_hours();
+	if (after < before - 0.01 || after > before + 0.2)
+		fail_msg("usage %.3f h before the restart, %.3f h after", before, after);
+	assert_int_equal(hx_stop(&D), 0);
+	snprintf(path, sizeof path, "%s/licenses.json", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{ not json", f);
+	fclose(f);
+	assert_int_equal(hx_start(&D, args), 0);
+	assert_true(used_hours() < 0.5); /* the two pods still running count from now */
+	char *log = NULL;
+	const char *cat[] = {"/bin/cat", D.log_path, NULL};
+	hx_run(cat, &log);
+	assert_non_null(strstr(log, "licenses.json is not a licence usage file"));
+	free(log);
 	assert_int_equal(hx_stop(&D), 0);
 }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(walkthrough)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(walkthrough),
+					   cmocka_unit_test(restart_keeps_usage)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
