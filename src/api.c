@@ -519,9 +519,8 @@ void api_handle(void *ud, const struct http_req *req, struct http_resp *resp)
 	char ns[256], name[256];
 	struct auth_answer who;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (!admin_gate(d, req, resp, &who))
-		; /* refused: resp holds the 401, 403 or 503 */
-	else if (h_job_credits(d, req, who.user, resp))
+	/* A refusal leaves resp holding the 401, 403 or 503. */
+	if (!admin_gate(d, req, resp, &who) || h_job_credits(d, req, who.user, resp))
 		; /* answered */
 	else if (!strcmp(req->method, "PATCH") &&
 		 two_segments(req->path, "/api/v1/jobs/", ns, name, sizeof ns))

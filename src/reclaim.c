@@ -5,6 +5,7 @@
 #include "vx/bgthread.h"
 #include "vx/fit.h"
 #include "vx/log.h"
+#include "vx/volcano.h"
 #include "vx/xalloc.h"
 
 #include <math.h>
@@ -272,7 +273,9 @@ struct reclaimer {
 	int npairs;
 	struct refused refused[MAX_REFUSED]; /* the loop's own */
 	int64_t now_ms;
-	uint64_t seen_version; /* the model's version the shares were computed at */
+	uint64_t seen_version;        /* the model's version the shares were computed at */
+	char touched[VX_POD_KEY_MAX]; /* the last pod marked admitted, and when */
+	int64_t touched_ms;
 };
 
 static int64_t mono_ms(void)
@@ -371,6 +374,59 @@ static void hold(struct reclaimer *r, const struct reclaim_plan *plan)
 		st->ops->pod_event(st, ns, slash + 1, plan->uid, "Reclaiming", msg);
 }
 
+/* The next waiting pod of each licence that may run now: kube-scheduler
+ * keeps a pod every node refused in its unschedulable queue until something
+ * about it changes, so the daemon touches the pod (annotation
+ * vgpu-extender.io/admitted-at, which also tells its user) to have it
+ * retried at once when a slot frees or the day resets (SPEC section 6). */
+#define TOUCH_AGAIN_MS 10000
+
+static const struct cl_pod *license_head(const struct cluster *c, int li, int64_t now)
+{
+	const struct license_conf *l = &c->licenses.l[li];
+	const struct cl_license *st = &c->lstate[li];
+	if (cluster_license_used_s(c, li, now) / 3600.0 >= l->daily_hours - EPS)
+		return NULL;
+	const struct cl_pod *head = NULL;
+	for (const struct cl_pod *w = st->waiters; w; w = w->l_next)
+		if (!head || license_before(w->priority, w->created, w->key, head->priority,
+					    head->created, head->key))
+			head = w;
+	return head && head->req.total_vgpus <= l->max_slots - st->used_slots ? head : NULL;
+}
+
+static void touch_heads(struct reclaimer *r)
+{
+	struct cluster *c = r->pl->cluster;
+	char keys[8][VX_POD_KEY_MAX];
+	int n = 0;
+	int64_t now = c->clock ? clk_now_s(c->clock) : 0;
+	cluster_rdlock(c);
+	for (int li = 0; li < c->licenses.n && n < 8; li++) {
+		const struct cl_pod *h = license_head(c, li, now);
+		if (h)
+			snprintf(keys[n++], sizeof keys[0], "%s", h->key);
+	}
+	cluster_unlock(c);
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(keys[i], r->touched) && r->now_ms - r->touched_ms < TOUCH_AGAIN_MS)
+			continue;
+		char ts[32], *slash = strchr(keys[i], '/');
+		struct store_err e = {0};
+		clk_format_rfc3339(now, ts, sizeof ts);
+		cJSON *ann = cJSON_CreateObject();
+		cJSON_AddStringToObject(ann, VX_ANN_ADMITTED_AT, ts);
+		*slash = '\0';
+		if (r->pl->store->ops->patch_pod_annotations(r->pl->store, keys[i], slash + 1, ann,
+							     &e))
+			log_warn("cannot mark %s/%s admitted: %s", keys[i], slash + 1, e.msg);
+		*slash = '/';
+		cJSON_Delete(ann);
+		memcpy(r->touched, keys[i], sizeof r->touched);
+		r->touched_ms = r->now_ms;
+	}
+}
+
 static void pass(struct reclaimer *r)
 {
 	struct cluster *c = r->pl->cluster;
@@ -379,9 +435,14 @@ static void pass(struct reclaimer *r)
 	/* With the default queue alone there is nobody to reclaim from; and the
 	 * shares move only when the model does. A write lock stalls filters for
 	 * as long as one filter takes, so take it only when something changed. */
+	struct store *st0 = r->pl->store;
+	bool leader = !st0->ops->is_leader || st0->ops->is_leader(st0);
 	cluster_rdlock(c);
 	bool lone = c->queues.n <= 1, moved = c->version != r->seen_version;
+	bool licences = c->licenses.n > 0;
 	cluster_unlock(c);
+	if (licences && leader)
+		touch_heads(r);
 	if (lone)
 		return;
 	if (moved) {
@@ -391,7 +452,7 @@ static void pass(struct reclaimer *r)
 		cluster_unlock(c);
 	}
 	struct store *st = r->pl->store;
-	if (st->ops->is_leader && !st->ops->is_leader(st))
+	if (!leader || !st->ops->evict_pod)
 		return; /* only the leader evicts */
 	cluster_rdlock(c);
 	bool found = reclaim_plan(r->pl, r->now_ms, is_refused, r, &plan);
@@ -407,7 +468,7 @@ static void *run(void *arg)
 	while (!atomic_load(&r->stop)) {
 		struct timespec ts = {0, RECLAIM_PERIOD_MS * 1000000L};
 		nanosleep(&ts, NULL);
-		if (!atomic_load(&r->stop) && r->pl->store->ops->evict_pod)
+		if (!atomic_load(&r->stop))
 			pass(r);
 	}
 	return NULL;

@@ -1,4 +1,5 @@
-/* reclaim: the PostFilter stage for team queues (SPEC section 5).
+/* reclaim: the PostFilter stage for team queues (SPEC section 5), and the
+ * nudge for licences' waiting pods (SPEC section 6, see touch_heads).
  * kube-scheduler calls /preempt only for PriorityClass preemption, so the
  * daemon itself looks, every RECLAIM_PERIOD_MS, for a pending pod of a queue
  * that would stay within its fair share and fits no node. It then evicts

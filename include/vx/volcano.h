@@ -44,6 +44,9 @@
 #define VX_ANN_NODE_POLICY "vgpu-extender.io/node-policy"
 #define VX_ANN_GPU_POLICY "vgpu-extender.io/gpu-policy"
 #define VX_ANN_DEV_RUNTIME "vgpu-extender.io/dev-runtime-seconds"
+/* Set when a waiting licensed pod may run now: the update re-queues it in
+ * kube-scheduler at once, and tells its user. */
+#define VX_ANN_ADMITTED_AT "vgpu-extender.io/admitted-at"
 
 /* Licence queue priority: higher first (SPEC section 2). */
 #define VX_PRIORITY_MIN 1

@@ -1,0 +1,198 @@
+/* Integration test of licences in cluster mode against the fake API server,
+ * kube-scheduler's part played by the test: a pod the licence keeps waiting
+ * is touched (vgpu-extender.io/admitted-at) as soon as a slot frees, so
+ * kube-scheduler retries it at once; the job actions are patches through
+ * the API server, with who did them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct hx_fake F;
+static struct hx_daemon D;
+
+static const cJSON *get(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static void fake(const char *method, const char *path, const char *body)
+{
+	struct hx_resp r;
+	assert_int_equal(hx_fake_call(&F, method, path, NULL, body, &r), 0);
+	if (r.status >= 300)
+		fail_msg("%s %s: %ld %s", method, path, r.status, r.body ? r.body : "");
+	hx_resp_free(&r);
+}
+
+static cJSON *fake_get(const char *path)
+{
+	struct hx_resp r;
+	assert_int_equal(hx_fake_call(&F, "GET", path, NULL, NULL, &r), 0);
+	cJSON *j = r.status == 200 ? r.json : NULL;
+	if (j)
+		r.json = NULL;
+	hx_resp_free(&r);
+	return j;
+}
+
+static void node(const char *name)
+{
+	char body[512];
+	snprintf(body, sizeof body,
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"%s\","
+		 "\"annotations\":{\"volcano.sh/node-vgpu-register\":\"%s-0,10,24576,L4,true,"
+		 "hami-core:%s-1,10,24576,L4,true,hami-core:\"}},\"status\":{\"allocatable\":"
+		 "{\"volcano.sh/vgpu-number\":\"20\"}}}",
+		 name, name, name);
+	fake("POST", "/fake/objects", body);
+}
+
+static void pod(const char *ns, const char *name, int gpus)
+{
+	char body[1024], path[128];
+	snprintf(body, sizeof body,
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
+		 "\"namespace\":\"%s\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\","
+		 "\"resources\":{\"limits\":{\"volcano.sh/vgpu-number\":\"%d\","
+		 "\"volcano.sh/vgpu-cores\":\"100\"}}}]}}",
+		 name, ns, gpus);
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", ns);
+	fake("POST", path, body);
+}
+
+static int known(const cJSON *state, void *ud)
+{
+	const cJSON *p;
+	cJSON_ArrayForEach (p, get(state, "pods")) {
+		if (!strcmp(get(p, "name")->valuestring, ud))
+			return 1;
+	}
+	return 0;
+}
+
+/* kube-scheduler's cycle for one pod: 1 bound (node set), 0 no node fits. */
+static int schedule(const char *ns, const char *name, char *node_out)
+{
+	char path[256], body[4096], bind[512];
+	assert_int_equal(hx_wait_json(&D, "/debug/state", known, (void *)name, 10000), 0);
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
+	cJSON *p = fake_get(path);
+	assert_non_null(p);
+	char *pj = cJSON_PrintUnformatted(p);
+	snprintf(body, sizeof body, "{\"Pod\":%s,\"NodeNames\":[\"n1\",\"n2\"]}", pj);
+	free(pj);
+	struct hx_resp r;
+	assert_int_equal(hx_post(&D, "/filter", body, &r), 0);
+	int fits = cJSON_GetArraySize(get(r.json, "NodeNames"));
+	if (fits)
+		snprintf(node_out, 64, "%s",
+			 cJSON_GetArrayItem(get(r.json, "NodeNames"), 0)->valuestring);
+	hx_resp_free(&r);
+	if (!fits) {
+		cJSON_Delete(p);
+		return 0;
+	}
+	snprintf(bind, sizeof bind,
+		 "{\"PodName\":\"%s\",\"PodNamespace\":\"%s\",\"PodUID\":\"%s\",\"Node\":\"%s\"}",
+		 name, ns, get(get(p, "metadata"), "uid")->valuestring, node_out);
+	cJSON_Delete(p);
+	assert_int_equal(hx_post(&D, "/bind", bind, &r), 0);
+	if (strcmp(get(r.json, "Error")->valuestring, "") != 0)
+		fail_msg("bind %s: %s", name, get(r.json, "Error")->valuestring);
+	hx_resp_free(&r);
+	return 1;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	const char *none[] = {NULL};
+	if (hx_fake_start(&F, none))
+		return -1;
+	node("n1");
+	const char *cfg =
+	    hx_tmpfile("licenses:\n  - name: acme\n    namespaces: [acme]\n"
+		       "    dailyHours: 96\n    maxSlots: 1\n    resetUTC: \"00:00\"\n",
+		       ".yaml");
+	const char *args[] = {"--kubeconfig", F.kubeconfig, "--config", cfg, NULL};
+	return hx_start(&D, args);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	int a = hx_stop(&D), b = hx_fake_stop(&F);
+	return a == 0 && b == 0 ? 0 : -1;
+}
+
+static const char *annotation(const char *ns, const char *name, const char *key, char *out,
+			      size_t len)
+{
+	char path[256];
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
+	cJSON *p = fake_get(path);
+	const cJSON *v = get(get(get(p, "metadata"), "annotations"), key);
+	snprintf(out, len, "%s", cJSON_IsString(v) ? v->valuestring : "");
+	cJSON_Delete(p);
+	return out;
+}
+
+static void slot_frees_and_the_next_is_touched(void **state)
+{
+	(void)state;
+	char n[64], v[128];
+	pod("acme", "first", 1);
+	pod("acme", "second", 1);
+	assert_int_equal(schedule("acme", "first", n), 1);
+	assert_int_equal(schedule("acme", "second", n), 0); /* 1/1 slots in use */
+	assert_string_equal(
+	    annotation("acme", "second", "vgpu-extender.io/admitted-at", v, sizeof v), "");
+	fake("DELETE", "/api/v1/namespaces/acme/pods/first", NULL);
+	for (int i = 0;
+	     i < 40 && !*annotation("acme", "second", "vgpu-extender.io/admitted-at", v, sizeof v);
+	     i++)
+		usleep(50 * 1000);
+	assert_true(v[0] != '\0'); /* within 2 s of the slot freeing */
+	assert_int_equal(schedule("acme", "second", n), 1);
+}
+
+static void actions_go_through_the_api_server(void **state)
+{
+	(void)state;
+	char v[128];
+	struct hx_resp r;
+	char url[256];
+	pod("acme", "third", 1);
+	assert_int_equal(hx_wait_json(&D, "/debug/state", known, "third", 10000), 0);
+	snprintf(url, sizeof url, "%s/api/v1/jobs/acme/third", D.url);
+	assert_int_equal(hx_http("PATCH", url, "{\"priority\":8}", 14, &r), 0);
+	assert_int_equal(r.status, 200);
+	hx_resp_free(&r);
+	assert_string_equal(annotation("acme", "third", "vgpu-extender.io/priority", v, sizeof v),
+			    "8");
+	snprintf(url, sizeof url, "%s/api/v1/jobs/acme/third/use-credits", D.url);
+	assert_int_equal(hx_http("POST", url, NULL, 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	hx_resp_free(&r);
+	assert_string_equal(annotation("acme", "third", "vgpu-extender.io/billing", v, sizeof v),
+			    "credits");
+	assert_true(*annotation("acme", "third", "vgpu-extender.io/last-action-by", v, sizeof v));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(slot_frees_and_the_next_is_touched),
+	    cmocka_unit_test(actions_go_through_the_api_server),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
