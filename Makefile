@@ -44,6 +44,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 HARNESS_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/integration/harness*.c))
+# The benchmarks use the process and HTTP helpers only (no cmocka).
+HARNESS_CORE := $(BUILD)/obj/tests/integration/harness.o
 FAKE_SRC := $(wildcard tests/fake-apiserver/*.c)
 FAKE_BIN := $(if $(FAKE_SRC),$(BUILD)/fake-apiserver)
 BENCH_SRC := $(filter-out tests/bench/devstart.c,$(wildcard tests/bench/*.c))
@@ -93,11 +95,11 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/integration/test_%.o $(HARNESS_OBJ) $(
 $(BUILD)/fake-apiserver: $(FAKE_SRC:%.c=$(BUILD)/obj/%.o) $(LIBVX)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/loadgen: $(BENCH_SRC:%.c=$(BUILD)/obj/%.o) $(HARNESS_OBJ) $(LIBVX)
+$(BUILD)/loadgen: $(BENCH_SRC:%.c=$(BUILD)/obj/%.o) $(HARNESS_CORE) $(LIBVX)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # Dev-mode start-up on a 5,000-node YAML cluster file (tests/bench/devstart.c).
-$(BUILD)/devstart: $(BUILD)/obj/tests/bench/devstart.o $(BUILD)/obj/tests/bench/common.o $(HARNESS_OBJ) $(LIBVX)
+$(BUILD)/devstart: $(BUILD)/obj/tests/bench/devstart.o $(BUILD)/obj/tests/bench/common.o $(HARNESS_CORE) $(LIBVX)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The test suite always runs the sanitized build: a leak or UB fails it.

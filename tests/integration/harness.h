@@ -81,4 +81,19 @@ int hx_fake_stop(struct hx_fake *f);
 int hx_fake_call(const struct hx_fake *f, const char *method, const char *path, const char *ctype,
 		 const char *body, struct hx_resp *r);
 
+/* harness_kube.c: kube-scheduler's part against the fake and a daemon. */
+void hk_fake(const struct hx_fake *f, const char *method, const char *path, const char *body);
+/* GET from the fake: the object, or NULL unless 200; the caller frees it. */
+cJSON *hk_fake_get(const struct hx_fake *f, const char *path);
+/* A node with two 24,576 MiB GPUs "NAME-0" and "NAME-1". */
+void hk_node(const struct hx_fake *f, const char *name);
+/* A pod asking for `gpus` whole cards (cores 100). */
+void hk_pod(const struct hx_fake *f, const char *ns, const char *name, int gpus);
+/* hx_wait_json predicate: the daemon's state lists the pod named ud. */
+int hk_known(const cJSON *state, void *ud);
+/* One scheduling cycle over nodes n1 and n2: 1 bound (node_out set, 64
+ * bytes), 0 when no node passed filter. */
+int hk_schedule(const struct hx_fake *f, const struct hx_daemon *d, const char *ns,
+		const char *name, char *node_out);
+
 #endif

@@ -27,90 +27,27 @@ static const cJSON *get(const cJSON *o, const char *k)
 
 static void fake(const char *method, const char *path, const char *body)
 {
-	struct hx_resp r;
-	assert_int_equal(hx_fake_call(&F, method, path, NULL, body, &r), 0);
-	if (r.status >= 300)
-		fail_msg("%s %s: %ld %s", method, path, r.status, r.body ? r.body : "");
-	hx_resp_free(&r);
+	hk_fake(&F, method, path, body);
 }
 
 static cJSON *fake_get(const char *path)
 {
-	struct hx_resp r;
-	assert_int_equal(hx_fake_call(&F, "GET", path, NULL, NULL, &r), 0);
-	cJSON *j = r.status == 200 ? r.json : NULL;
-	if (j)
-		r.json = NULL;
-	hx_resp_free(&r);
-	return j;
+	return hk_fake_get(&F, path);
 }
 
 static void node(const char *name)
 {
-	char body[512];
-	snprintf(body, sizeof body,
-		 "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"%s\","
-		 "\"annotations\":{\"volcano.sh/node-vgpu-register\":\"%s-0,10,24576,L4,true,"
-		 "hami-core:%s-1,10,24576,L4,true,hami-core:\"}},\"status\":{\"allocatable\":"
-		 "{\"volcano.sh/vgpu-number\":\"20\"}}}",
-		 name, name, name);
-	fake("POST", "/fake/objects", body);
+	hk_node(&F, name);
 }
 
 static void pod(const char *ns, const char *name, int gpus)
 {
-	char body[1024], path[128];
-	snprintf(body, sizeof body,
-		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
-		 "\"namespace\":\"%s\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\","
-		 "\"resources\":{\"limits\":{\"volcano.sh/vgpu-number\":\"%d\","
-		 "\"volcano.sh/vgpu-cores\":\"100\"}}}]}}",
-		 name, ns, gpus);
-	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", ns);
-	fake("POST", path, body);
+	hk_pod(&F, ns, name, gpus);
 }
 
-static int known(const cJSON *state, void *ud)
-{
-	const cJSON *p;
-	cJSON_ArrayForEach (p, get(state, "pods")) {
-		if (!strcmp(get(p, "name")->valuestring, ud))
-			return 1;
-	}
-	return 0;
-}
-
-/* kube-scheduler's cycle for one pod: 1 bound (node set), 0 no node fits. */
 static int schedule(const char *ns, const char *name, char *node_out)
 {
-	char path[256], body[4096], bind[512];
-	assert_int_equal(hx_wait_json(&D, "/debug/state", known, (void *)name, 10000), 0);
-	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
-	cJSON *p = fake_get(path);
-	assert_non_null(p);
-	char *pj = cJSON_PrintUnformatted(p);
-	snprintf(body, sizeof body, "{\"Pod\":%s,\"NodeNames\":[\"n1\",\"n2\"]}", pj);
-	free(pj);
-	struct hx_resp r;
-	assert_int_equal(hx_post(&D, "/filter", body, &r), 0);
-	int fits = cJSON_GetArraySize(get(r.json, "NodeNames"));
-	if (fits)
-		snprintf(node_out, 64, "%s",
-			 cJSON_GetArrayItem(get(r.json, "NodeNames"), 0)->valuestring);
-	hx_resp_free(&r);
-	if (!fits) {
-		cJSON_Delete(p);
-		return 0;
-	}
-	snprintf(bind, sizeof bind,
-		 "{\"PodName\":\"%s\",\"PodNamespace\":\"%s\",\"PodUID\":\"%s\",\"Node\":\"%s\"}",
-		 name, ns, get(get(p, "metadata"), "uid")->valuestring, node_out);
-	cJSON_Delete(p);
-	assert_int_equal(hx_post(&D, "/bind", bind, &r), 0);
-	if (strcmp(get(r.json, "Error")->valuestring, "") != 0)
-		fail_msg("bind %s: %s", name, get(r.json, "Error")->valuestring);
-	hx_resp_free(&r);
-	return 1;
+	return hk_schedule(&F, &D, ns, name, node_out);
 }
 
 static int running(const char *ns, const char *name)
