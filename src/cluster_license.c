@@ -120,16 +120,40 @@ void cluster_track_license(struct cluster *c, struct cl_pod *p)
 	}
 }
 
+/* A licence kept by a reload keeps the day's hours and its refusal count:
+ * editing maxSlots must not hand out a fresh day. */
+static void carry_over(struct cluster *c, const struct license_set *old,
+		       const struct cl_license *ost)
+{
+	int64_t now = now_of(c);
+	for (int i = 0; i < c->licenses.n; i++) {
+		const struct license_conf *l = &c->licenses.l[i];
+		for (int j = 0; j < old->n; j++) {
+			if (strcmp(old->l[j].name, l->name) != 0)
+				continue;
+			c->lstate[i].used_s = ost[j].used_s;
+			c->lstate[i].refused = ost[j].refused;
+			c->lstate[i].last_s = now;
+			c->lstate[i].reset_s = license_next_reset(now, l->reset_min);
+		}
+	}
+}
+
 void cluster_set_licenses(struct cluster *c, struct license_conf *confs, int n)
 {
 	size_t it = 0;
 	void *v;
+	for (int i = 0; i < c->licenses.n; i++)
+		accrue(c, i);
 	while (hmap_next(&c->pods, &it, NULL, &v))
 		cluster_untrack_license(c, v);
-	license_set_free(&c->licenses);
-	free(c->lstate);
+	struct license_set old = c->licenses;
+	struct cl_license *ost = c->lstate;
 	license_set_init(&c->licenses, confs, n);
-	c->lstate = xcalloc((size_t)n, sizeof *c->lstate);
+	c->lstate = xcalloc((size_t)n + 1, sizeof *c->lstate);
+	carry_over(c, &old, ost);
+	license_set_free(&old);
+	free(ost);
 	for (it = 0; hmap_next(&c->pods, &it, NULL, &v);)
 		cluster_track_license(c, v);
 	c->version++;

@@ -460,8 +460,9 @@ static void queue_metrics(struct vx_daemon *d, struct buf *b)
 static void license_metric(struct buf *b, const struct cluster *c, const char *name,
 			   const char *help, const double *v)
 {
-	buf_printf(b, "# HELP vgpu_extender_license_%s %s\n# TYPE vgpu_extender_license_%s gauge\n",
-		   name, help, name);
+	const char *type = strcmp(name, "refused_total") == 0 ? "counter" : "gauge";
+	buf_printf(b, "# HELP vgpu_extender_license_%s %s\n# TYPE vgpu_extender_license_%s %s\n",
+		   name, help, name, type);
 	for (int i = 0; i < c->licenses.n; i++) {
 		buf_printf(b, "vgpu_extender_license_%s{license=", name);
 		buf_json_str(b, c->licenses.l[i].name);
@@ -470,13 +471,14 @@ static void license_metric(struct buf *b, const struct cluster *c, const char *n
 }
 
 /* Per licence: the day's vGPU-hours used and granted, slots used and
- * granted, pods waiting. Caller holds the lock. */
+ * granted, pods waiting, admissions refused. The issue's names are kept
+ * although _total normally marks a counter: dashboards query them. */
 static void license_metrics(struct vx_daemon *d, struct buf *b)
 {
 	const struct cluster *c = &d->cluster;
 	int n = c->licenses.n;
 	int64_t now = clk_now_s(&d->clock);
-	double *v = calloc((size_t)n * 5 + 1, sizeof *v);
+	double *v = calloc((size_t)n * 6 + 1, sizeof *v);
 	if (!v)
 		abort();
 	for (int i = 0; i < n; i++) {
@@ -485,14 +487,19 @@ static void license_metrics(struct vx_daemon *d, struct buf *b)
 		v[(size_t)2 * n + i] = c->lstate[i].used_slots;
 		v[(size_t)3 * n + i] = c->licenses.l[i].max_slots;
 		v[(size_t)4 * n + i] = c->lstate[i].waiting;
+		v[(size_t)5 * n + i] =
+		    (double)__atomic_load_n(&c->lstate[i].refused, __ATOMIC_RELAXED);
 	}
 	license_metric(b, c, "hours_used", "vGPU-hours used since the last reset.", v);
-	license_metric(b, c, "hours_granted", "vGPU-hours a day.", v + n);
+	license_metric(b, c, "hours_total", "vGPU-hours the licence grants a day.", v + n);
 	license_metric(b, c, "slots_used", "vGPUs of licensed pods running.", v + (size_t)2 * n);
-	license_metric(b, c, "slots_granted", "vGPUs the licence lets run at once.",
+	license_metric(b, c, "slots_total", "vGPUs the licence lets run at once.",
 		       v + (size_t)3 * n);
 	license_metric(b, c, "waiting_pods", "Licensed pods waiting for a slot or the reset.",
 		       v + (size_t)4 * n);
+	license_metric(b, c, "refused_total",
+		       "Admissions of licensed pods refused for slots, hours or order.",
+		       v + (size_t)5 * n);
 	free(v);
 }
 

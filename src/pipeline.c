@@ -134,7 +134,14 @@ enum pipe_admit pipe_admit(struct pipeline *pl, const struct pipe_pod *pod, char
 	if (!pod->req->is_vgpu)
 		return PIPE_ADMIT;
 	enum pipe_admit a = admit_queue(pl->cluster, pod, why, whylen);
-	return a == PIPE_ADMIT ? admit_license(pl->cluster, pod, why, whylen) : a;
+	if (a != PIPE_ADMIT)
+		return a;
+	a = admit_license(pl->cluster, pod, why, whylen);
+	if (a != PIPE_ADMIT) {
+		int li = license_of(&pl->cluster->licenses, pod->ns, pod->billing);
+		__atomic_fetch_add(&pl->cluster->lstate[li].refused, 1, __ATOMIC_RELAXED);
+	}
+	return a;
 }
 
 /* Capacity a reclaim freed is held for the pod it was freed for: a pod of

@@ -139,6 +139,7 @@ struct cl_license {
 	int64_t last_s, reset_s; /* reset_s: the next reset after last_s */
 	int waiting;
 	struct cl_pod *waiters; /* its waiting pods, linked through l_next */
+	uint64_t refused;       /* admissions it refused; atomic: filters hold the read lock */
 };
 
 struct cluster {

@@ -11,6 +11,7 @@
 #include "harness.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,19 @@ static void expect(const char *want)
 	}
 }
 
+/* The value of the licence metric NAME for acme, -1 when absent. */
+static double metric(const char *name)
+{
+	struct hx_resp r;
+	char key[128];
+	assert_int_equal(call("GET", "/metrics", NULL, &r), 200);
+	snprintf(key, sizeof key, "vgpu_extender_license_%s{license=\"acme\"} ", name);
+	const char *at = strstr(r.body, key);
+	double v = at ? atof(at + strlen(key)) : -1;
+	hx_resp_free(&r);
+	return v;
+}
+
 static const cJSON *licence(struct hx_resp *r)
 {
 	assert_int_equal(call("GET", "/api/v1/licenses/acme", NULL, r), 200);
@@ -144,6 +158,11 @@ static void walkthrough(void **state)
 	    !strstr(msg, "set vgpu-extender.io/billing=credits to run now"))
 		fail_msg("l3's message: %s", msg);
 	hx_resp_free(&r);
+	assert_true(fabs(metric("hours_used") - 3.0) < 0.05);
+	assert_true(metric("hours_total") == 3.0);
+	assert_true(metric("slots_total") == 2.0);
+	assert_true(metric("waiting_pods") == 1.0);
+	assert_true(metric("refused_total") >= 1.0); /* l3, l4 at least while they waited */
 	/* At 00:00 UTC the day starts over: l3 runs. */
 	char path[80];
 	snprintf(path, sizeof path, "/debug/clock/advance?seconds=%lld", (long long)to_reset + 1);
@@ -200,6 +219,20 @@ static void restart_keeps_usage(void **state)
 	hx_resp_free(&r);
 	double before = used_hours();
 	assert_true(before > 1.99 && before < 2.2);
+	/* A reload that changes the licence keeps the day's usage. */
+	FILE *cf = fopen(cfg, "w");
+	assert_non_null(cf);
+	fputs("licenses:\n  - name: acme\n    namespaces: [acme]\n"
+	      "    dailyHours: 96\n    maxSlots: 8\n    resetUTC: \"00:00\"\n",
+	      cf);
+	fclose(cf);
+	assert_int_equal(kill(D.pid, SIGHUP), 0);
+	for (int i = 0; i < 50 && metric("slots_total") != 8.0; i++)
+		usleep(100 * 1000);
+	assert_true(metric("slots_total") == 8.0);
+	if (used_hours() < before - 0.01)
+		fail_msg("usage %.3f h before the reload, %.3f h after", before, used_hours());
+	before = used_hours();
 	assert_int_equal(hx_stop(&D), 0);
 	assert_int_equal(hx_start(&D, args), 0);
 	double after = used_hours();
