@@ -40,7 +40,7 @@ step "team-a runs a1 (1 GPU) and a2 (2 GPUs): 3 GPUs, 1 over its quota of 2; tea
 wait_for "b2 Running" "a1 Submitted"
 step "team-b submits b2 (1 GPU). team-a can no longer stay over quota: a1 is evicted and waits; b2 runs."
 
-"$B/vgpuctl" delete team-b/b2 >/dev/null
+"$B/vgpuctl" delete -y team-b/b2 >/dev/null
 wait_for "a1 Running"
 step "b2 finishes: the GPU is idle again, and a1 runs once more (team-a over quota while nobody needs it)."
 printf '\n== vgpuctl queues\n'

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* GET path and print the answer as f says (JSON or YAML). */
 static int show(const struct ctl *c, const char *path, enum output f)
@@ -64,11 +65,29 @@ int cmd_use_credits(const struct ctl *c, const struct command *cmd, const struct
 	return job_action(c, &r, "POST", "/use-credits", "{}", "now billed to credits");
 }
 
+/* Asks on stderr, reads the answer from stdin: true for y or yes. */
+static bool confirm(const struct ref *r)
+{
+	char line[16];
+	fprintf(stderr, "Delete %s? It cannot be undone. [y/N] ", r->noun);
+	fflush(stderr);
+	if (!fgets(line, sizeof line, stdin)) {
+		fputc('\n', stderr);
+		return false;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	return !strcasecmp(line, "y") || !strcasecmp(line, "yes");
+}
+
 int cmd_delete(const struct ctl *c, const struct command *cmd, const struct args *a)
 {
 	struct ref r;
 	if (ref_parse(cmd, a, a->pos[0], &r))
 		return EXIT_USAGE;
+	if (!a->yes && !confirm(&r)) {
+		fprintf(stderr, "vgpuctl delete: %s not deleted (-y skips the question)\n", r.noun);
+		return EXIT_REFUSED;
+	}
 	return job_action(c, &r, "DELETE", NULL, NULL, "deleted");
 }
 

@@ -33,7 +33,8 @@ static void sleep_ms(int ms)
 
 /* Polls until interrupted, or until it printed count times (count > 0: the
  * hidden --watch-count, for tests and scripts). */
-static int watch(const struct ctl *c, const char *ns, enum output f, long count)
+static int watch(const struct ctl *c, const char *ns, const char *license, enum output f,
+		 long count)
 {
 	struct buf last = BUF_INIT;
 	int rc = 0;
@@ -41,7 +42,7 @@ static int watch(const struct ctl *c, const char *ns, enum output f, long count)
 		struct jobs j;
 		struct buf now = BUF_INIT;
 		bool to_stderr;
-		if ((rc = jobs_fetch(c, ns, NULL, f == OUT_WIDE, &j)))
+		if ((rc = jobs_fetch(c, ns, NULL, license, f == OUT_WIDE, &j)))
 			break;
 		render_list(&j, f, ns, &now, &to_stderr);
 		jobs_free(&j);
@@ -81,7 +82,8 @@ static int parse_count(const struct command *cmd, const struct args *a, long *co
 
 int cmd_list(const struct ctl *c, const struct command *cmd, const struct args *a)
 {
-	const char *ns = a->all ? NULL : a->ns ? a->ns : "default";
+	/* A licence spans its namespaces: --license lists them all unless -n. */
+	const char *ns = a->all || (a->license && !a->ns) ? NULL : a->ns ? a->ns : "default";
 	enum output f;
 	long count;
 	if (a->all && a->ns)
@@ -89,11 +91,11 @@ int cmd_list(const struct ctl *c, const struct command *cmd, const struct args *
 	if (output_parse(cmd, a->output, &f) || parse_count(cmd, a, &count))
 		return EXIT_USAGE;
 	if (a->watch)
-		return watch(c, ns, f, count);
+		return watch(c, ns, a->license, f, count);
 	struct jobs j;
 	struct buf out = BUF_INIT;
 	bool to_stderr;
-	if (jobs_fetch(c, ns, NULL, f == OUT_WIDE, &j))
+	if (jobs_fetch(c, ns, NULL, a->license, f == OUT_WIDE, &j))
 		return EXIT_REFUSED;
 	render_list(&j, f, ns, &out, &to_stderr);
 	fputs(out.data, to_stderr ? stderr : stdout);
@@ -136,7 +138,7 @@ static int no_row(const struct ctl *c, const struct ref *r)
 /* The workload row of r, with the state when want_state; 0, or 1 after saying why. */
 static int fetch_one(const struct ctl *c, const struct ref *r, bool want_state, struct jobs *j)
 {
-	if (jobs_fetch(c, r->ns, r->name, want_state, j))
+	if (jobs_fetch(c, r->ns, r->name, NULL, want_state, j))
 		return EXIT_REFUSED;
 	if (cJSON_GetArraySize(j->rows) == 0) {
 		jobs_free(j);

@@ -22,13 +22,16 @@ static const struct command commands[] = {
      "syntax error creates nothing; kinds other than Pod are skipped with a warning.\n"
      "A pod that exists gets the file's labels and annotations (configured) or is\n"
      "unchanged; its spec cannot change (delete it and apply again)."},
-    {"list", cmd_list, "nAowW", "json|yaml|wide|name", 0, 0,
-     "list [-A | -n NS] [-o json|yaml|wide|name] [-w]",
+    {"list", cmd_list, "nAowWL", "json|yaml|wide|name", 0, 0,
+     "list [-A | -n NS] [--license L] [-o json|yaml|wide|name] [-w]",
      "list workloads (namespace default unless -n NS or -A)",
      "Columns: Workload Queue Status Priority GPUs Node. -o wide adds Age,\n"
      "Running/Requested (vGPUs), Allocation (GPUs held: per vGPU the larger of\n"
      "cores/100 and memory/card memory, summed), Memory and Message (why a pod\n"
-     "waits). Status Unschedulable: no node can ever run the pod as it stands."},
+     "waits). Status Unschedulable: no node can ever run the pod as it stands.\n"
+     "--license L lists the licence's jobs in every namespace it covers, in the\n"
+     "dashboard's columns: User, Submit Time, Resource Name, Resource ID, Priority,\n"
+     "Status, and Position for a waiting job."},
     {"get", cmd_get, "no", "json|yaml|wide|name", 1, 1, "get NAME [-n NS] [-o json|yaml|wide|name]",
      "show one workload's row; -o json|yaml prints the stored pod", "NAME may also be NS/NAME."},
     {"describe", cmd_describe, "n", NULL, 1, 1, "describe NAME [-n NS]",
@@ -40,8 +43,10 @@ static const struct command commands[] = {
      "set a job's licence priority (1..10)", "NAME may also be NS/NAME."},
     {"use-credits", cmd_use_credits, "n", NULL, 1, 1, "use-credits NAME [-n NS]",
      "bill a job to credits, outside its licence", "NAME may also be NS/NAME."},
-    {"delete", cmd_delete, "n", NULL, 1, 1, "delete NAME [-n NS]", "delete a workload",
-     "NAME may also be NS/NAME."},
+    {"delete", cmd_delete, "ny", NULL, 1, 1, "delete NAME [-n NS] [-y]", "delete a workload",
+     "NAME may also be NS/NAME. Deleting cannot be undone, so vgpuctl asks first;\n"
+     "-y answers yes (for scripts). Without a terminal and without -y, nothing is\n"
+     "deleted."},
     {"license", cmd_license, "o", "json|yaml", 1, 1, "license NAME [-o json|yaml]",
      "print a licence's figures", NULL},
     {"queues", cmd_queues, "o", "json|yaml", 0, 0, "queues [-o json|yaml]",
@@ -63,6 +68,8 @@ static const struct option_def options[] = {
     {'w', true, "watch", NULL, "print again whenever the list changes, until Ctrl-C",
      offsetof(struct args, watch)},
     {'W', false, "watch-count", "N", NULL, offsetof(struct args, watch_count)}, /* tests */
+    {'L', false, "license", "L", "only the jobs of licence L", offsetof(struct args, license)},
+    {'y', true, "yes", NULL, "do not ask for confirmation", offsetof(struct args, yes)},
     {'s', true, "server", "URL", SERVER_HELP, offsetof(struct args, server)},
     {'h', true, "help", NULL, "print this help", offsetof(struct args, help)},
 };

@@ -64,16 +64,21 @@ static void index_state(struct jobs *j)
 	}
 }
 
-int jobs_fetch(const struct ctl *c, const char *ns, const char *name, bool want_state,
-	       struct jobs *j)
+int jobs_fetch(const struct ctl *c, const char *ns, const char *name, const char *license,
+	       bool want_state, struct jobs *j)
 {
 	struct buf path = BUF_INIT;
 	memset(j, 0, sizeof *j);
+	j->license = license;
 	hmap_init(&j->gpus);
 	hmap_init(&j->pods);
 	buf_puts(&path, "/api/v1/jobs");
+	if (license) {
+		buf_puts(&path, "?license=");
+		put_escaped(&path, license);
+	}
 	if (ns) { /* the daemon filters; keep() covers one that does not */
-		buf_puts(&path, "?namespace=");
+		buf_puts(&path, license ? "&namespace=" : "?namespace=");
 		put_escaped(&path, ns);
 	}
 	int rc = call(c, "GET", path.data, NULL, NULL, &j->rows);
@@ -209,6 +214,31 @@ void jobs_table(const struct jobs *j, bool wide, struct buf *out)
 	table_free(&t);
 }
 
+/* The seed's vGPU Usage table, plus the waiting rows' place in line. */
+static void licence_table(const struct jobs *j, struct buf *out)
+{
+	static const char *const lhead[] = {"User",        "Submit Time", "Resource Name",
+					    "Resource ID", "Priority",    "Status",
+					    "Position"};
+	struct table t;
+	const cJSON *row;
+	char *cells[7];
+	table_init(&t, lhead, 7);
+	cJSON_ArrayForEach (row, j->rows) {
+		const cJSON *pos = cJSON_GetObjectItemCaseSensitive(row, "position");
+		cells[0] = strdup(*str_of(row, "user") ? str_of(row, "user") : "-");
+		cells[1] = strdup(*str_of(row, "submitTime") ? str_of(row, "submitTime") : "-");
+		cells[2] = fmt("%s/%s", str_of(row, "namespace"), str_of(row, "name"));
+		cells[3] = strdup(*str_of(row, "uid") ? str_of(row, "uid") : "-");
+		cells[4] = value_text(cJSON_GetObjectItemCaseSensitive(row, "priority"));
+		cells[5] = value_text(cJSON_GetObjectItemCaseSensitive(row, "status"));
+		cells[6] = cJSON_IsNumber(pos) ? fmt("%d", pos->valueint) : strdup("-");
+		table_add(&t, cells);
+	}
+	table_render(&t, out);
+	table_free(&t);
+}
+
 void jobs_render(const struct jobs *j, enum output f, struct buf *out)
 {
 	const cJSON *row;
@@ -219,6 +249,8 @@ void jobs_render(const struct jobs *j, enum output f, struct buf *out)
 			buf_printf(out, "pod/%s/%s\n", str_of(row, "namespace"),
 				   str_of(row, "name"));
 		}
+	} else if (cJSON_GetArraySize(j->rows) > 0 && j->license) {
+		licence_table(j, out);
 	} else if (cJSON_GetArraySize(j->rows) > 0) {
 		jobs_table(j, f == OUT_WIDE, out);
 	}

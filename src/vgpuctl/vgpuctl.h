@@ -26,8 +26,8 @@ struct ctl {
 struct args {
 	const char *pos[MAX_POS];
 	int npos;
-	const char *file, *ns, *output, *watch_count, *server;
-	bool all, watch, help;
+	const char *file, *ns, *output, *watch_count, *server, *license;
+	bool all, watch, help, yes;
 };
 
 struct command {
@@ -114,14 +114,15 @@ int cmd_help(const struct ctl *c, const struct command *cmd, const struct args *
 
 /* rows.c: the job rows and the figures -o wide and describe add to them. */
 struct jobs {
+	const char *license;    /* rows of this licence, shown in the seed's columns */
 	cJSON *rows;            /* GET /api/v1/jobs, filtered to the namespace */
 	cJSON *state;           /* GET /debug/state, only when the extra figures are wanted */
 	struct hmap gpus, pods; /* the state's GPUs by UUID, pods by "NS/NAME" */
 };
-/* Fetches the rows of ns (all when NULL) and name (all when NULL), with the
- * state when want_state; 0, or 1 after saying why not. */
-int jobs_fetch(const struct ctl *c, const char *ns, const char *name, bool want_state,
-	       struct jobs *j);
+/* Fetches the rows of ns (all when NULL), name (all when NULL) and licence
+ * (any when NULL), with the state when want_state; 0, or 1 after saying why not. */
+int jobs_fetch(const struct ctl *c, const char *ns, const char *name, const char *license,
+	       bool want_state, struct jobs *j);
 void jobs_free(struct jobs *j);
 /* The state's pod entry for a row, or NULL. */
 const cJSON *jobs_state_pod(const struct jobs *j, const cJSON *row);

@@ -236,6 +236,10 @@ int hx_run(const char *const *argv, char **out)
 		return -1;
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* Never the runner's terminal: a question (vgpuctl delete) reads EOF. */
+		int in = open("/dev/null", O_RDONLY);
+		if (in >= 0)
+			dup2(in, 0);
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
 		close(pfd[0]);

@@ -102,6 +102,43 @@ static double metric(const char *name)
 	return v;
 }
 
+/* The line of out that shows NS/NAME, copied into line; asserts there is one. */
+static void line_of(const char *out, const char *job, char *line, size_t len)
+{
+	char key[96];
+	snprintf(key, sizeof key, " %s ", job);
+	const char *at = strstr(out, key);
+	if (!at)
+		fail_msg("no %s in:\n%s", job, out);
+	while (at > out && at[-1] != '\n')
+		at--;
+	size_t n = strcspn(at, "\n");
+	snprintf(line, len, "%.*s", (int)n, at);
+}
+
+/* vgpuctl list --license: the seed's columns, the waiting rows' positions. */
+static void check_list_license(void)
+{
+	char *out = NULL, line[512];
+	const char *argv[] = {hx_bin("vgpuctl"), "--server", D.url, "list",
+			      "--license",       "acme",     NULL};
+	assert_int_equal(hx_run(argv, &out), 0);
+	if (strncmp(out, "User", 4) != 0 || !strstr(out, "Submit Time") ||
+	    !strstr(out, "Resource Name") || !strstr(out, "Resource ID") ||
+	    !strstr(out, "Priority") || !strstr(out, "Status") || !strstr(out, "Position"))
+		fail_msg("header:\n%s", out);
+	line_of(out, "acme/l3", line, sizeof line);
+	assert_non_null(strstr(line, " 10 ")); /* priority */
+	assert_non_null(strstr(line, "Submitted"));
+	assert_int_equal(line[strlen(line) - 1], '1');
+	line_of(out, "acme/l4", line, sizeof line);
+	assert_int_equal(line[strlen(line) - 1], '2');
+	line_of(out, "acme/l1", line, sizeof line);
+	assert_non_null(strstr(line, "Running"));
+	assert_int_equal(line[strlen(line) - 1], '-');
+	free(out);
+}
+
 static const cJSON *licence(struct hx_resp *r)
 {
 	assert_int_equal(call("GET", "/api/v1/licenses/acme", NULL, r), 200);
@@ -136,6 +173,7 @@ static void walkthrough(void **state)
 	assert_int_equal(call("PATCH", "/api/v1/jobs/acme/l3", "{\"priority\":10}", &r), 200);
 	hx_resp_free(&r);
 	expect("l3@1,l4@2");
+	check_list_license();
 	/* use-credits takes l4 out of the licence: it runs at once. */
 	assert_int_equal(call("POST", "/api/v1/jobs/acme/l4/use-credits", NULL, &r), 200);
 	hx_resp_free(&r);

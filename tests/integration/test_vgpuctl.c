@@ -459,7 +459,7 @@ static void test_list_wide(void **state)
 	free(out);
 	/* Not left pending: a dev loop stopped while it walks pending pods
 	 * leaks the rest of its list (src/store/devloop.c, place_pending). */
-	assert_int_equal(ctl(d, &out, "delete", "too-many"), 0);
+	assert_int_equal(ctl(d, &out, "delete", "-y", "too-many"), 0);
 	free(out);
 	unlink(f1);
 	unlink(f2);
@@ -751,7 +751,7 @@ static void test_why_pending(void **state)
 		fail_msg("describe waits:\n%s", out);
 	free(out);
 	/* Deleting one filler lets it run; then it explains nothing. */
-	assert_int_equal(ctl(d, &out, "delete", "fill-1"), 0);
+	assert_int_equal(ctl(d, &out, "delete", "fill-1", "--yes"), 0);
 	free(out);
 	wait_running(d, "default/waits", &row);
 	assert_int_equal(ctl(d, &out, "describe", "waits"), 0);
@@ -806,19 +806,35 @@ static void test_delete(void **state)
 	assert_int_equal(ctl(d, &out, "apply", "-f", file), 0);
 	free(out);
 	wait_running(d, "default/vgpu-a", &r);
-	assert_int_equal(ctl(d, &out, "delete", "vgpu-a"), 0);
-	assert_out(out, "pod/default/vgpu-a deleted\n");
+	/* It asks first: no answer (stdin at EOF) or "n" deletes nothing. */
+	assert_int_equal(ctl(d, &out, "delete", "vgpu-a"), 1);
+	assert_out(out, "Delete pod/default/vgpu-a? It cannot be undone. [y/N] \n"
+			"vgpuctl delete: pod/default/vgpu-a not deleted (-y skips the question)\n");
+	free(out);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "echo n | %s --server=%s delete vgpu-a", hx_bin("vgpuctl"),
+		 d->url);
+	assert_int_equal(sh(cmd, &out), 1);
+	free(out);
+	assert_int_equal(ctl(d, &out, "list"), 0);
+	assert_int_equal(find_row(out, "default/vgpu-a", &r), 0);
+	free(out);
+	snprintf(cmd, sizeof cmd, "echo yes | %s --server=%s delete vgpu-a", hx_bin("vgpuctl"),
+		 d->url);
+	assert_int_equal(sh(cmd, &out), 0);
+	assert_out(out, "Delete pod/default/vgpu-a? It cannot be undone. [y/N] "
+			"pod/default/vgpu-a deleted\n");
 	free(out);
 	assert_int_equal(ctl(d, &out, "list", "-A"), 0);
 	assert_int_not_equal(find_row(out, "default/vgpu-a", &r), 0);
 	assert_int_equal(find_row(out, "default/vgpu-b", &r), 0);
 	free(out);
-	assert_int_equal(ctl(d, &out, "delete", "default/vgpu-a"), 1);
+	assert_int_equal(ctl(d, &out, "delete", "-y", "default/vgpu-a"), 1);
 	assert_prefix(out, "vgpuctl: pod/default/vgpu-a: ");
 	assert_non_null(strstr(out, "not found"));
 	assert_one_line(out);
 	free(out);
-	assert_int_equal(ctl(d, &out, "delete", "-n", "default", "vgpu-b"), 0);
+	assert_int_equal(ctl(d, &out, "delete", "-n", "default", "-y", "vgpu-b"), 0);
 	assert_out(out, "pod/default/vgpu-b deleted\n");
 	free(out);
 	unlink(file);
@@ -938,13 +954,16 @@ static void test_help(void **state)
 	free(out);
 	/* A command's --help is that command's usage, whatever surrounds it. */
 	assert_int_equal(ctl(NULL, &help, "list", "--help"), 0);
-	assert_prefix(help, "Usage: vgpuctl list [-A | -n NS] [-o json|yaml|wide|name] [-w]\n\n"
-			    "List workloads (namespace default unless -n NS or -A).\n");
+	assert_prefix(help,
+		      "Usage: vgpuctl list [-A | -n NS] [--license L] [-o json|yaml|wide|name] "
+		      "[-w]\n\n"
+		      "List workloads (namespace default unless -n NS or -A).\n");
 	assert_non_null(strstr(help, "\nOptions:\n  -n, --namespace NS     the namespace"));
 	assert_non_null(
 	    strstr(help, "\n  -o, --output FORMAT    output format: json|yaml|wide|name\n"));
 	assert_non_null(strstr(help, "\n  -w, --watch            print again whenever"));
 	assert_null(strstr(help, "Commands:"));
+	assert_non_null(strstr(help, "\n  --license L            only the jobs of licence L\n"));
 	assert_null(strstr(help, "watch-count")); /* hidden: for tests and scripts */
 	assert_int_equal(ctl(NULL, &out, "help", "list"), 0);
 	assert_out(out, help);
