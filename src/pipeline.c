@@ -171,6 +171,14 @@ static bool held_from(const struct cl_node *n, const struct hold_ctx *h, char *w
 	return true;
 }
 
+/* Whether n's capacity is being reclaimed for this very pod: then its
+ * failure is the reclaim in progress, not the node's fit, and says so (in
+ * kube-scheduler's FailedScheduling event and in the pod's message). */
+static bool held_for_self(const struct cl_node *n, const struct hold_ctx *h)
+{
+	return n && n->held_for[0] && n->held_until_ms > h->now_ms && !strcmp(n->held_for, h->key);
+}
+
 /* ---- filter --------------------------------------------------------- */
 
 /* Marks a node that fits but is busy, until the end of the walk decides. */
@@ -296,6 +304,8 @@ static void filter_nodes(struct pipeline *pl, const struct req_pod *r, const cha
 				raw[i] = v == PIPE_PASS ? fit_node_score(node, np)
 							: busy_score(node, fit_node_score(node, np),
 								     nominated);
+		} else if (v == PIPE_FAIL && held_for_self(node, hold)) {
+			fail(out, i, PIPE_FAIL, PIPE_RECLAIMING_REASON);
 		} else {
 			fail(out, i, (enum pipe_verdict)v, why);
 		}

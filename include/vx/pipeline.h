@@ -58,6 +58,9 @@ struct pipe_filter_out {
 
 /* Reason given to a busy node that fits while an idle one fits too. */
 #define PIPE_BUSY_REASON "allocation in progress on this node"
+/* Reason given, for the pod it is meant for, to a node whose GPUs a reclaim
+ * is freeing while the evicted pods are still leaving. */
+#define PIPE_RECLAIMING_REASON "GPUs being reclaimed for this pod, evicted pods still leaving"
 
 void pipe_filter(struct pipeline *pl, const struct pipe_pod *pod, const char *const *names,
 		 const size_t *lens, int n, struct pipe_filter_out *out);

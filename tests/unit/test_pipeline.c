@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct fx {
 	struct vx_clock clock;
@@ -415,6 +416,23 @@ static void explain_waiting_pods(void **state)
 	assert_string_equal(ex.top, "insufficient memory");
 	assert_false(ex.never);
 	pipe_filter_out_free(&out);
+	/* A reclaim is freeing node b for this pod: b's reason says so. */
+	cluster_wrlock(&f->cluster);
+	struct cl_node *b = cluster_node(&f->cluster, "b");
+	snprintf(b->held_for, sizeof b->held_for, "t/probe");
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* as the pipeline measures holds */
+	b->held_until_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 60000;
+	cluster_unlock(&f->cluster);
+	filter3(f, "5000", &out, scores);
+	assert_string_equal(out.reasons.data + out.reason[1], PIPE_RECLAIMING_REASON);
+	explain_pod(&f->cluster, &r, &out, &ex);
+	assert_non_null(strstr(ex.msg, "1 " PIPE_RECLAIMING_REASON));
+	assert_non_null(strstr(ex.msg, "2 insufficient memory"));
+	pipe_filter_out_free(&out);
+	cluster_wrlock(&f->cluster);
+	b->held_for[0] = '\0';
+	cluster_unlock(&f->cluster);
 	req_free(&r);
 	cJSON_Delete(pod);
 
