@@ -2,6 +2,7 @@
  * across a pipeline call that takes the model's write lock or calls the
  * store, and answers are delivered with it released. Lock order: binder,
  * then model (pipe_node_ready reads the model under the binder's mutex). */
+#include "vx/clock.h"
 #include "vx/bgthread.h"
 #include "vx/binder.h"
 #include "vx/hmap.h"
@@ -57,13 +58,6 @@ struct binder {
 	bool stopping;
 	struct binder_stats st;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Answers the job and forgets it; the caller does not hold b->mu. */
 static void complete(struct binder *b, struct job *j, int rc, const char *err)
@@ -162,7 +156,7 @@ static bool enqueue(struct binder *b, struct job *j, bool at_head)
 		return false;
 	}
 	struct bnode *n = node_get(b, j->pb.node);
-	int64_t now = mono_ms();
+	int64_t now = clk_mono_ms();
 	if (!j->queued_once) {
 		j->queued_once = true;
 		j->queued_ms = now;
@@ -224,7 +218,7 @@ static void node_done(struct binder *b, const char *name)
 	struct bnode *n = hmap_get(&b->nodes, name);
 	if (n) {
 		n->active = false;
-		dispatch(b, n, mono_ms());
+		dispatch(b, n, clk_mono_ms());
 		node_maybe_drop(b, n);
 	}
 	pthread_mutex_unlock(&b->mu);
@@ -252,7 +246,7 @@ static void run_bind(struct binder *b, struct job *j)
 		int shift = j->busy_tries < 5 ? j->busy_tries : 5;
 		long delay = (long)BUSY_BACKOFF_MIN_MS << shift;
 		j->next_try_ms =
-		    mono_ms() + (delay < BUSY_BACKOFF_MAX_MS ? delay : BUSY_BACKOFF_MAX_MS);
+		    clk_mono_ms() + (delay < BUSY_BACKOFF_MAX_MS ? delay : BUSY_BACKOFF_MAX_MS);
 		log_debug("bind %s: node %s is locked (%s); waiting", j->pb.key, j->pb.node, err);
 		if (enqueue(b, j, true))
 			return;
@@ -341,7 +335,7 @@ static void *timer(void *arg)
 			ts.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&b->tick, &b->mu, &ts);
-		int64_t now = mono_ms();
+		int64_t now = clk_mono_ms();
 		struct job *expired = NULL;
 		size_t it = 0;
 		void *v;

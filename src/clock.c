@@ -87,3 +87,10 @@ int64_t clk_parse_rfc3339(const char *s)
 		return -1;
 	return (int64_t)timegm(&tm);
 }
+
+int64_t clk_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -4,6 +4,7 @@
  * assume/confirm/forget pattern: devices are charged in the model before the
  * store call so concurrent binds see them, and given back if the call
  * fails, unless something newer replaced the allocation. */
+#include "vx/clock.h"
 #include "vx/pipeline.h"
 #include "vx/codec.h"
 #include "vx/fit.h"
@@ -20,13 +21,6 @@
 /* Nominated nodes a filter looks at, at most. */
 #define NOM_SNAPSHOT_MAX 64
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Other pods' nominated nodes, for a filter or score of pod uid. */
 struct noms {
 	struct nom_node node[NOM_SNAPSHOT_MAX];
@@ -35,7 +29,8 @@ struct noms {
 
 static void noms_take(const struct pipeline *pl, const char *uid, struct noms *out)
 {
-	out->n = pl->noms ? nom_snapshot(pl->noms, uid, mono_ms(), out->node, NOM_SNAPSHOT_MAX) : 0;
+	out->n =
+	    pl->noms ? nom_snapshot(pl->noms, uid, clk_mono_ms(), out->node, NOM_SNAPSHOT_MAX) : 0;
 }
 
 enum vx_policy pipe_node_policy(const struct pipeline *pl, const struct req_pod *r)
@@ -158,7 +153,7 @@ static void hold_ctx_init(const struct cluster *c, const struct pipe_pod *pod, s
 	pod_key(h->key, pod->ns ? pod->ns : "default", pod->name ? pod->name : "");
 	h->over_share = c->qstate[qi].allocated + cluster_request_gpus(c, pod->req) >
 			c->qstate[qi].fair_share + GPU_EPS;
-	h->now_ms = mono_ms();
+	h->now_ms = clk_mono_ms();
 }
 
 /* Whether n's capacity is held for another pod; why says for which. */
@@ -458,7 +453,7 @@ static void nominate(struct pipeline *pl, const struct pipe_pod *pod, const char
 		best_len[k++] = lens[i];
 	}
 	if (k)
-		nom_set(pl->noms, pod->uid, best, best_len, k, mono_ms());
+		nom_set(pl->noms, pod->uid, best, best_len, k, clk_mono_ms());
 }
 
 void pipe_score(struct pipeline *pl, const struct pipe_pod *pod, const char *const *names,

@@ -1,6 +1,7 @@
 /* reclaim: see reclaim.h. The plan reads the model under the read lock;
  * evictions go through the store with no lock held; the hold and the fair
  * shares are written under the write lock. */
+#include "vx/clock.h"
 #include "vx/reclaim.h"
 #include "vx/bgthread.h"
 #include "vx/fit.h"
@@ -278,13 +279,6 @@ struct reclaimer {
 	int64_t touched_ms;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool is_refused(void *ud, const char *uid)
 {
 	const struct reclaimer *r = ud;
@@ -431,7 +425,7 @@ static void pass(struct reclaimer *r)
 {
 	struct cluster *c = r->pl->cluster;
 	struct reclaim_plan plan;
-	r->now_ms = mono_ms();
+	r->now_ms = clk_mono_ms();
 	/* With the default queue alone there is nobody to reclaim from; and the
 	 * shares move only when the model does. A write lock stalls filters for
 	 * as long as one filter takes, so take it only when something changed. */

@@ -18,6 +18,9 @@ int clk_init(struct vx_clock *c, const char *state_dir, char *err, size_t errlen
 void clk_free(struct vx_clock *c);
 int64_t clk_now_ms(const struct vx_clock *c);
 int64_t clk_now_s(const struct vx_clock *c);
+/* Milliseconds of CLOCK_MONOTONIC: for timeouts and holds, which must not
+ * move with /debug/clock/advance or a wall-clock step. */
+int64_t clk_mono_ms(void);
 int clk_advance(struct vx_clock *c, int64_t seconds, char *err, size_t errlen);
 /* RFC 3339 UTC, e.g. "2026-11-22T07:52:19Z". */
 void clk_format_rfc3339(int64_t unix_s, char *out, size_t len);

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct fx {
 	struct vx_clock clock;
@@ -420,9 +419,7 @@ static void explain_waiting_pods(void **state)
 	cluster_wrlock(&f->cluster);
 	struct cl_node *b = cluster_node(&f->cluster, "b");
 	snprintf(b->held_for, sizeof b->held_for, "t/probe");
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* as the pipeline measures holds */
-	b->held_until_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 60000;
+	b->held_until_ms = clk_mono_ms() + 60000;
 	cluster_unlock(&f->cluster);
 	filter3(f, "5000", &out, scores);
 	assert_string_equal(out.reasons.data + out.reason[1], PIPE_RECLAIMING_REASON);
