@@ -470,9 +470,9 @@ static void license_metric(struct buf *b, const struct cluster *c, const char *n
 	}
 }
 
-/* Per licence: the day's vGPU-hours used and granted, slots used and
- * granted, pods waiting, admissions refused. The issue's names are kept
- * although _total normally marks a counter: dashboards query them. */
+/* Per licence: the day's vGPU time used and granted, slots used and
+ * granted, pods waiting, admissions refused. Names pass promtool's lint:
+ * base units (seconds, not hours) and _total only on the counter. */
 static void license_metrics(struct vx_daemon *d, struct buf *b)
 {
 	const struct cluster *c = &d->cluster;
@@ -482,18 +482,18 @@ static void license_metrics(struct vx_daemon *d, struct buf *b)
 	if (!v)
 		abort();
 	for (int i = 0; i < n; i++) {
-		v[i] = cluster_license_used_s(c, i, now) / 3600.0;
-		v[n + i] = c->licenses.l[i].daily_hours;
+		v[i] = cluster_license_used_s(c, i, now);
+		v[n + i] = c->licenses.l[i].daily_hours * 3600.0;
 		v[(size_t)2 * n + i] = c->lstate[i].used_slots;
 		v[(size_t)3 * n + i] = c->licenses.l[i].max_slots;
 		v[(size_t)4 * n + i] = c->lstate[i].waiting;
 		v[(size_t)5 * n + i] =
 		    (double)__atomic_load_n(&c->lstate[i].refused, __ATOMIC_RELAXED);
 	}
-	license_metric(b, c, "hours_used", "vGPU-hours used since the last reset.", v);
-	license_metric(b, c, "hours_total", "vGPU-hours the licence grants a day.", v + n);
+	license_metric(b, c, "used_seconds", "vGPU-seconds used since the last reset.", v);
+	license_metric(b, c, "daily_seconds", "vGPU-seconds the licence grants a day.", v + n);
 	license_metric(b, c, "slots_used", "vGPUs of licensed pods running.", v + (size_t)2 * n);
-	license_metric(b, c, "slots_total", "vGPUs the licence lets run at once.",
+	license_metric(b, c, "slots_capacity", "vGPUs the licence lets run at once.",
 		       v + (size_t)3 * n);
 	license_metric(b, c, "waiting_pods", "Licensed pods waiting for a slot or the reset.",
 		       v + (size_t)4 * n);
