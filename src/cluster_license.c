@@ -172,21 +172,50 @@ cJSON *cluster_licenses_save(const struct cluster *c, int64_t now_s)
 	return o;
 }
 
+/* The saved usage of licence li, when the entry can be trusted and is of
+ * the day that ends at the reset after now_s. */
+static bool saved_usage(const struct cluster *c, int li, const cJSON *saved, int64_t now_s,
+			double *used_s)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(saved, c->licenses.l[li].name);
+	const cJSON *used = cJSON_GetObjectItemCaseSensitive(l, "usedSeconds");
+	const cJSON *reset = cJSON_GetObjectItemCaseSensitive(l, "resetAt");
+	if (!cJSON_IsNumber(used) || !cJSON_IsNumber(reset) || !(used->valuedouble >= 0))
+		return false; /* a licence new since, or an entry we cannot trust */
+	if ((int64_t)reset->valuedouble != now_s + cluster_license_reset_in(c, li, now_s))
+		return false; /* saved before a reset that has passed since */
+	*used_s = used->valuedouble;
+	return true;
+}
+
 int cluster_licenses_restore(struct cluster *c, const cJSON *saved, int64_t now_s)
 {
+	double used;
 	if (!cJSON_IsObject(saved))
 		return -1;
 	for (int i = 0; i < c->licenses.n; i++) {
-		const cJSON *l = cJSON_GetObjectItemCaseSensitive(saved, c->licenses.l[i].name);
-		const cJSON *used = cJSON_GetObjectItemCaseSensitive(l, "usedSeconds");
-		const cJSON *reset = cJSON_GetObjectItemCaseSensitive(l, "resetAt");
-		if (!cJSON_IsNumber(used) || !cJSON_IsNumber(reset) || used->valuedouble < 0)
-			continue; /* a licence new since, or an entry we cannot trust: from zero */
-		if ((int64_t)reset->valuedouble <= now_s)
-			continue; /* saved before a reset that has passed since */
-		struct cl_license *st = &c->lstate[i];
+		if (!saved_usage(c, i, saved, now_s, &used))
+			continue;
 		accrue(c, i); /* what the pods tracked since the start ran */
-		st->used_s += used->valuedouble;
+		c->lstate[i].used_s += used;
 	}
 	return 0;
+}
+
+int cluster_licenses_merge(struct cluster *c, const cJSON *saved, int64_t now_s)
+{
+	double used;
+	int raised = 0;
+	if (!cJSON_IsObject(saved))
+		return -1;
+	for (int i = 0; i < c->licenses.n; i++) {
+		if (!saved_usage(c, i, saved, now_s, &used))
+			continue;
+		accrue(c, i);
+		if (used > c->lstate[i].used_s) {
+			c->lstate[i].used_s = used;
+			raised++;
+		}
+	}
+	return raised;
 }

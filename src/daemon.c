@@ -90,6 +90,7 @@ static struct store *open_store(struct vx_daemon *d, const struct store_sink *si
 	if (!d->cfg.dev)
 		return open_kube_store(d, err, errlen);
 	struct store *s = mstore_new(&d->clock);
+	mstore_set_state_dir(s, d->cfg.state_dir);
 	mstore_set_sink(s, sink); /* the model learns the file as it loads */
 	int rc = d->cfg.cluster ? mstore_load_file(s, d->cfg.cluster, err, errlen)
 				: mstore_load_demo(s, err, errlen);
@@ -150,54 +151,6 @@ static int start_http(struct vx_daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* Licence usage survives restarts: dev mode keeps it in --state-dir,
- * written to a temporary name and renamed so a crash never leaves half a
- * file, at least every LICENSE_SAVE_S and at shutdown. (Cluster mode keeps
- * it in the model only, so far.) */
-#define LICENSE_SAVE_S 30
-#define LICENSE_FILE "licenses.json"
-
-static void licenses_save(struct vx_daemon *d)
-{
-	char path[4096], tmp[4200];
-	if (!d->cfg.state_dir || !d->cluster.licenses.n)
-		return;
-	snprintf(path, sizeof path, "%s/" LICENSE_FILE, d->cfg.state_dir);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	cluster_rdlock(&d->cluster);
-	cJSON *j = cluster_licenses_save(&d->cluster, clk_now_s(&d->clock));
-	cluster_unlock(&d->cluster);
-	char *text = cJSON_Print(j);
-	cJSON_Delete(j);
-	FILE *f = fopen(tmp, "w");
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-		log_error("cannot save licence usage to %s: %s", path, strerror(errno));
-	free(text);
-}
-
-static void licenses_load(struct vx_daemon *d)
-{
-	char path[4096], err[256];
-	size_t len;
-	if (!d->cfg.state_dir || !d->cluster.licenses.n)
-		return;
-	snprintf(path, sizeof path, "%s/" LICENSE_FILE, d->cfg.state_dir);
-	if (access(path, F_OK) != 0)
-		return; /* first start */
-	char *text = yj_read_file(path, &len, err, sizeof err);
-	cJSON *j = text ? cJSON_ParseWithLength(text, len) : NULL;
-	cluster_wrlock(&d->cluster);
-	int rc = j ? cluster_licenses_restore(&d->cluster, j, clk_now_s(&d->clock)) : -1;
-	cluster_unlock(&d->cluster);
-	if (rc)
-		log_error("%s is not a licence usage file (%s); counting today's usage from zero",
-			  path, text ? "not a JSON object" : err);
-	else
-		log_info("licence usage restored from %s", path);
-	cJSON_Delete(j);
-	free(text);
-}
-
 /* Reads the config file again and applies its queues; a file that does not
  * load leaves everything as it was, and the log says why. */
 static void reload(struct vx_daemon *d, const char *why)
@@ -256,11 +209,11 @@ static void serve(struct vx_daemon *d)
 		if (sig == SIGINT || sig == SIGTERM) {
 			log_info("received %s, shutting down",
 				 sig == SIGINT ? "SIGINT" : "SIGTERM");
-			licenses_save(d);
+			ckpt_save(&d->ckpt);
 			return;
 		}
-		if (polls % (LICENSE_SAVE_S / CONFIG_POLL_S) == 0)
-			licenses_save(d);
+		if (polls % (CKPT_SAVE_S / CONFIG_POLL_S) == 0)
+			ckpt_save(&d->ckpt);
 		if (!d->cfg.config_file)
 			continue;
 		file_stamp(d->cfg.config_file, &now);
@@ -302,11 +255,14 @@ int daemon_run(struct vx_daemon *d, char *err, size_t errlen)
 				    .gpu_policy = d->cfg.gpu_policy,
 				    .scores = &d->scores,
 				    .noms = &d->noms};
+	/* Before the store starts, so no pod is admitted against a day that
+	 * forgot its usage. */
+	ckpt_init(&d->ckpt, d->store, &d->cluster, &d->clock);
+	ckpt_load(&d->ckpt);
 	if (d->store->ops->start(d->store, &sink)) {
 		snprintf(err, errlen, "the %s store did not start", d->store->kind);
 		return DAEMON_EXIT_RUNTIME;
 	}
-	licenses_load(d);
 	struct binder_opts bo = {d->cfg.bind_workers, d->cfg.max_binds_in_flight,
 				 d->cfg.bind_wait_seconds * 1000};
 	d->binder = binder_new(&d->pipe, &bo);

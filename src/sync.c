@@ -73,7 +73,12 @@ static void read_meta(struct cluster *c, struct cl_pod *p, const cJSON *pod)
 	set_str(&p->uid, json_str(md, "uid"));
 	set_str(&p->queue, json_label(pod, VX_LABEL_QUEUE));
 	cluster_pod_set_queue(c, p, p->queue);
-	set_str(&p->billing, json_annotation(pod, VX_ANN_BILLING));
+	const char *billing = json_annotation(pod, VX_ANN_BILLING);
+	bool rebill = (billing == NULL) != (p->billing == NULL) ||
+		      (billing && strcmp(billing, p->billing) != 0);
+	set_str(&p->billing, billing);
+	if (rebill) /* use-credits takes a running pod out of its licence at once */
+		cluster_track_license(c, p);
 	set_str(&p->user, json_annotation(pod, VX_ANN_USER));
 	const char *bound = json_str(json_path(pod, "spec", NULL), "nodeName");
 	p->bound_node = bound ? cluster_intern(c, bound) : NULL;

@@ -180,7 +180,13 @@ cJSON *cluster_licenses_save(const struct cluster *c, int64_t now_s);
  * forgets nor counts twice); entries it cannot trust or from before a reset
  * are left out. -1 when saved is not an object at all. */
 int cluster_licenses_restore(struct cluster *c, const cJSON *saved, int64_t now_s);
-/* For cluster_queue.c: the pod's licence figures, moved or taken out. */
+/* Another replica's save of the same day: each licence takes the larger of
+ * its figure and the saved one (both count the same pods, so the larger
+ * has missed less; adding would count twice). Returns how many licences
+ * rose, -1 when saved is not an object. */
+int cluster_licenses_merge(struct cluster *c, const cJSON *saved, int64_t now_s);
+/* For cluster_queue.c and sync.c (a billing change): the pod's licence
+ * figures, moved or taken out. */
 void cluster_track_license(struct cluster *c, struct cl_pod *p);
 void cluster_untrack_license(struct cluster *c, struct cl_pod *p);
 /* For cluster.c: moves the pod's queue figures to what it holds and asks

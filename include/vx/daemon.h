@@ -5,6 +5,7 @@
 #define VX_DAEMON_H
 
 #include "vx/binder.h"
+#include "vx/checkpoint.h"
 #include "vx/clock.h"
 #include "vx/cluster.h"
 #include "vx/config.h"
@@ -33,6 +34,7 @@ struct vx_daemon {
 	struct reclaimer *reclaimer;
 	struct httpd *http;
 	struct auth *auth; /* who may use the admin API and the dashboard */
+	struct ckpt ckpt;  /* the licences' usage through restarts */
 	atomic_int ready;
 };
 

@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 struct store *mstore_new(struct vx_clock *clock);
+/* Where state_put keeps documents (--state-dir); NULL: nowhere. */
+void mstore_set_state_dir(struct store *s, const char *dir);
 /* Hands the sink every object as it loads, so start() need not parse the
  * cluster file's objects a second time; call before mstore_load. start()
  * must be given the same sink. */

@@ -31,6 +31,16 @@ struct store_binding {
 	const cJSON *annotations; /* object of string values, or NULL */
 };
 
+/* A named document of the daemon's own (the licences' day of usage) as a
+ * store keeps it: a file in --state-dir in dev mode, a ConfigMap in the
+ * daemon's namespace in cluster mode. version is the optimistic-concurrency
+ * token ("" while none exists), where names it for log lines. */
+struct store_doc {
+	char *data; /* NUL-terminated; NULL when there is none yet */
+	char version[64];
+	char where[320];
+};
+
 /* bind's answer when the node lock is held by an allocation still in
  * flight: nothing was written; try again once the lock is released. */
 #define STORE_BUSY 1
@@ -64,6 +74,15 @@ struct store_ops {
 	/* The same for metadata.labels. */
 	int (*patch_pod_labels)(struct store *s, const char *ns, const char *name,
 				const cJSON *labels, struct store_err *e);
+	/* Reads the named document into d (the caller frees d->data): 0, or
+	 * -1 with e set. A document that does not exist is 0 with data NULL. */
+	int (*state_get)(struct store *s, const char *name, struct store_doc *d,
+			 struct store_err *e);
+	/* Writes data if the stored document is still at d->version (""
+	 * creates it) and updates d->version: 0, or -1 with e set; e->code 409
+	 * when another writer got there first (read again, merge, retry). */
+	int (*state_put)(struct store *s, const char *name, const char *data, struct store_doc *d,
+			 struct store_err *e);
 	/* Whether this replica may bind (leader election); NULL = always. */
 	bool (*is_leader)(struct store *s);
 

@@ -8,6 +8,7 @@
  * lock held by an allocation in flight is reported (STORE_BUSY), never
  * waited for here: the binder above parks the bind without a thread. */
 #include "informer.h"
+#include "kubestate.h"
 #include "lease.h"
 #include "vx/bgthread.h"
 #include "vx/json.h"
@@ -599,6 +600,17 @@ static void ks_destroy(struct store *s)
 	free(ks);
 }
 
+static int ks_state_get(struct store *s, const char *name, struct store_doc *d, struct store_err *e)
+{
+	return kubestate_get(ks_of(s)->kc, ks_of(s)->ns, name, d, e);
+}
+
+static int ks_state_put(struct store *s, const char *name, const char *data, struct store_doc *d,
+			struct store_err *e)
+{
+	return kubestate_put(ks_of(s)->kc, ks_of(s)->ns, name, data, d, e);
+}
+
 static const struct store_ops kstore_ops = {
     .start = ks_start,
     .stop = ks_stop,
@@ -613,6 +625,8 @@ static const struct store_ops kstore_ops = {
     .is_leader = kstore_is_leader,
     .evict_pod = ks_evict_pod,
     .pod_event = ks_pod_event,
+    .state_get = ks_state_get,
+    .state_put = ks_state_put,
 };
 
 struct kube_client *kstore_client(struct store *s)

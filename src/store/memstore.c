@@ -1,6 +1,7 @@
 /* memory: the dev-mode store; see memstore.h. One mutex guards everything;
  * events go to the sink while it is held, so the model sees writes in the
  * order they happened (the lock order is always store, then model). */
+#include "statefile.h"
 #include "vx/xalloc.h"
 #include "vx/hmap.h"
 #include "vx/volcano.h"
@@ -60,6 +61,7 @@ struct mstore {
 	bool started;
 	uint64_t rv, seq, changes;
 	struct vx_clock *clock;
+	char *state_dir; /* --state-dir: where state_put keeps documents */
 };
 
 static struct mstore *ms_of(struct store *s)
@@ -551,6 +553,7 @@ static void ms_destroy(struct store *s)
 	inflateEnd(&m->inf);
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->changed);
+	free(m->state_dir);
 	free(m);
 }
 
@@ -1036,6 +1039,24 @@ static void ms_kick(struct store *s)
 	pthread_mutex_unlock(&m->mu);
 }
 
+static int ms_state_get(struct store *s, const char *name, struct store_doc *d, struct store_err *e)
+{
+	return statefile_get(ms_of(s)->state_dir, name, d, e);
+}
+
+static int ms_state_put(struct store *s, const char *name, const char *data, struct store_doc *d,
+			struct store_err *e)
+{
+	return statefile_put(ms_of(s)->state_dir, name, data, d, e);
+}
+
+void mstore_set_state_dir(struct store *s, const char *dir)
+{
+	struct mstore *m = ms_of(s);
+	free(m->state_dir);
+	m->state_dir = dir ? xstrdup(dir) : NULL;
+}
+
 static const struct store_ops mstore_ops = {
     .start = ms_start,
     .stop = ms_stop,
@@ -1054,6 +1075,8 @@ static const struct store_ops mstore_ops = {
     .wait = ms_wait,
     .kick = ms_kick,
     .next_due_ms = ms_next_due_ms,
+    .state_get = ms_state_get,
+    .state_put = ms_state_put,
 };
 
 struct store *mstore_new(struct vx_clock *clock)

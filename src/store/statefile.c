@@ -1,0 +1,58 @@
+/* statefile: see statefile.h. One process owns a state directory, so the
+ * version is only a marker that the file exists; there is no one to race. */
+#include "statefile.h"
+#include "vx/yamljson.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void where(const char *dir, const char *name, struct store_doc *d)
+{
+	if (dir)
+		snprintf(d->where, sizeof d->where, "%s/%s.json", dir, name);
+	else
+		snprintf(d->where, sizeof d->where, "(no --state-dir: %s kept in memory only)",
+			 name);
+}
+
+int statefile_get(const char *dir, const char *name, struct store_doc *d, struct store_err *e)
+{
+	char err[256];
+	size_t len;
+	d->data = NULL;
+	d->version[0] = 0;
+	where(dir, name, d);
+	if (!dir || access(d->where, F_OK) != 0)
+		return 0; /* the first start */
+	if (!(d->data = yj_read_file(d->where, &len, err, sizeof err))) {
+		store_err_set(e, 500, "%s", err);
+		return -1;
+	}
+	snprintf(d->version, sizeof d->version, "file");
+	return 0;
+}
+
+int statefile_put(const char *dir, const char *name, const char *data, struct store_doc *d,
+		  struct store_err *e)
+{
+	char tmp[sizeof d->where + 8];
+	where(dir, name, d);
+	if (!dir)
+		return 0;
+	snprintf(tmp, sizeof tmp, "%s.tmp", d->where);
+	FILE *f = fopen(tmp, "w");
+	bool ok = f && fputs(data, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (f && fclose(f) != 0)
+		ok = false;
+	if (!ok || rename(tmp, d->where) != 0) {
+		store_err_set(e, 500, "cannot write %s: %s", d->where, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	snprintf(d->version, sizeof d->version, "file");
+	return 0;
+}
