@@ -471,35 +471,48 @@ static void license_metric(struct buf *b, const struct cluster *c, const char *n
 }
 
 /* Per licence: the day's vGPU time used and granted, slots used and
- * granted, pods waiting, admissions refused. Names pass promtool's lint:
- * base units (seconds, not hours) and _total only on the counter. */
+ * granted, pods waiting, admissions refused. The seconds and _capacity
+ * names pass promtool's lint (base units, _total only on a counter); the
+ * hours and _total gauges are the licence contract's names (README,
+ * "Time-shared vGPU licences"), kept beside them with the same figures. */
 static void license_metrics(struct vx_daemon *d, struct buf *b)
 {
+	enum { USED_S, DAILY_S, SLOTS, CAPACITY, WAITING, REFUSED, USED_H, DAILY_H, NFIG };
 	const struct cluster *c = &d->cluster;
-	int n = c->licenses.n;
+	size_t n = (size_t)c->licenses.n;
 	int64_t now = clk_now_s(&d->clock);
-	double *v = calloc((size_t)n * 6 + 1, sizeof *v);
+	double *v = calloc(n * NFIG + 1, sizeof *v);
 	if (!v)
 		abort();
-	for (int i = 0; i < n; i++) {
-		v[i] = cluster_license_used_s(c, i, now);
-		v[n + i] = c->licenses.l[i].daily_hours * 3600.0;
-		v[(size_t)2 * n + i] = c->lstate[i].used_slots;
-		v[(size_t)3 * n + i] = c->licenses.l[i].max_slots;
-		v[(size_t)4 * n + i] = c->lstate[i].waiting;
-		v[(size_t)5 * n + i] =
+	for (size_t i = 0; i < n; i++) {
+		v[USED_S * n + i] = cluster_license_used_s(c, (int)i, now);
+		v[DAILY_S * n + i] = c->licenses.l[i].daily_hours * 3600.0;
+		v[SLOTS * n + i] = c->lstate[i].used_slots;
+		v[CAPACITY * n + i] = c->licenses.l[i].max_slots;
+		v[WAITING * n + i] = c->lstate[i].waiting;
+		v[REFUSED * n + i] =
 		    (double)__atomic_load_n(&c->lstate[i].refused, __ATOMIC_RELAXED);
+		v[USED_H * n + i] = v[USED_S * n + i] / 3600.0;
+		v[DAILY_H * n + i] = c->licenses.l[i].daily_hours;
 	}
-	license_metric(b, c, "used_seconds", "vGPU-seconds used since the last reset.", v);
-	license_metric(b, c, "daily_seconds", "vGPU-seconds the licence grants a day.", v + n);
-	license_metric(b, c, "slots_used", "vGPUs of licensed pods running.", v + (size_t)2 * n);
+	license_metric(b, c, "used_seconds", "vGPU-seconds used since the last reset.",
+		       v + USED_S * n);
+	license_metric(b, c, "daily_seconds", "vGPU-seconds the licence grants a day.",
+		       v + DAILY_S * n);
+	license_metric(b, c, "slots_used", "vGPUs of licensed pods running.", v + SLOTS * n);
 	license_metric(b, c, "slots_capacity", "vGPUs the licence lets run at once.",
-		       v + (size_t)3 * n);
+		       v + CAPACITY * n);
 	license_metric(b, c, "waiting_pods", "Licensed pods waiting for a slot or the reset.",
-		       v + (size_t)4 * n);
+		       v + WAITING * n);
 	license_metric(b, c, "refused_total",
 		       "Admissions of licensed pods refused for slots, hours or order.",
-		       v + (size_t)5 * n);
+		       v + REFUSED * n);
+	license_metric(b, c, "hours_used", "vGPU-hours used since the last reset (a gauge).",
+		       v + USED_H * n);
+	license_metric(b, c, "hours_total", "vGPU-hours the licence grants a day (a gauge).",
+		       v + DAILY_H * n);
+	license_metric(b, c, "slots_total", "vGPUs the licence lets run at once (a gauge).",
+		       v + CAPACITY * n);
 	free(v);
 }
 

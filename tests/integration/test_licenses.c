@@ -11,6 +11,7 @@
 #include "harness.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,8 +140,29 @@ static void check_list_license(void)
 	free(out);
 }
 
+/* Whether every line promtool printed is about one of the contract's
+ * gauges whose names its lint dislikes (hours, a _total gauge). */
+static bool only_contract_names(const char *out)
+{
+	static const char *const ok[] = {"vgpu_extender_license_hours_used ",
+					 "vgpu_extender_license_hours_total ",
+					 "vgpu_extender_license_slots_total "};
+	for (const char *line = out; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		bool fine = len == 0;
+		for (size_t i = 0; i < sizeof ok / sizeof *ok && !fine; i++)
+			fine = strncmp(line, ok[i], strlen(ok[i])) == 0;
+		if (!fine)
+			return false;
+		line = end ? end + 1 : line + len;
+	}
+	return true;
+}
+
 /* /metrics with a licence configured passes `promtool check metrics` with
- * no finding (promtool comes with bash scripts/deps.sh). */
+ * no finding but the contract's names (promtool comes with bash
+ * scripts/deps.sh), and those names are there with the same figures. */
 static void metrics_pass_promtool(void)
 {
 	struct hx_resp r;
@@ -151,10 +173,13 @@ static void metrics_pass_promtool(void)
 	snprintf(cmd, sizeof cmd, "promtool check metrics < %s", file);
 	const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 	int rc = hx_run(argv, &out);
-	if (rc != 0 || (out && *out))
+	if ((rc != 0 && rc != 3) || !only_contract_names(out))
 		fail_msg("promtool check metrics: exit %d\n%s", rc, out ? out : "");
 	free(out);
 	unlink(file);
+	assert_true(fabs(metric("hours_used") - metric("used_seconds") / 3600) < 0.01);
+	assert_true(metric("hours_total") == metric("daily_seconds") / 3600);
+	assert_true(metric("slots_total") == metric("slots_capacity"));
 }
 
 static const cJSON *licence(struct hx_resp *r)
