@@ -102,6 +102,8 @@ void cluster_track_license(struct cluster *c, struct cl_pod *p)
 	    p->status == POD_SUBMITTED && p->alloc == ALLOC_NONE && p->req.is_vgpu && !p->req_error;
 	if (slots != p->l_slots) {
 		accrue(c, li);
+		if (!p->l_slots)
+			p->l_since = now_of(c);
 		st->used_slots += slots - p->l_slots;
 		p->l_slots = slots;
 	}

@@ -270,15 +270,6 @@ int ops_license(struct vx_daemon *d, const char *name, struct buf *b)
 }
 
 /* A waiting licensed pod's place in its licence's order (1-based). */
-static int license_place(const struct cluster *c, const struct cl_pod *p)
-{
-	int pos = 1;
-	for (const struct cl_pod *w = c->lstate[p->lidx].waiters; w; w = w->l_next)
-		pos += w != p && license_before(w->priority, w->created, w->key, p->priority,
-						p->created, p->key);
-	return pos;
-}
-
 void ops_debug_state(struct vx_daemon *d, struct buf *b)
 {
 	size_t nn, np, k = 0;
@@ -562,8 +553,10 @@ void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, const char
 {
 	size_t np, k = 0;
 	char ts[32];
+	struct lic_waits waits;
 	cluster_rdlock(&d->cluster);
 	void **pods = sorted_values(&d->cluster.pods, &np);
+	cluster_license_waits(&d->cluster, clk_now_s(&d->clock), &waits);
 	buf_putc(b, '[');
 	for (size_t i = 0; i < np; i++) {
 		const struct cl_pod *p = pods[i];
@@ -588,8 +581,13 @@ void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, const char
 		buf_json_str(b, lname);
 		buf_printf(b, ",\"priority\":%d,\"billing\":", p->priority);
 		buf_json_str(b, p->billing ? p->billing : covered >= 0 ? "license" : "credits");
-		if (p->l_waiting)
-			buf_printf(b, ",\"position\":%d", license_place(&d->cluster, p));
+		const struct lic_wait *w = p->l_waiting ? cluster_license_wait_of(&waits, p) : NULL;
+		if (w)
+			buf_printf(b, ",\"position\":%d", w->position);
+		if (w && w->start_s) {
+			clk_format_rfc3339(w->start_s, ts, sizeof ts);
+			buf_printf(b, ",\"estimatedStart\":\"%s\"", ts);
+		}
 		buf_printf(b, ",\"status\":\"%s\",\"gpus\":%d,\"node\":", job_status(p),
 			   p->req.total_vgpus);
 		if (p->node || p->bound_node)
@@ -604,5 +602,6 @@ void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, const char
 	}
 	cluster_unlock(&d->cluster);
 	buf_putc(b, ']');
+	free(waits.w);
 	free(pods);
 }

@@ -67,6 +67,18 @@ static void set_str(char **dst, const char *v)
 	*dst = v ? strdup(v) : NULL;
 }
 
+/* How long the pod runs at most, for the licence's start estimates: the
+ * deadline kubelet enforces, else what the dev stand-in will play. */
+static int64_t runtime_of(const cJSON *pod)
+{
+	const cJSON *dl = json_path(pod, "spec", "activeDeadlineSeconds");
+	if (cJSON_IsNumber(dl) && dl->valuedouble > 0)
+		return (int64_t)dl->valuedouble;
+	const char *dev = json_annotation(pod, VX_ANN_DEV_RUNTIME);
+	long long v = dev ? strtoll(dev, NULL, 10) : 0;
+	return v > 0 ? (int64_t)v : 0;
+}
+
 static void read_meta(struct cluster *c, struct cl_pod *p, const cJSON *pod)
 {
 	const cJSON *md = json_path(pod, "metadata", NULL);
@@ -90,6 +102,9 @@ static void read_meta(struct cluster *c, struct cl_pod *p, const cJSON *pod)
 	int64_t t = clk_parse_rfc3339(json_str(md, "creationTimestamp"));
 	if (t >= 0)
 		p->created = t;
+	t = clk_parse_rfc3339(json_str(json_path(pod, "status", NULL), "startTime"));
+	p->started = t > 0 ? t : 0;
+	p->runtime_s = runtime_of(pod);
 }
 
 /* Returns 1 when the annotation describes exactly the pod's current devices. */

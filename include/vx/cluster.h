@@ -106,6 +106,7 @@ struct cl_pod {
 	int lidx;
 	int l_slots;
 	bool l_waiting;
+	int64_t l_since; /* when it began to hold its slots (model clock) */
 	struct cl_pod *l_prev, *l_next;
 	bool counted_assumed, counted_allocating; /* in node->assumed / allocating */
 	uint64_t alloc_seq; /* bumps on every allocation change (bind rollback check) */
@@ -120,6 +121,9 @@ struct cl_pod {
 	int priority;           /* licence queue priority (vgpu-extender.io/priority) */
 	int spec_priority;      /* spec.priority from its PriorityClass: reclaim takes the lowest */
 	int64_t created;        /* unix seconds */
+	int64_t started;        /* status.startTime, unix seconds; 0: not yet or unknown */
+	int64_t runtime_s;      /* how long it runs at most: spec.activeDeadlineSeconds, or
+				 * the dev stand-in's runtime; 0: unknown */
 	struct cl_pod *node_prev, *node_next;
 };
 
@@ -173,6 +177,24 @@ void cluster_set_licenses(struct cluster *c, struct license_conf *confs, int n);
 double cluster_license_used_s(const struct cluster *c, int li, int64_t now_s);
 /* Seconds until the licence's next reset. */
 int64_t cluster_license_reset_in(const struct cluster *c, int li, int64_t now_s);
+
+/* A waiting pod's place in its licence's order (1 = next), and when it
+ * should start as far as the known runtimes of the pods ahead of it tell
+ * (start_s 0: they do not tell). */
+struct lic_wait {
+	const struct cl_pod *pod;
+	int position;
+	int64_t start_s;
+};
+struct lic_waits {
+	struct lic_wait *w; /* sorted by pod address; the caller frees it */
+	size_t n;
+};
+/* Every licence's waiting pods, placed and estimated by playing the
+ * licence forward: running pods end at started + runtime, each waiting pod
+ * in order starts once its vGPUs fit maxSlots. Caller holds the lock. */
+void cluster_license_waits(const struct cluster *c, int64_t now_s, struct lic_waits *out);
+const struct lic_wait *cluster_license_wait_of(const struct lic_waits *ws, const struct cl_pod *p);
 /* The licences' usage as of now, to persist ({"NAME": {"usedSeconds",
  * "asOf", "resetAt"}}); the caller frees it. */
 cJSON *cluster_licenses_save(const struct cluster *c, int64_t now_s);

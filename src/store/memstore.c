@@ -868,7 +868,10 @@ static void play_plugin(struct mstore *m, struct mobj *o, int64_t now, bool rele
 	cJSON_AddStringToObject(ann, ANN_BIND_PHASE, "success");
 	merge_annotations(pod, ann);
 	cJSON_Delete(ann);
+	char started[32];
+	clk_format_rfc3339(now / 1000, started, sizeof started);
 	set_string(ensure_obj(pod, "status"), "phase", "Running");
+	set_string(ensure_obj(pod, "status"), "startTime", started);
 	o->start_ms = now;
 	const char *node = json_str(json_path(pod, "spec", NULL), "nodeName");
 	struct mobj *no = node ? hmap_get(&m->nodes, node) : NULL;

@@ -31,7 +31,8 @@ static const struct command commands[] = {
      "waits). Status Unschedulable: no node can ever run the pod as it stands.\n"
      "--license L lists the licence's jobs in every namespace it covers, in the\n"
      "dashboard's columns: User, Submit Time, Resource Name, Resource ID, Priority,\n"
-     "Status, and Position for a waiting job."},
+     "Status, and for a waiting job its Position and Estimated Start (when the\n"
+     "deadlines of the jobs ahead of it tell)."},
     {"get", cmd_get, "no", "json|yaml|wide|name", 1, 1, "get NAME [-n NS] [-o json|yaml|wide|name]",
      "show one workload's row; -o json|yaml prints the stored pod", "NAME may also be NS/NAME."},
     {"describe", cmd_describe, "n", NULL, 1, 1, "describe NAME [-n NS]",

@@ -214,16 +214,17 @@ void jobs_table(const struct jobs *j, bool wide, struct buf *out)
 	table_free(&t);
 }
 
-/* The seed's vGPU Usage table, plus the waiting rows' place in line. */
+/* The seed's vGPU Usage table, plus the waiting rows' place in line and,
+ * where the running pods' runtimes tell, when they should start. */
 static void licence_table(const struct jobs *j, struct buf *out)
 {
-	static const char *const lhead[] = {"User",        "Submit Time", "Resource Name",
-					    "Resource ID", "Priority",    "Status",
-					    "Position"};
+	static const char *const lhead[] = {"User",        "Submit Time",    "Resource Name",
+					    "Resource ID", "Priority",       "Status",
+					    "Position",    "Estimated Start"};
 	struct table t;
 	const cJSON *row;
-	char *cells[7];
-	table_init(&t, lhead, 7);
+	char *cells[8];
+	table_init(&t, lhead, 8);
 	cJSON_ArrayForEach (row, j->rows) {
 		const cJSON *pos = cJSON_GetObjectItemCaseSensitive(row, "position");
 		cells[0] = strdup(*str_of(row, "user") ? str_of(row, "user") : "-");
@@ -233,6 +234,8 @@ static void licence_table(const struct jobs *j, struct buf *out)
 		cells[4] = value_text(cJSON_GetObjectItemCaseSensitive(row, "priority"));
 		cells[5] = value_text(cJSON_GetObjectItemCaseSensitive(row, "status"));
 		cells[6] = cJSON_IsNumber(pos) ? fmt("%d", pos->valueint) : strdup("-");
+		cells[7] =
+		    strdup(*str_of(row, "estimatedStart") ? str_of(row, "estimatedStart") : "-");
 		table_add(&t, cells);
 	}
 	table_render(&t, out);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "vx/clock.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -25,20 +26,29 @@ static const cJSON *get(const cJSON *o, const char *k)
 	return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
-static void create(const char *name, int prio)
+/* A one-vGPU pod; deadline > 0 sets spec.activeDeadlineSeconds, the
+ * runtime bound the licence's start estimates use. */
+static void create_for(const char *name, int prio, int deadline)
 {
-	char body[1024];
+	char body[1024], dl[64] = "";
+	if (deadline > 0)
+		snprintf(dl, sizeof dl, "\"activeDeadlineSeconds\":%d,", deadline);
 	snprintf(body, sizeof body,
 		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
 		 "\"namespace\":\"acme\",\"annotations\":{\"vgpu-extender.io/priority\":\"%d\"}},"
-		 "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+		 "\"spec\":{%s\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
 		 "\"volcano.sh/vgpu-memory\":\"1000\",\"volcano.sh/vgpu-cores\":\"10\"}}}]}}",
-		 name, prio);
+		 name, prio, dl);
 	struct hx_resp r;
 	assert_int_equal(hx_post(&D, "/api/v1/pods", body, &r), 0);
 	assert_int_equal(r.status, 201);
 	hx_resp_free(&r);
 	usleep(1100 * 1000); /* distinct creation seconds: the order's tie-break */
+}
+
+static void create(const char *name, int prio)
+{
+	create_for(name, prio, 0);
 }
 
 static long call(const char *method, const char *path, const char *body, struct hx_resp *r)
@@ -117,7 +127,41 @@ static void line_of(const char *out, const char *job, char *line, size_t len)
 	snprintf(line, len, "%.*s", (int)n, at);
 }
 
-/* vgpuctl list --license: the seed's columns, the waiting rows' positions. */
+/* l3, first in line, starts when l1's deadline frees its slot; l4 waits
+ * for l2, which runs for as long as it likes: no estimate. */
+static void check_estimates(void)
+{
+	struct hx_resp r;
+	assert_int_equal(call("GET", "/api/v1/jobs?license=acme", NULL, &r), 200);
+	const cJSON *est = get(row(r.json, "l3"), "estimatedStart");
+	const cJSON *l1_submit = get(row(r.json, "l1"), "submitTime");
+	assert_true(cJSON_IsString(est) && cJSON_IsString(l1_submit));
+	int64_t gap =
+	    clk_parse_rfc3339(est->valuestring) - clk_parse_rfc3339(l1_submit->valuestring);
+	if (gap < 7200 || gap > 7260)
+		fail_msg("l3 estimated %s, l1 submitted %s", est->valuestring,
+			 l1_submit->valuestring);
+	assert_null(get(row(r.json, "l4"), "estimatedStart"));
+	assert_null(get(row(r.json, "l1"), "estimatedStart"));
+	hx_resp_free(&r);
+}
+
+/* Whether the last two columns of a table line are a and b (b NULL: any
+ * value but "-"). */
+static bool ends_with_cells(const char *line, const char *a, const char *b)
+{
+	char copy[512], *tok, *save = NULL, *last = NULL, *prev = NULL;
+	snprintf(copy, sizeof copy, "%s", line);
+	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		prev = last;
+		last = tok;
+	}
+	return prev && last && strcmp(prev, a) == 0 &&
+	       (b ? strcmp(last, b) == 0 : strcmp(last, "-") != 0);
+}
+
+/* vgpuctl list --license: the seed's columns, the waiting rows' positions
+ * and, where the runtimes tell, their estimated start. */
 static void check_list_license(void)
 {
 	char *out = NULL, line[512];
@@ -126,17 +170,18 @@ static void check_list_license(void)
 	assert_int_equal(hx_run(argv, &out), 0);
 	if (strncmp(out, "User", 4) != 0 || !strstr(out, "Submit Time") ||
 	    !strstr(out, "Resource Name") || !strstr(out, "Resource ID") ||
-	    !strstr(out, "Priority") || !strstr(out, "Status") || !strstr(out, "Position"))
+	    !strstr(out, "Priority") || !strstr(out, "Status") || !strstr(out, "Position") ||
+	    !strstr(out, "Estimated Start"))
 		fail_msg("header:\n%s", out);
 	line_of(out, "acme/l3", line, sizeof line);
 	assert_non_null(strstr(line, " 10 ")); /* priority */
 	assert_non_null(strstr(line, "Submitted"));
-	assert_int_equal(line[strlen(line) - 1], '1');
+	assert_true(ends_with_cells(line, "1", NULL)); /* position 1, and an estimate */
 	line_of(out, "acme/l4", line, sizeof line);
-	assert_int_equal(line[strlen(line) - 1], '2');
+	assert_true(ends_with_cells(line, "2", "-"));
 	line_of(out, "acme/l1", line, sizeof line);
 	assert_non_null(strstr(line, "Running"));
-	assert_int_equal(line[strlen(line) - 1], '-');
+	assert_true(ends_with_cells(line, "-", "-"));
 	free(out);
 }
 
@@ -198,7 +243,7 @@ static void walkthrough(void **state)
 		       ".yaml");
 	const char *args[] = {"--dev", "--config", cfg, NULL};
 	assert_int_equal(hx_start(&D, args), 0);
-	create("l1", 5);
+	create_for("l1", 5, 7200); /* ends within 2 h: l3's start can be estimated */
 	create("l2", 5);
 	create("l3", 5);
 	create("l4", 9); /* newest, but first in line: higher priority */
@@ -216,6 +261,7 @@ static void walkthrough(void **state)
 	assert_int_equal(call("PATCH", "/api/v1/jobs/acme/l3", "{\"priority\":10}", &r), 200);
 	hx_resp_free(&r);
 	expect("l3@1,l4@2");
+	check_estimates();
 	check_list_license();
 	/* use-credits takes l4 out of the licence: it runs at once. */
 	assert_int_equal(call("POST", "/api/v1/jobs/acme/l4/use-credits", NULL, &r), 200);

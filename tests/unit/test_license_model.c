@@ -3,7 +3,8 @@
  * the daemon's clock (partial hours, multi-vGPU pods), start over at the
  * reset, survive a restart through save/restore without counting twice,
  * merge another replica's save by taking the larger figure, and stop at
- * once when a pod switches its billing to credits. */
+ * once when a pod switches its billing to credits; waiting pods get their
+ * place and a start estimate from the known runtimes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,33 +53,37 @@ static void node(struct cluster *c)
 	cJSON_Delete(j);
 }
 
-/* A pod of n vGPUs in namespace acme; first_gpu set: bound there and
- * Running on GPUs first_gpu.., else pending. billing NULL: the default. */
-static void pod(struct cluster *c, const char *name, int n, int first_gpu, const char *billing)
+/* A pod of n vGPUs in namespace acme; first_gpu >= 0: bound there and
+ * Running on GPUs first_gpu.., else pending. ann: more annotations, as a
+ * JSON fragment ("\"key\":\"value\""), or NULL. */
+static void pod(struct cluster *c, const char *name, int n, int first_gpu, const char *ann)
 {
-	char json[2048], ids[256] = "", ann[512] = "", bill[128] = "";
+	char json[2048], ids[256] = "", all[768] = "";
 	for (int i = 0; first_gpu >= 0 && i < n; i++)
 		snprintf(ids + strlen(ids), sizeof ids - strlen(ids),
 			 "GPU-%d,NVIDIA,1000,10:", first_gpu + i);
-	if (billing)
-		snprintf(bill, sizeof bill, "\"" VX_ANN_BILLING "\":\"%s\"%s", billing,
-			 *ids ? "," : "");
 	if (*ids)
-		snprintf(ann, sizeof ann,
-			 "\"" ANN_IDS "\":\"%s\",\"" ANN_BIND_PHASE "\":\"success\"", ids);
+		snprintf(all, sizeof all,
+			 "\"" ANN_IDS "\":\"%s\",\"" ANN_BIND_PHASE "\":\"success\"%s%s", ids,
+			 ann ? "," : "", ann ? ann : "");
+	else if (ann)
+		snprintf(all, sizeof all, "%s", ann);
 	snprintf(json, sizeof json,
 		 "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"acme\",\"uid\":\"u-%s\","
-		 "\"creationTimestamp\":\"2026-12-01T10:00:00Z\",\"annotations\":{%s%s}},"
+		 "\"creationTimestamp\":\"2026-12-01T10:00:00Z\",\"annotations\":{%s}},"
 		 "\"spec\":{%s\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
 		 "\"volcano.sh/vgpu-number\":\"%d\",\"volcano.sh/vgpu-memory\":\"1000\"}}}]},"
 		 "\"status\":{\"phase\":\"%s\"}}",
-		 name, name, bill, ann, *ids ? "\"nodeName\":\"n1\"," : "", n,
+		 name, name, all, *ids ? "\"nodeName\":\"n1\"," : "", n,
 		 *ids ? "Running" : "Pending");
 	cJSON *j = cJSON_Parse(json);
 	assert_non_null(j);
 	sync_pod(c, j);
 	cJSON_Delete(j);
 }
+
+#define CREDITS "\"" VX_ANN_BILLING "\":\"credits\""
+#define LICENSED "\"" VX_ANN_BILLING "\":\"license\""
 
 static int setup(void **state)
 {
@@ -159,11 +164,11 @@ static void credits_leave_the_licence_at_once(void **state)
 	struct fx *f = *state;
 	pod(&f->c, "two", 2, 0, NULL);
 	advance(f, 3600);
-	pod(&f->c, "two", 2, 0, "credits");
+	pod(&f->c, "two", 2, 0, CREDITS);
 	assert_int_equal(f->c.lstate[0].used_slots, 0);
 	advance(f, 3600);
-	assert_hours(hours(f), 2.0);        /* the first hour only */
-	pod(&f->c, "two", 2, 0, "license"); /* and back */
+	assert_hours(hours(f), 2.0);       /* the first hour only */
+	pod(&f->c, "two", 2, 0, LICENSED); /* and back */
 	assert_int_equal(f->c.lstate[0].used_slots, 2);
 }
 
@@ -231,6 +236,37 @@ static void a_merge_takes_the_larger_figure(void **state)
 	cJSON_Delete(junk);
 }
 
+/* Positions follow the licence order; start estimates play the known
+ * runtimes forward, and stop at the first pod whose start cannot be told. */
+static void waiting_pods_are_placed_and_estimated(void **state)
+{
+	struct fx *f = *state;
+	licence(&f->c, 4);
+	int64_t now = clk_now_s(&f->clock);
+	pod(&f->c, "a", 2, 0, "\"" VX_ANN_DEV_RUNTIME "\":\"3600\"");
+	pod(&f->c, "b", 2, 2, NULL); /* runs for as long as it likes */
+	pod(&f->c, "w1", 2, -1, "\"" VX_ANN_DEV_RUNTIME "\":\"1800\"");
+	pod(&f->c, "w2", 1, -1, "\"" VX_ANN_PRIORITY "\":\"9\",\"" VX_ANN_DEV_RUNTIME "\":\"600\"");
+	pod(&f->c, "w3", 2, -1, NULL);
+	pod(&f->c, "w4", 4, -1, NULL);
+	pod(&f->c, "w5", 1, -1, NULL);
+	struct lic_waits ws;
+	cluster_license_waits(&f->c, now, &ws);
+	assert_int_equal(ws.n, 5);
+	const char *names[] = {"w2", "w1", "w3", "w4", "w5"};
+	int64_t starts[] = {now + 3600, now + 4200, now + 6000, 0, 0};
+	for (int i = 0; i < 5; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "acme/%s", names[i]);
+		const struct lic_wait *w = cluster_license_wait_of(&ws, cluster_pod(&f->c, key));
+		assert_non_null(w);
+		assert_int_equal(w->position, i + 1);
+		assert_int_equal(w->start_s, starts[i]); /* w4 waits for b, and w5 behind it */
+	}
+	assert_null(cluster_license_wait_of(&ws, cluster_pod(&f->c, "acme/a")));
+	free(ws.w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +276,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(a_restart_neither_forgets_nor_counts_twice, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(a_merge_takes_the_larger_figure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(waiting_pods_are_placed_and_estimated, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
