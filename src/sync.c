@@ -72,8 +72,10 @@ static void read_meta(struct cluster *c, struct cl_pod *p, const cJSON *pod)
 	const cJSON *md = json_path(pod, "metadata", NULL);
 	set_str(&p->uid, json_str(md, "uid"));
 	set_str(&p->queue, json_label(pod, VX_LABEL_QUEUE));
-	cluster_pod_set_queue(c, p, p->queue);
+	/* Billing first: filing the pod under its queue also files it under
+	 * its licence, and billing=credits means none. */
 	set_str(&p->billing, json_annotation(pod, VX_ANN_BILLING));
+	cluster_pod_set_queue(c, p, p->queue);
 	set_str(&p->user, json_annotation(pod, VX_ANN_USER));
 	const char *bound = json_str(json_path(pod, "spec", NULL), "nodeName");
 	p->bound_node = bound ? cluster_intern(c, bound) : NULL;
