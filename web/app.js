@@ -142,7 +142,12 @@ function renderCards() {
   setCard("card-slots", (l.usedSlots || 0) + "/" + l.maxSlots + " Used",
     (l.waiting || 0) + " waiting");
   tick();
-  if (l.usedSlots >= l.maxSlots && l.waiting > 0) {
+  if (l.remainingHours <= 0 && l.waiting > 0) {
+    $("warning").textContent = "The " + l.dailyHours + " vGPU-hours of licence " + l.name +
+      " are used up for today: " + l.waiting + " job(s) wait for the daily reset (Reset Timer)." +
+      " Running jobs finish; Use Credits runs a job now.";
+    $("warning").hidden = false;
+  } else if (l.usedSlots >= l.maxSlots && l.waiting > 0) {
     $("warning").textContent = "All " + l.maxSlots + " vGPU slots of licence " + l.name +
       " are in use: " + l.waiting + " job(s) wait for a free slot. Their queue position is shown" +
       " in the table; Use Credits moves a job out of the licence.";

@@ -8,7 +8,7 @@
 //    four cards against the API and the dev clock (/debug/clock/advance), the
 //    capacity warning, licence queue positions, Change Priority, Use Credits
 //    and Delete through the menu, a refused action (409), the licence
-//    selector, the daily reset.
+//    selector, the daily reset, a licence's hours used up.
 // Screenshots go to $VX_BUILD. Prints "ok"/"FAIL" lines and ends with
 // "N passed, N failed".
 "use strict";
@@ -271,7 +271,7 @@ const LICENCE_CONFIG = `licenses:
     resetUTC: "${ACME_RESET}"
   - name: beta
     namespaces: [beta-cv]
-    dailyHours: 10
+    dailyHours: 4
     maxSlots: 4
     resetUTC: "${BETA_RESET}"
 `;
@@ -462,7 +462,7 @@ async function checkDeleteRunning(page, base) {
 async function checkSelector(page, base) {
   await page.selectOption("#licence", "beta");
   const c = await cards(page), l = await licence(base, "beta");
-  check("selector to beta: its cards", c.total === 10 && near(c.used, l.usedHours, 0.011) &&
+  check("selector to beta: its cards", c.total === 4 && near(c.used, l.usedHours, 0.011) &&
     c.slots === "1/4 Used" && c.slotsSub === "0 waiting" && near(c.resetIn, secondsUntil(BETA_RESET) - 3 * HOUR, 6),
     [c.daily, c.slots, c.reset].join(", "));
   check("selector to beta: no warning", !(await page.isVisible("#warning")));
@@ -498,6 +498,26 @@ async function checkDailyReset(page, base) {
   check("1 h after the daily reset: the Reset Timer shows 23 h to go", near(c.resetIn, 23 * HOUR, 5), c.reset);
 }
 
+// beta's 4 hours are gone (train-e has run 7 h since beta's reset): a new job waits for the
+// next day, and the page says why.
+async function checkHoursUsedUp(page, base) {
+  await createPods(base, [lpod("beta-cv/late-h")]);
+  check("late-h waits", await untilStatus(base, { "beta-cv/late-h": "Submitted" }));
+  await page.selectOption("#licence", "beta");
+  const ok = await refreshUntil(page, async () => (await statusOf(page, "beta-cv/late-h")) !== null);
+  const c = await cards(page), l = await licence(base, "beta");
+  check("beta used up: more than 4 Hours Used, 0.00 Remaining, 1/4 Used", ok && c.used > 4 &&
+    near(c.used, l.usedHours, 0.011) && c.remaining === "0.00 Hours" && c.slots === "1/4 Used",
+    [c.daily, c.remaining, c.slots].join(", "));
+  const warn = (await page.textContent("#warning")).trim();
+  check("beta used up: the warning says the hours are used up", await page.isVisible("#warning") &&
+    warn.startsWith("The 4 vGPU-hours of licence beta are used up for today: 1 job(s) wait"), warn);
+  const title = await page.getAttribute('#jobs tr[data-key="beta-cv/late-h"] td:nth-child(6)', "title");
+  check("beta used up: the waiting row's position, and the server's reason on hover",
+    (await statusOf(page, "beta-cv/late-h")) === "Submitted#1 of 1 waiting" &&
+    /licence beta: [\d.]+ of 4 vGPU-hours used today; resets in/.test(title || ""), title);
+}
+
 async function runLicences(browser, base) {
   // run-a and run-b take acme's 2 slots; wait-c and wait-d, created after, wait.
   // hog takes a node's 2 GPUs whole, so big-g (2 whole GPUs, on credits) waits
@@ -525,6 +545,7 @@ async function runLicences(browser, base) {
   await checkDeleteRunning(page, base);
   await checkSelector(page, base);
   await checkDailyReset(page, base);
+  await checkHoursUsedUp(page, base);
   await checkPhone(page, "dashboard-licence-390.png");
   await page.close();
 }
