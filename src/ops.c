@@ -294,14 +294,16 @@ void ops_debug_state(struct vx_daemon *d, struct buf *b)
 		buf_puts(b, i ? "," : "");
 		pod_state(&d->cluster, b, pods[i]);
 	}
-	cluster_unlock(&d->cluster);
+	/* Queues and licences under the same lock: a config reload replaces
+	 * both arrays. */
 	buf_puts(b, "],\"queues\":");
 	queues_state(d, b);
 	buf_puts(b, ",\"licenses\":[");
 	for (int i = 0; i < d->cluster.licenses.n; i++) {
 		buf_puts(b, i ? "," : "");
-		license_state(&d->cluster, i, clk_now_s(&d->clock), b);
+		license_state(&d->cluster, i, now, b);
 	}
+	cluster_unlock(&d->cluster);
 	buf_puts(b, "]}");
 	binder_waiters_free(&waiters);
 	free(nodes);

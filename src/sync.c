@@ -84,11 +84,13 @@ static void read_meta(struct cluster *c, struct cl_pod *p, const cJSON *pod)
 	const cJSON *md = json_path(pod, "metadata", NULL);
 	set_str(&p->uid, json_str(md, "uid"));
 	set_str(&p->queue, json_label(pod, VX_LABEL_QUEUE));
-	cluster_pod_set_queue(c, p, p->queue);
+	/* Billing first: filing the pod under its queue also files it under
+	 * its licence, and billing=credits means none. */
 	const char *billing = json_annotation(pod, VX_ANN_BILLING);
 	bool rebill = (billing == NULL) != (p->billing == NULL) ||
-		      (billing && strcmp(billing, p->billing) != 0);
+		      (billing && p->billing && strcmp(billing, p->billing) != 0);
 	set_str(&p->billing, billing);
+	cluster_pod_set_queue(c, p, p->queue);
 	if (rebill) /* use-credits takes a running pod out of its licence at once */
 		cluster_track_license(c, p);
 	set_str(&p->user, json_annotation(pod, VX_ANN_USER));

@@ -142,7 +142,12 @@ function renderCards() {
   setCard("card-slots", (l.usedSlots || 0) + "/" + l.maxSlots + " Used",
     (l.waiting || 0) + " waiting");
   tick();
-  if (l.usedSlots >= l.maxSlots && l.waiting > 0) {
+  if (l.remainingHours <= 0 && l.waiting > 0) {
+    $("warning").textContent = "The " + l.dailyHours + " vGPU-hours of licence " + l.name +
+      " are used up for today: " + l.waiting + " job(s) wait for the daily reset (Reset Timer)." +
+      " Running jobs finish; Use Credits runs a job now.";
+    $("warning").hidden = false;
+  } else if (l.usedSlots >= l.maxSlots && l.waiting > 0) {
     $("warning").textContent = "All " + l.maxSlots + " vGPU slots of licence " + l.name +
       " are in use: " + l.waiting + " job(s) wait for a free slot. Their queue position is shown" +
       " in the table; Use Credits moves a job out of the licence.";
@@ -167,18 +172,27 @@ function visibleJobs() {
   return rows.slice().sort((a, b) => (b.submitTime || "").localeCompare(a.submitTime || ""));
 }
 
-// Position among the waiting jobs of the same licence (or queue): higher
-// priority first, then older first (SPEC section 6).
+// Position among the waiting jobs of the same licence or queue. A licence's
+// order is the daemon's own (the rows' position; SPEC section 6: higher
+// priority first, then older first); a queue's is worked out here the same
+// way. A job on credits is out of its namespace's licence: it waits in its
+// queue.
+function inLicence(j) { return !!j.license && j.billing !== "credits"; }
+
 function queuePositions() {
-  const groups = new Map(), pos = new Map();
-  for (const j of view.jobs.filter((j) => j.status === "Submitted")) {
-    const g = j.license ? "l:" + j.license : "q:" + (j.queue || "");
+  const key = (j) => j.namespace + "/" + j.name;
+  const pos = new Map(), waiting = new Map(), groups = new Map();
+  const placed = view.jobs.filter((j) => inLicence(j) && j.position > 0);
+  for (const j of placed) waiting.set(j.license, (waiting.get(j.license) || 0) + 1);
+  for (const j of placed) pos.set(key(j), [j.position, waiting.get(j.license)]);
+  for (const j of view.jobs.filter((j) => j.status === "Submitted" && !inLicence(j))) {
+    const g = j.queue || "";
     if (!groups.has(g)) groups.set(g, []);
     groups.get(g).push(j);
   }
   for (const list of groups.values()) {
     list.sort((a, b) => (b.priority - a.priority) || (a.submitTime || "").localeCompare(b.submitTime || ""));
-    list.forEach((j, i) => pos.set(j.namespace + "/" + j.name, [i + 1, list.length]));
+    list.forEach((j, i) => pos.set(key(j), [i + 1, list.length]));
   }
   return pos;
 }
@@ -195,6 +209,7 @@ function jobRow(j, pos) {
   const status = h("td", {}, h("span", { class: "badge s-" + j.status, text: j.status }));
   const p = pos.get(key);
   if (p) status.append(h("span", { class: "qpos", text: "#" + p[0] + " of " + p[1] + " waiting" }));
+  if (j.license && j.billing === "credits") status.append(h("span", { class: "qpos", text: "on credits" }));
   if (j.message) status.title = j.message;
   const kebab = h("button", { type: "button", class: "kebab", "aria-haspopup": "menu",
     "aria-expanded": "false", "aria-label": "Actions for " + key, text: "\u22ee" });

@@ -1,10 +1,16 @@
-// The dashboard in headless Chromium (Debian's, through playwright-core): a
-// dev daemon with a token file and examples/config.yaml's queues (not its
-// licence), a few pods, then the page: token prompt, cards or "no licences",
-// the table against /api/v1/jobs, queue positions, the clock, delete through
-// the keyboard-driven ⋮ menu with confirmation, action errors as the server
-// gave them, phone width, labels. Screenshots go to $VX_BUILD.
-// Prints "ok"/"FAIL" lines and ends with "N passed, N failed".
+// The dashboard in headless Chromium (Debian's, through playwright-core),
+// against two dev daemons with a token file:
+//  - examples/config.yaml's queues and no licence: token prompt, "no
+//    licences", the table against /api/v1/jobs, queue positions, queue bars,
+//    the clock, delete through the keyboard-driven ⋮ menu with confirmation,
+//    action errors as the server gave them, phone width, labels;
+//  - two real licences (acme: 2 slots, jobs running and waiting; beta): the
+//    four cards against the API and the dev clock (/debug/clock/advance), the
+//    capacity warning, licence queue positions, Change Priority, Use Credits
+//    and Delete through the menu, a refused action (409), the licence
+//    selector, the daily reset, a licence's hours used up.
+// Screenshots go to $VX_BUILD. Prints "ok"/"FAIL" lines and ends with
+// "N passed, N failed".
 "use strict";
 const { chromium } = require("playwright-core");
 const { spawn } = require("child_process");
@@ -43,30 +49,51 @@ async function call(base, method, p, body, token = TOKEN) {
   return { status: r.status, json, text };
 }
 
-function pod(name, gpus, mem, cores) {
+// A pod of the dev API; opts: ns, runtime (dev-runtime-seconds), billing, user.
+function pod(name, gpus, mem, cores, opts = {}) {
+  const annotations = { "vgpu-extender.io/dev-runtime-seconds": String(opts.runtime || 3600) };
+  if (opts.billing) annotations["vgpu-extender.io/billing"] = opts.billing;
+  if (opts.user) annotations["vgpu-extender.io/user"] = opts.user;
   return { apiVersion: "v1", kind: "Pod",
-    metadata: { name, namespace: "default", annotations: { "vgpu-extender.io/dev-runtime-seconds": "3600" } },
+    metadata: { name, namespace: opts.ns || "default", annotations },
     spec: { containers: [{ name: "c", image: "example.invalid/x:1", resources: { limits: {
       "volcano.sh/vgpu-number": gpus, "volcano.sh/vgpu-memory": mem, "volcano.sh/vgpu-cores": cores } } }] } };
 }
 
-async function startDaemon(tmp) {
+async function createPods(base, pods) {
+  for (const p of pods) {
+    const r = await call(base, "POST", "/api/v1/pods", p);
+    check("created " + p.metadata.namespace + "/" + p.metadata.name, r.status === 201, r.text);
+  }
+}
+
+// Starts a dev daemon with the config text; its log is tmp/NAME.log.
+async function startDaemon(tmp, name, configText) {
   const port = await freePort();
   const tokens = path.join(tmp, "tokens");
   fs.writeFileSync(tokens, "# tokens of the browser test\n" + TOKEN + ",alice\n");
-  // The example's queues, without its licence: the jobs here are in no licence's
-  // namespace; licence cards are checked with SPEC-shaped data below.
-  const config = path.join(tmp, "config.yaml");
-  fs.writeFileSync(config, fs.readFileSync("examples/config.yaml", "utf8").split("licenses:")[0]);
-  const log = fs.openSync(path.join(tmp, "daemon.log"), "w");
+  const config = path.join(tmp, name + ".yaml");
+  fs.writeFileSync(config, configText);
+  const logPath = path.join(tmp, name + ".log");
+  const log = fs.openSync(logPath, "w");
   const proc = spawn(DAEMON, ["--dev", "--listen", "127.0.0.1:" + port, "--admin-token-file", tokens,
     "--config", config], { stdio: ["ignore", log, log] });
+  const exited = new Promise((r) => proc.on("exit", (code, sig) => r(code === null ? sig : code)));
   const base = "http://127.0.0.1:" + port;
   for (let i = 0; i < 150; i++) {
-    try { if ((await fetch(base + "/readyz")).status === 200) return { proc, base }; } catch (e) { /* not yet */ }
+    try { if ((await fetch(base + "/readyz")).status === 200) return { proc, base, exited, logPath }; } catch (e) { /* not yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error("the daemon did not become ready: " + fs.readFileSync(path.join(tmp, "daemon.log"), "utf8"));
+  throw new Error("the daemon did not become ready: " + fs.readFileSync(logPath, "utf8"));
+}
+
+// SIGTERM; the daemon must exit 0 with nothing from the sanitizers in its log.
+async function stopDaemon(d, name) {
+  d.proc.kill("SIGTERM");
+  const code = await d.exited;
+  const log = fs.readFileSync(d.logPath, "utf8");
+  check(name + ": the daemon exits cleanly", code === 0 && !/Sanitizer|runtime error:/.test(log),
+    "exit " + code + "\n" + log.slice(-3000));
 }
 
 async function launch() {
@@ -79,24 +106,19 @@ async function launch() {
   }
 }
 
-async function checkCards(page, base) {
-  const state = (await call(base, "GET", "/debug/state")).json;
-  const lics = state.licenses || [];
-  if (!lics.length) {
-    check("no licences: the page says so", await page.isVisible("#no-licences"));
-    check("no licences: no cards", !(await page.isVisible("#cards")));
-    return false;
-  }
-  const l = lics[0];
-  const daily = await page.textContent("#card-daily .v");
-  check("daily card matches the API", daily === l.usedHours.toFixed(2) + " Hours Used / " + l.dailyHours +
-    " hours Total", daily);
-  const slots = await page.textContent("#card-slots .v");
-  check("vGPU usage card matches the API", slots === l.usedSlots + "/" + l.maxSlots + " Used", slots);
-  const a = await page.textContent("#card-reset .v");
-  await page.waitForTimeout(2100);
-  check("the reset countdown moves", a !== (await page.textContent("#card-reset .v")));
-  return true;
+// The first daemon has no licence: the page says so instead of the cards.
+async function checkNoLicences(page) {
+  check("no licences: the page says so", await page.isVisible("#no-licences"));
+  check("no licences: no cards", !(await page.isVisible("#cards")));
+}
+
+// Queue bars against the daemon's own queues (examples/config.yaml's).
+async function checkQueues(page, base) {
+  const qs = (await call(base, "GET", "/debug/state")).json.queues || [];
+  const shown = await page.$$eval("#queues li", (l) => l.map((x) => x.dataset.queue));
+  check("queues: one bar per queue of /debug/state", qs.length >= 2 &&
+    (await page.$$("#queues .bar")).length === qs.length && qs.every((q) => shown.includes(q.name)),
+    JSON.stringify(shown));
 }
 
 async function checkTable(page, base) {
@@ -165,12 +187,12 @@ async function checkErrors(page, base) {
   }
 }
 
-async function checkPhone(page) {
+async function checkPhone(page, file) {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(300);
   const w = await page.evaluate(() => document.documentElement.scrollWidth);
-  check("no sideways scrolling of the page at 390 px", w <= 390, "scrollWidth " + w);
-  await page.screenshot({ path: path.join(BUILD, "dashboard-390.png"), fullPage: true });
+  check("no sideways scrolling of the page at 390 px (" + file + ")", w <= 390, "scrollWidth " + w);
+  await page.screenshot({ path: path.join(BUILD, file), fullPage: true });
 }
 
 async function checkLabels(page) {
@@ -181,58 +203,11 @@ async function checkLabels(page) {
   check("every ⋮ button is named", kebabs);
 }
 
-// The licence and queue engines fill /debug/state's "licenses" and "queues"
-// (SPEC section 7); until they do, this page is served those sections in
-// the SPEC's format, the rest of the answers being the daemon's own.
-const SPEC_LICENCE = { name: "acme", dailyHours: 96, usedHours: 12.5, remainingHours: 83.5,
-  resetInSeconds: 3725, maxSlots: 16, usedSlots: 16, waiting: 1 };
-const SPEC_QUEUES = [
-  { name: "team-a", quota: 2, limit: -1, overQuotaWeight: 1, allocated: 3, fairShare: 2, pending: 0 },
-  { name: "team-b", quota: 2, limit: 3, overQuotaWeight: 1, allocated: 1, fairShare: 2, pending: 1 }];
-
-async function specShaped(browser, base) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.setDefaultTimeout(T);
-  await page.addInitScript((t) => sessionStorage.setItem("vgpu-extender.token", t), TOKEN);
-  const real = async (route) => (await call(base, "GET", new URL(route.request().url()).pathname)).json;
-  let servedQueues = 0;
-  await page.route("**/debug/state", async (route) => {
-    const st = await real(route);
-    if (!st.licenses || !st.licenses.length) st.licenses = [SPEC_LICENCE];
-    if (!st.queues || !st.queues.length) st.queues = SPEC_QUEUES;
-    servedQueues = st.queues.length;
-    route.fulfill({ json: st });
-  });
-  await page.route("**/api/v1/jobs", async (route) => {
-    const jobs = (await real(route)).map((j) => Object.assign(j, { license: j.license || "acme" }));
-    route.fulfill({ json: jobs });
-  });
-  await page.goto(base + "/");
-  await page.waitForSelector("#cards:not([hidden])");
-  check("SPEC-shaped licence: daily card", (await page.textContent("#card-daily .v")) ===
-    "12.50 Hours Used / 96 hours Total");
-  check("SPEC-shaped licence: remaining card", (await page.textContent("#card-remaining .v")) === "83.50 Hours");
-  check("SPEC-shaped licence: vGPU usage card", (await page.textContent("#card-slots .v")) === "16/16 Used");
-  check("SPEC-shaped licence: full licence with waiting jobs warns", await page.isVisible("#warning"));
-  const a = await page.textContent("#card-reset .v");
-  await page.waitForTimeout(2100);
-  const b = await page.textContent("#card-reset .v");
-  check("SPEC-shaped licence: the reset countdown moves", a !== b && /^01:0[12]:\d\d$/.test(b), a + " -> " + b);
-  check("queues: one bar per queue", servedQueues > 0 &&
-    (await page.$$("#queues .bar")).length === servedQueues);
-  await page.screenshot({ path: path.join(BUILD, "dashboard-spec-1280.png"), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: path.join(BUILD, "dashboard-spec-390.png"), fullPage: true });
-  await page.close();
-}
-
 async function run(browser, base) {
   // training and filler half-fill every card; too-big (2 x 20000 MiB) then waits, and could
   // run once they leave: a waiting row, not an Unschedulable one.
-  for (const p of [pod("inference", 1, 3000, 30), pod("training", 2, 12000, 50),
-                   pod("filler", 2, 12000, 50), pod("too-big", 2, 20000, 10)])
-    check("created " + p.metadata.name, (await call(base, "POST", "/api/v1/pods", p)).status === 201);
+  await createPods(base, [pod("inference", 1, 3000, 30), pod("training", 2, 12000, 50),
+    pod("filler", 2, 12000, 50), pod("too-big", 2, 20000, 10)]);
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(T);
   const first = await page.goto(base + "/");
@@ -247,8 +222,9 @@ async function run(browser, base) {
   check("the token is kept in sessionStorage", (await page.evaluate(() =>
     sessionStorage.getItem("vgpu-extender.token"))) === TOKEN);
   const clock = await page.textContent("#clock");
-  await checkCards(page, base);
+  await checkNoLicences(page);
   await checkTable(page, base);
+  await checkQueues(page, base);
   check("nodes panel lists the nodes' GPUs", (await page.$$("#nodes .gpu")).length === 4);
   await checkLabels(page);
   await page.waitForTimeout(1100);
@@ -256,29 +232,342 @@ async function run(browser, base) {
   await page.waitForFunction((c) => document.getElementById("clock").textContent !== c, clock);
   check("the page's clock moves on refresh", true);
   await page.screenshot({ path: path.join(BUILD, "dashboard-1280.png"), fullPage: true });
-  await specShaped(browser, base);
   await checkDelete(page, base);
   await checkErrors(page, base);
-  await checkPhone(page);
+  await checkPhone(page, "dashboard-390.png");
+  await page.close();
+}
+
+// ---- real licences ----
+
+const HOUR = 3600;
+const LONG = 7 * 24 * HOUR; // dev runtime of the licensed pods: past every clock move here
+
+function pad2(n) { return String(n).padStart(2, "0"); }
+
+// "HH:MM" UTC of the minute at or before now + seconds.
+function utcHHMM(seconds) {
+  const t = new Date(Date.now() + seconds * 1000);
+  return pad2(t.getUTCHours()) + ":" + pad2(t.getUTCMinutes());
+}
+
+// Seconds from now to the next HH:MM UTC.
+function secondsUntil(hhmm) {
+  const [hh, mm] = hhmm.split(":").map(Number);
+  const now = new Date(), at = new Date(now);
+  at.setUTCHours(hh, mm, 0, 0);
+  if (at <= now) at.setUTCDate(at.getUTCDate() + 1);
+  return (at - now) / 1000;
+}
+
+// acme resets 12 h from now and beta 6 h from now, so the 3-hour clock move
+// below stays within the day whatever the time the test runs at.
+const ACME_RESET = utcHHMM(12 * HOUR), BETA_RESET = utcHHMM(6 * HOUR);
+const LICENCE_CONFIG = `licenses:
+  - name: acme
+    namespaces: [acme-ml]
+    dailyHours: 96
+    maxSlots: 2
+    resetUTC: "${ACME_RESET}"
+  - name: beta
+    namespaces: [beta-cv]
+    dailyHours: 4
+    maxSlots: 4
+    resetUTC: "${BETA_RESET}"
+`;
+
+function lpod(key, opts = {}) {
+  const [ns, name] = key.split("/");
+  return pod(name, 1, 2000, 10, Object.assign({ ns, runtime: LONG, user: "alice.wong" }, opts));
+}
+
+async function licence(base, name) { return (await call(base, "GET", "/api/v1/licenses/" + name)).json; }
+async function jobs(base) { return (await call(base, "GET", "/api/v1/jobs")).json; }
+
+async function advanceClock(base, seconds) {
+  const r = await call(base, "POST", "/debug/clock/advance?seconds=" + Math.round(seconds));
+  check("dev clock moved " + (seconds / HOUR).toFixed(2) + " h", r.status === 200, r.text);
+}
+
+// Polls the API until every job named in want has that status.
+async function untilStatus(base, want) {
+  for (let i = 0; i < 100; i++) {
+    const js = await jobs(base);
+    if (Object.entries(want).every(([k, st]) => js.some((j) => j.namespace + "/" + j.name === k && j.status === st)))
+      return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+// Clicks Refresh until test() holds (the page also refreshes every 5 s).
+async function refreshUntil(page, test) {
+  for (let i = 0; i < 40; i++) {
+    await page.click("#refresh");
+    await page.waitForTimeout(250);
+    if (await test()) return true;
+  }
+  return false;
+}
+
+// The four cards as shown, with the figures parsed.
+async function cards(page) {
+  const v = async (id) => (await page.textContent("#" + id + " .v")).trim();
+  const c = { daily: await v("card-daily"), remaining: await v("card-remaining"),
+    reset: await v("card-reset"), slots: await v("card-slots"),
+    slotsSub: (await page.textContent("#card-slots .sub")).trim() };
+  const m = /^(\d+\.\d\d) Hours Used \/ (\d+) hours Total$/.exec(c.daily);
+  c.used = m ? Number(m[1]) : NaN;
+  c.total = m ? Number(m[2]) : NaN;
+  const r = /^(\d+\.\d\d) Hours$/.exec(c.remaining);
+  c.left = r ? Number(r[1]) : NaN;
+  const t = /^(\d\d):(\d\d):(\d\d)$/.exec(c.reset);
+  c.resetIn = t ? Number(t[1]) * HOUR + Number(t[2]) * 60 + Number(t[3]) : NaN;
+  return c;
+}
+
+async function statusOf(page, key) {
+  const cell = await page.$(`#jobs tr[data-key="${key}"] td:nth-child(6)`);
+  return cell ? (await cell.textContent()).trim() : null;
+}
+
+async function rowKeys(page) { return page.$$eval("#jobs tbody tr", (t) => t.map((r) => r.dataset.key).sort()); }
+
+const near = (a, b, eps) => Math.abs(a - b) <= eps;
+
+// acme on a fresh page: 2 of 2 slots taken, 2 jobs waiting.
+async function checkLicenceCards(page, base) {
+  const names = await page.$$eval("#licence option", (o) => o.map((x) => x.textContent));
+  check("licence selector: acme, beta and All workloads", JSON.stringify(names) ===
+    '["acme","beta","All workloads"]', JSON.stringify(names));
+  check("the first licence is selected", (await page.inputValue("#licence")) === "acme");
+  const c = await cards(page), l = await licence(base, "acme");
+  check("acme Daily Total Run Time: 'X.XX Hours Used / 96 hours Total' as the API says", c.total === 96 &&
+    near(c.used, l.usedHours, 0.011), c.daily + " / API " + l.usedHours);
+  check("acme Remaining Run Time: 96 hours less those used", near(c.used + c.left, 96, 0.011), c.remaining);
+  check("acme vGPU Usage: 2/2 Used, 2 waiting", c.slots === "2/2 Used" && c.slotsSub === "2 waiting",
+    c.slots + ", " + c.slotsSub);
+  check("acme Reset Timer counts down to resetUTC " + ACME_RESET, near(c.resetIn, secondsUntil(ACME_RESET), 5),
+    c.reset);
+  await page.waitForTimeout(2100);
+  const later = await cards(page);
+  check("the reset countdown moves down by the seconds passed", c.resetIn - later.resetIn >= 1 &&
+    c.resetIn - later.resetIn <= 4, c.reset + " -> " + later.reset);
+  const warn = (await page.textContent("#warning")).trim();
+  check("every slot taken and jobs waiting: the capacity warning", await page.isVisible("#warning") &&
+    warn.startsWith("All 2 vGPU slots of licence acme are in use: 2 job(s) wait"), warn);
+}
+
+async function checkLicenceTable(page) {
+  const keys = await rowKeys(page);
+  check("the table shows acme's jobs only", JSON.stringify(keys) ===
+    '["acme-ml/big-g","acme-ml/run-a","acme-ml/run-b","acme-ml/wait-c","acme-ml/wait-d"]', JSON.stringify(keys));
+  check("running licensed jobs show Running", (await statusOf(page, "acme-ml/run-a")) === "Running");
+  const user = await page.textContent('#jobs tr[data-key="acme-ml/run-a"] td:nth-child(1)');
+  check("User: the pod's vgpu-extender.io/user, with its initials", user === "AWalice.wong", user);
+  const c = await statusOf(page, "acme-ml/wait-c"), d = await statusOf(page, "acme-ml/wait-d");
+  check("waiting rows show their licence queue position (same priority: older first)",
+    c === "Submitted#1 of 2 waiting" && d === "Submitted#2 of 2 waiting", c + " | " + d);
+  const g = await statusOf(page, "acme-ml/big-g");
+  check("a job on credits waiting for GPUs: its queue position, not the licence's", g ===
+    "Submitted#1 of 1 waitingon credits", g);
+}
+
+// 3 h of the dev clock with acme's 2 slots busy: 6 vGPU-hours.
+async function checkClockAdvance(page, base) {
+  const before = await cards(page);
+  await advanceClock(base, 3 * HOUR);
+  const ok = await refreshUntil(page, async () => (await cards(page)).used > before.used + 5);
+  const after = await cards(page);
+  check("after 3 h on 2 slots: 6.00 more Hours Used", ok && near(after.used - before.used, 6, 0.011),
+    before.daily + " -> " + after.daily);
+  check("after 3 h on 2 slots: 6.00 fewer hours Remaining", near(before.left - after.left, 6, 0.011),
+    before.remaining + " -> " + after.remaining);
+  check("after 3 h: the Reset Timer is 3 h nearer", near(before.resetIn - after.resetIn, 3 * HOUR, 6),
+    before.reset + " -> " + after.reset);
+}
+
+// Opens a menu from the keyboard and leaves it with Escape: focus returns to the ⋮.
+async function checkMenuKeyboard(page, key) {
+  const sel = `#jobs tr[data-key="${key}"] button.kebab`;
+  await page.focus(sel);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#menu:not([hidden])");
+  const first = await page.evaluate(() => document.activeElement.textContent);
+  await page.keyboard.press("ArrowDown");
+  const second = await page.evaluate(() => document.activeElement.textContent);
+  await page.keyboard.press("Escape");
+  const back = await page.evaluate((s) => document.activeElement === document.querySelector(s), sel);
+  check("⋮ menu from the keyboard: Enter opens on the first item, arrows move, Escape closes back to ⋮",
+    first === "Change Priority" && second === "Use Credits" && back && !(await page.isVisible("#menu")),
+    first + ", " + second + ", back " + back);
+}
+
+async function changePriority(page, key, value) {
+  await menuPick(page, key, 0);
+  await page.waitForSelector("#dlg-priority[open]");
+  await page.selectOption("#priority-value", String(value));
+  await page.click('#dlg-priority button[value="ok"]');
+  await page.waitForSelector("#dlg-priority", { state: "hidden" });
+}
+
+// The confirmation of a menu item: checks its text, then confirms.
+async function confirmDialog(page, label, textRe) {
+  await page.waitForSelector("#dlg-confirm[open]");
+  const text = await page.textContent("#dlg-confirm .target");
+  check(label + " asks first", textRe.test(text), text);
+  await page.click("#confirm-ok");
+  await page.waitForSelector("#dlg-confirm", { state: "hidden" });
+}
+
+async function checkPriority(page, base) {
+  await changePriority(page, "acme-ml/wait-d", 9);
+  const ok = await refreshUntil(page, async () => (await statusOf(page, "acme-ml/wait-d")) === "Submitted#1 of 2 waiting");
+  const c = await statusOf(page, "acme-ml/wait-c"), d = await statusOf(page, "acme-ml/wait-d");
+  check("Change Priority to 9: wait-d goes ahead of wait-c", ok && c === "Submitted#2 of 2 waiting", c + " | " + d);
+  const prio = await page.textContent('#jobs tr[data-key="acme-ml/wait-d"] td:nth-child(5)');
+  const j = (await jobs(base)).find((x) => x.name === "wait-d");
+  check("the row and the API show priority 9", prio === "9" && j.priority === 9 && j.position === 1,
+    prio + " " + JSON.stringify(j));
+}
+
+async function checkUseCredits(page, base) {
+  await menuPick(page, "acme-ml/wait-c", 1);
+  await confirmDialog(page, "Use Credits", /^Move acme-ml\/wait-c out of its licence and run it on credits\?/);
+  const ok = await refreshUntil(page, async () => (await statusOf(page, "acme-ml/wait-c")) === "Runningon credits");
+  check("Use Credits: wait-c leaves the licence and runs", ok, await statusOf(page, "acme-ml/wait-c"));
+  const c = await cards(page), d = await statusOf(page, "acme-ml/wait-d");
+  check("Use Credits: acme still 2/2 Used, 1 waiting, wait-d #1 of 1", c.slots === "2/2 Used" &&
+    c.slotsSub === "1 waiting" && d === "Submitted#1 of 1 waiting", c.slots + ", " + c.slotsSub + ", " + d);
+  check("Use Credits: the warning counts 1 waiting job", /: 1 job\(s\) wait/.test(await page.textContent("#warning")));
+  const j = (await jobs(base)).find((x) => x.name === "wait-c");
+  check("Use Credits: the API has wait-c on credits", j.billing === "credits" && j.status === "Running", JSON.stringify(j));
+}
+
+// Deleting a running licensed job frees its slot for the next waiting one.
+async function checkDeleteRunning(page, base) {
+  await menuPick(page, "acme-ml/run-a", 2);
+  await confirmDialog(page, "Delete", /^Delete acme-ml\/run-a\?/);
+  await page.waitForSelector('#jobs tr[data-key="acme-ml/run-a"]', { state: "detached" });
+  check("Delete: run-a's row is gone, and from the API", !(await jobs(base)).some((x) => x.name === "run-a"));
+  const ok = await refreshUntil(page, async () => (await statusOf(page, "acme-ml/wait-d")) === "Running");
+  check("Delete: the freed slot goes to wait-d", ok, await statusOf(page, "acme-ml/wait-d"));
+  const c = await cards(page);
+  check("Delete: acme 2/2 Used, 0 waiting, no warning", c.slots === "2/2 Used" && c.slotsSub === "0 waiting" &&
+    !(await page.isVisible("#warning")), c.slots + ", " + c.slotsSub);
+  check("Delete: no error shown", !(await page.isVisible("#error")));
+}
+
+// The selector switches the cards and the table; beta's finished job refuses a priority.
+async function checkSelector(page, base) {
+  await page.selectOption("#licence", "beta");
+  const c = await cards(page), l = await licence(base, "beta");
+  check("selector to beta: its cards", c.total === 4 && near(c.used, l.usedHours, 0.011) &&
+    c.slots === "1/4 Used" && c.slotsSub === "0 waiting" && near(c.resetIn, secondsUntil(BETA_RESET) - 3 * HOUR, 6),
+    [c.daily, c.slots, c.reset].join(", "));
+  check("selector to beta: no warning", !(await page.isVisible("#warning")));
+  const keys = await rowKeys(page);
+  check("selector to beta: its jobs only", JSON.stringify(keys) === '["beta-cv/done-f","beta-cv/train-e"]',
+    JSON.stringify(keys));
+  check("done-f (60 s, on credits) has finished", (await statusOf(page, "beta-cv/done-f")) === "Completedon credits",
+    await statusOf(page, "beta-cv/done-f"));
+  await changePriority(page, "beta-cv/done-f", 3);
+  await page.waitForSelector("#error:not([hidden])");
+  const shown = await page.textContent("#error-text");
+  const probe = await call(base, "PATCH", "/api/v1/jobs/beta-cv/done-f", { priority: 3 });
+  check("a priority change on a finished job: the server's 409 and message in the page", probe.status === 409 &&
+    shown.includes("HTTP 409") && shown.includes(probe.json.Error), shown);
+  await page.click("#error-close");
+  await page.selectOption("#licence", "");
+  const all = (await jobs(base)).map((j) => j.namespace + "/" + j.name).sort();
+  check("selector to All workloads: no cards, every job", !(await page.isVisible("#cards")) &&
+    JSON.stringify(await rowKeys(page)) === JSON.stringify(all), JSON.stringify(await rowKeys(page)));
+  await page.selectOption("#licence", "acme");
+  check("selector back to acme: its cards", (await cards(page)).total === 96);
+}
+
+// Past acme's reset by 1 h: a new day of 2 slots x 1 h.
+async function checkDailyReset(page, base) {
+  const l = await licence(base, "acme");
+  await advanceClock(base, l.resetInSeconds + HOUR);
+  const ok = await refreshUntil(page, async () => (await cards(page)).used < 3);
+  const c = await cards(page);
+  check("1 h after the daily reset: 2.00 Hours Used / 96 hours Total", ok &&
+    c.daily === "2.00 Hours Used / 96 hours Total", c.daily);
+  check("1 h after the daily reset: 94.00 Hours remaining", c.remaining === "94.00 Hours", c.remaining);
+  check("1 h after the daily reset: the Reset Timer shows 23 h to go", near(c.resetIn, 23 * HOUR, 5), c.reset);
+}
+
+// beta's 4 hours are gone (train-e has run 7 h since beta's reset): a new job waits for the
+// next day, and the page says why.
+async function checkHoursUsedUp(page, base) {
+  await createPods(base, [lpod("beta-cv/late-h")]);
+  check("late-h waits", await untilStatus(base, { "beta-cv/late-h": "Submitted" }));
+  await page.selectOption("#licence", "beta");
+  const ok = await refreshUntil(page, async () => (await statusOf(page, "beta-cv/late-h")) !== null);
+  const c = await cards(page), l = await licence(base, "beta");
+  check("beta used up: more than 4 Hours Used, 0.00 Remaining, 1/4 Used", ok && c.used > 4 &&
+    near(c.used, l.usedHours, 0.011) && c.remaining === "0.00 Hours" && c.slots === "1/4 Used",
+    [c.daily, c.remaining, c.slots].join(", "));
+  const warn = (await page.textContent("#warning")).trim();
+  check("beta used up: the warning says the hours are used up", await page.isVisible("#warning") &&
+    warn.startsWith("The 4 vGPU-hours of licence beta are used up for today: 1 job(s) wait"), warn);
+  const title = await page.getAttribute('#jobs tr[data-key="beta-cv/late-h"] td:nth-child(6)', "title");
+  check("beta used up: the waiting row's position, and the server's reason on hover",
+    (await statusOf(page, "beta-cv/late-h")) === "Submitted#1 of 1 waiting" &&
+    /licence beta: [\d.]+ of 4 vGPU-hours used today; resets in/.test(title || ""), title);
+}
+
+async function runLicences(browser, base) {
+  // run-a and run-b take acme's 2 slots; wait-c and wait-d, created after, wait.
+  // hog takes a node's 2 GPUs whole, so big-g (2 whole GPUs, on credits) waits
+  // too: in its queue, not in acme's order.
+  await createPods(base, [lpod("acme-ml/run-a"), lpod("acme-ml/run-b"), lpod("beta-cv/train-e"),
+    lpod("beta-cv/done-f", { runtime: 60, billing: "credits" }), pod("hog", 2, 1000, 100, { runtime: LONG })]);
+  check("run-a, run-b, train-e and hog run", await untilStatus(base, { "acme-ml/run-a": "Running",
+    "acme-ml/run-b": "Running", "beta-cv/train-e": "Running", "default/hog": "Running" }));
+  await createPods(base, [lpod("acme-ml/wait-c"), lpod("acme-ml/wait-d"),
+    pod("big-g", 2, 1000, 100, { ns: "acme-ml", runtime: LONG, billing: "credits" })]);
+  check("wait-c, wait-d and big-g wait", await untilStatus(base, { "acme-ml/wait-c": "Submitted",
+    "acme-ml/wait-d": "Submitted", "acme-ml/big-g": "Submitted" }) && (await licence(base, "acme")).waiting === 2);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(T);
+  await page.addInitScript((t) => sessionStorage.setItem("vgpu-extender.token", t), TOKEN);
+  await page.goto(base + "/");
+  await page.waitForSelector('#jobs tr[data-key="acme-ml/wait-d"]');
+  await checkLicenceCards(page, base);
+  await checkLicenceTable(page);
+  await page.screenshot({ path: path.join(BUILD, "dashboard-licence-1280.png"), fullPage: true });
+  await checkClockAdvance(page, base);
+  await checkMenuKeyboard(page, "acme-ml/wait-d");
+  await checkPriority(page, base);
+  await checkUseCredits(page, base);
+  await checkDeleteRunning(page, base);
+  await checkSelector(page, base);
+  await checkDailyReset(page, base);
+  await checkHoursUsedUp(page, base);
+  await checkPhone(page, "dashboard-licence-390.png");
+  await page.close();
 }
 
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "vx-browser-"));
-  const { proc, base } = await startDaemon(tmp);
-  const exited = new Promise((r) => proc.on("exit", (code, sig) => r(code === null ? sig : code)));
   const browser = await launch();
-  try {
-    if (browser) await run(browser, base);
-  } catch (e) {
-    check("browser test ran to the end", false, e.stack);
-  } finally {
-    if (browser) await browser.close();
-    proc.kill("SIGTERM");
-    const code = await exited;
-    check("the daemon exits cleanly", code === 0, "exit " + code + "\n" +
-      fs.readFileSync(path.join(tmp, "daemon.log"), "utf8").slice(-3000));
-    fs.rmSync(tmp, { recursive: true, force: true });
+  // The example's queues, without its licence: these jobs are in no licence's namespace.
+  const queuesOnly = fs.readFileSync("examples/config.yaml", "utf8").split("licenses:")[0];
+  for (const [name, config, fn] of [["queues", queuesOnly, run], ["licences", LICENCE_CONFIG, runLicences]]) {
+    let d = null;
+    try {
+      d = await startDaemon(tmp, name, config);
+      if (browser) await fn(browser, d.base);
+    } catch (e) {
+      check(name + ": browser test ran to the end", false, e.stack);
+    } finally {
+      if (d) await stopDaemon(d, name);
+    }
   }
+  if (browser) await browser.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
   console.log(passed + " passed, " + failed + " failed");
   process.exit(failed ? 1 : 0);
 }

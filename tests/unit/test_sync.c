@@ -1,6 +1,7 @@
 /* Unit tests for the model fed through sync: charging on bind annotations,
  * release on completion, deletion and failure, corrupt annotations, node
- * re-registration, deletion and late arrival. */
+ * re-registration, deletion and late arrival; a pod's billing before its
+ * licence. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,11 +9,30 @@
 #include <cmocka.h>
 
 #include "vx/sync.h"
+#include "vx/volcano.h"
+#include "vx/xalloc.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define REG2 "GPU-0,10,24576,NVIDIA-L4,true,hami-core:GPU-1,10,24576,NVIDIA-L4,true,hami-core:"
+
+/* A waiting vGPU pod of namespace ns with the given billing annotation. */
+static void billed_pod(struct cluster *c, const char *name, const char *billing)
+{
+	char json[1024];
+	snprintf(json, sizeof json,
+		 "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"ns\",\"uid\":\"u-%s\","
+		 "\"annotations\":{\"" VX_ANN_BILLING "\":\"%s\"}},\"spec\":{\"containers\":[{"
+		 "\"name\":\"c\",\"resources\":{\"limits\":{\"volcano.sh/vgpu-number\":\"1\"}}}]},"
+		 "\"status\":{\"phase\":\"Pending\"}}",
+		 name, name, billing);
+	cJSON *j = cJSON_Parse(json);
+	assert_non_null(j);
+	sync_pod(c, j);
+	cJSON_Delete(j);
+}
 
 static void node(struct cluster *c, const char *name, const char *reg, int alloc)
 {
@@ -169,6 +189,43 @@ static void plain_pods_are_not_tracked(void **state)
 	cluster_free(&c);
 }
 
+/* The licence covering ns: 2 slots. */
+static void one_licence(struct cluster *c)
+{
+	struct license_conf *l = xcalloc(1, sizeof *l);
+	l->name = xstrdup("acme");
+	l->namespaces = xcalloc(1, sizeof *l->namespaces);
+	l->namespaces[0] = xstrdup("ns");
+	l->nns = 1;
+	l->daily_hours = 96;
+	l->max_slots = 2;
+	cluster_set_licenses(c, l, 1);
+	free(l); /* the model owns the entry */
+}
+
+/* billing=credits on a pod's first sighting keeps it out of the licence of
+ * its namespace, and a change of billing moves it at once, without waiting
+ * for another change of the pod. */
+static void billing_is_read_before_the_licence(void **state)
+{
+	(void)state;
+	struct cluster c;
+	cluster_init(&c);
+	one_licence(&c);
+	billed_pod(&c, "credit", "credits");
+	assert_int_equal(cluster_pod(&c, "ns/credit")->lidx, -1);
+	assert_int_equal(c.lstate[0].waiting, 0);
+	billed_pod(&c, "lic", "license");
+	assert_int_equal(cluster_pod(&c, "ns/lic")->lidx, 0);
+	assert_int_equal(c.lstate[0].waiting, 1);
+	billed_pod(&c, "lic", "credits");
+	assert_int_equal(cluster_pod(&c, "ns/lic")->lidx, -1);
+	assert_int_equal(c.lstate[0].waiting, 0);
+	billed_pod(&c, "credit", "license");
+	assert_int_equal(c.lstate[0].waiting, 1);
+	cluster_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +235,7 @@ int main(void)
 	    cmocka_unit_test(node_deleted_and_back),
 	    cmocka_unit_test(pods_before_their_node),
 	    cmocka_unit_test(plain_pods_are_not_tracked),
+	    cmocka_unit_test(billing_is_read_before_the_licence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
