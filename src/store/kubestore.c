@@ -340,6 +340,24 @@ static void ks_pod_event(struct store *s, const char *ns, const char *name, cons
 	emit_event(ks_of(s), ns, name, uid, "Normal", reason, msg);
 }
 
+/* A 429 names the budget and its numbers only in details.causes: the error
+ * keeps them ("... budget. (The disruption budget B needs 2 healthy pods and
+ * has 2 currently)"), so the log says which budget holds a victim back. */
+static void add_budget_cause(const struct kube_resp *r, struct store_err *e)
+{
+	cJSON *st = r->body.len ? cJSON_ParseWithLength(r->body.data, r->body.len) : NULL;
+	const cJSON *c;
+	cJSON_ArrayForEach (c, json_path(st, "details", "causes")) {
+		const char *why = json_str(c, "reason"), *msg = json_str(c, "message");
+		if (why && msg && !strcmp(why, "DisruptionBudget")) {
+			size_t n = strlen(e->msg);
+			snprintf(e->msg + n, sizeof e->msg - n, " (%s)", msg);
+			break;
+		}
+	}
+	cJSON_Delete(st);
+}
+
 /* policy/v1 Eviction: the API server honours PodDisruptionBudgets (429). */
 static int ks_evict_pod(struct store *s, const char *ns, const char *name, const char *uid,
 			struct store_err *e)
@@ -361,6 +379,8 @@ static int ks_evict_pod(struct store *s, const char *ns, const char *name, const
 	cJSON_Delete(o);
 	long st = call(ks_of(s), "POST", path, NULL, body, &r, e);
 	free(body);
+	if (st == 429)
+		add_budget_cause(&r, e);
 	kube_resp_free(&r);
 	return st == 200 || st == 201 ? 0 : -1;
 }

@@ -249,7 +249,8 @@ int fk_load_objects(const cJSON *doc, struct buf *out, struct fk_err *err)
 		if (!k) {
 			fk_err_set(
 			    err, 400, "BadRequest",
-			    "each object needs a kind: Node, Pod, Event, ConfigMap or Lease");
+			    "each object needs a kind: Node, Pod, Event, ConfigMap, Lease or "
+			    "PodDisruptionBudget");
 			return -1;
 		}
 		const cJSON *md = cJSON_GetObjectItemCaseSensitive(cur, "metadata");

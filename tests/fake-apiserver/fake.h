@@ -12,6 +12,7 @@
  *   watch.c    watchers: per-watcher queues and the chunked WATCH stream
  *   http.c     libmicrohttpd glue: listen, TLS, bodies, replies, auth, faults
  *   rest.c     routing of REST paths and the handlers (CRUD, binding, eviction)
+ *   pdb.c      PodDisruptionBudgets: the eviction's budget check
  *   status.c   API errors as v1 Status objects
  *   control.c  /fake/ control API, fault rules, request statistics
  *   standin.c  the Volcano device-plugin stand-in (--plugin-standin)
@@ -91,7 +92,7 @@ struct fk_kind {
 	struct fk_watcher *watchers;
 };
 
-enum { FK_POD, FK_NODE, FK_EVENT, FK_CONFIGMAP, FK_LEASE, FK_NKINDS };
+enum { FK_POD, FK_NODE, FK_EVENT, FK_CONFIGMAP, FK_LEASE, FK_PDB, FK_NKINDS };
 
 struct fk_config {
 	const char *listen;
@@ -121,12 +122,15 @@ extern struct fk_server fk_srv;
 /* An API error, turned into a v1 Status by the HTTP layer. */
 struct fk_err {
 	int code;
-	const char *reason;
+	const char *reason; /* "" leaves it out, as some real answers do */
 	char msg[1024];
 	char dname[256]; /* details.name, "" for none */
 	char dkind[64];  /* details.kind */
 	const char *dgroup;
 	int retry_after;
+	/* one details.causes entry when cause_reason is set */
+	char cause_reason[32];
+	char cause_msg[512];
 };
 
 void fk_err_set(struct fk_err *e, int code, const char *reason, const char *fmt, ...)
@@ -178,8 +182,13 @@ struct fk_ver *fk_store_create(struct fk_kind *k, const char *ns, cJSON *obj, in
 			       int *created, struct fk_err *err);
 struct fk_ver *fk_store_mutate(struct fk_kind *k, const char *ns, const char *name,
 			       enum fk_wmode mode, fk_mutator fn, void *ctx, struct fk_err *err);
+/* With fk_srv.mu held: may refuse a delete (return -1 with err set) after the
+ * object is found and before the preconditions are checked. */
+typedef int (*fk_guard)(struct fk_kind *k, const struct fk_ver *cur, struct fk_err *err);
+/* guard may be NULL. */
 struct fk_ver *fk_store_delete(struct fk_kind *k, const char *ns, const char *name,
-			       const char *pre_uid, const char *pre_rv, struct fk_err *err);
+			       const char *pre_uid, const char *pre_rv, fk_guard guard,
+			       struct fk_err *err);
 /* Drops every object and the history, bumps the RV. */
 void fk_store_reset(void);
 void fk_store_compact(void);
@@ -257,6 +266,15 @@ struct fk_route {
 int fk_route(const char *url, struct fk_route *rt);
 enum MHD_Result fk_rest_serve(struct MHD_Connection *c, struct fk_req *r, const struct fk_route *rt,
 			      const char *method, int watch);
+
+/* ---- pdb.c ---- */
+/* The eviction's guard: the pod may go unless a PodDisruptionBudget of its
+ * namespace that selects it has no disruption left (429), or more than one
+ * selects it (500). */
+int fk_pdb_allows(struct fk_kind *pods, const struct fk_ver *pod, struct fk_err *err);
+/* A budget's spec on create and update: 0, or -1 with a 422 in err. */
+int fk_pdb_validate(const struct fk_kind *k, const cJSON *obj, const char *name,
+		    struct fk_err *err);
 
 /* ---- control.c ---- */
 struct fk_fault {

@@ -1,7 +1,8 @@
-/* rest.c: the REST side: routing of /api/v1 and /apis/coordination.k8s.io/v1
- * paths to kinds (with the route template counted in /fake/stats), and the
- * handlers: LIST/WATCH/POST on collections, GET/PUT/PATCH/DELETE on objects,
- * the status subresource, pods/binding and pods/eviction. */
+/* rest.c: the REST side: routing of /api/v1 and /apis/GROUP/v1 paths
+ * (leases in coordination.k8s.io, poddisruptionbudgets in policy) to kinds,
+ * with the route template counted in /fake/stats, and the handlers:
+ * LIST/WATCH/POST on collections, GET/PUT/PATCH/DELETE on objects, the
+ * status subresource, pods/binding and pods/eviction (budgets: pdb.c). */
 #include "fake.h"
 
 #include <stdio.h>
@@ -41,10 +42,11 @@ int fk_route(const char *url, struct fk_route *rt)
 	if (n >= 2 && SEG(0, "api") && SEG(1, "v1")) {
 		i = 2;
 		snprintf(rt->tmpl, sizeof rt->tmpl, "/api/v1");
-	} else if (n >= 3 && SEG(0, "apis") && SEG(1, "coordination.k8s.io") && SEG(2, "v1")) {
+	} else if (n >= 3 && SEG(0, "apis") && SEG(2, "v1") && lens[1] < sizeof group) {
+		/* any group: a group without kinds finds no kind below */
 		i = 3;
-		snprintf(group, sizeof group, "coordination.k8s.io");
-		snprintf(rt->tmpl, sizeof rt->tmpl, "/apis/coordination.k8s.io/v1");
+		snprintf(group, sizeof group, "%.*s", (int)lens[1], segs[1]);
+		snprintf(rt->tmpl, sizeof rt->tmpl, "/apis/%s/v1", group);
 	} else {
 		return 0;
 	}
@@ -340,7 +342,8 @@ static enum MHD_Result do_delete(struct MHD_Connection *c, struct fk_req *r,
 	} else {
 		preconditions(b, &uid, &rv);
 	}
-	struct fk_ver *v = fk_store_delete(rt->k, rt->ns, rt->name, uid, rv, &e);
+	struct fk_ver *v =
+	    fk_store_delete(rt->k, rt->ns, rt->name, uid, rv, eviction ? fk_pdb_allows : NULL, &e);
 	cJSON_Delete(b);
 	if (!v)
 		return fk_send_err(c, r, &e);

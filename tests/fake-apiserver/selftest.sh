@@ -214,6 +214,40 @@ req GET "$U/api/v1/namespaces/pg/pods/q1"
 check "evicted pod is gone" '[ "$CODE" = 404 ]' "$CODE"
 req POST "$U/api/v1/namespaces/pg/pods/q1/eviction" '{"metadata":{"name":"q1"}}'
 check "eviction of a missing pod -> 404" '[ "$CODE" = 404 ]' "$CODE"
+curl -s -o /dev/null -X POST "$U/fake/faults" -d '{"verb":"POST","path":"/eviction","status":429,"message":"held by a test"}'
+req POST "$U/api/v1/namespaces/pg/pods/q2/eviction" '{"metadata":{"name":"q2"}}'
+check "fault rule on /eviction -> 429 with its message" '[ "$CODE" = 429 ] && has "\"message\":\"held by a test\""' "$CODE $BODY"
+
+# --- PodDisruptionBudgets and the eviction
+PDB=$U/apis/policy/v1/namespaces/pdb/poddisruptionbudgets
+web_pod() { printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"pdb","labels":{"app":"web"}},"status":{"phase":"%s"}}' "$1" "$2"; }
+curl -s -o /dev/null -X POST "$U/fake/objects" -d "[$(web_pod w1 Running),$(web_pod w2 Running),$(web_pod w3 Running),$(web_pod w4 Pending)]"
+req POST "$PDB" '{"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"web"},"spec":{"minAvailable":2,"selector":{"matchLabels":{"app":"web"}}}}'
+check "create PodDisruptionBudget" '[ "$CODE" = 201 ] && has "\"kind\":\"PodDisruptionBudget\",\"apiVersion\":\"policy/v1\"" && has "\"minAvailable\":2"' "$CODE $BODY"
+req GET "$PDB"
+check "list PodDisruptionBudgets" '[ "$CODE" = 200 ] && has "\"kind\":\"PodDisruptionBudgetList\"" && has "\"name\":\"web\""' "$CODE $BODY"
+req POST "$PDB" '{"metadata":{"name":"both"},"spec":{"minAvailable":1,"maxUnavailable":1,"selector":{"matchLabels":{"app":"web"}}}}'
+check "budget with minAvailable and maxUnavailable -> 422" '[ "$CODE" = 422 ] && has "minAvailable and maxUnavailable cannot be both set"' "$CODE $BODY"
+req POST "$U/api/v1/namespaces/pdb/pods/w1/eviction" '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"w1","namespace":"pdb"}}'
+check "eviction within the budget (3 healthy, min 2) -> 201" '[ "$CODE" = 201 ] && has "\"status\":\"Success\""' "$CODE $BODY"
+HDRS=$(curl -s -D - -o "$TMP/body" -X POST -H "$AUTH" "$U/api/v1/namespaces/pdb/pods/w2/eviction")
+BODY=$(cat "$TMP/body")
+check "eviction over the budget -> 429 as the real server answers" '[[ "$HDRS" == *" 429 "* ]] && ! grep -qi "^Retry-After" <<<"$HDRS" && [ "$BODY" = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"Cannot evict pod as it would violate the pod'"'"'s disruption budget.\",\"reason\":\"TooManyRequests\",\"details\":{\"causes\":[{\"reason\":\"DisruptionBudget\",\"message\":\"The disruption budget web needs 2 healthy pods and has 2 currently\"}]},\"code\":429}" ]' "$HDRS $BODY"
+req GET "$U/api/v1/namespaces/pdb/pods/w2"
+check "the refused pod is still there" '[ "$CODE" = 200 ]' "$CODE"
+req POST "$U/api/v1/namespaces/pdb/pods/w4/eviction"
+check "a Pending pod is evicted whatever the budget -> 201" '[ "$CODE" = 201 ]' "$CODE $BODY"
+req PATCH "$PDB/web" '{"spec":{"minAvailable":null,"maxUnavailable":0}}' application/merge-patch+json
+req POST "$U/api/v1/namespaces/pdb/pods/w2/eviction"
+check "maxUnavailable 0 -> 429" '[ "$CODE" = 429 ] && has "The disruption budget web needs 2 healthy pods and has 2 currently"' "$CODE $BODY"
+req PATCH "$PDB/web" '{"spec":{"maxUnavailable":"50%"}}' application/merge-patch+json
+req POST "$PDB" '{"metadata":{"name":"web-too"},"spec":{"selector":{"matchExpressions":[{"key":"app","operator":"In","values":["web","db"]}]}}}'
+req POST "$U/api/v1/namespaces/pdb/pods/w2/eviction"
+check "two budgets select the pod -> 500 without a reason" '[ "$CODE" = 500 ] && [ "$BODY" = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.\",\"code\":500}" ]' "$CODE $BODY"
+req DELETE "$PDB/web-too"
+check "delete a budget" '[ "$CODE" = 200 ] && has "\"name\":\"web-too\""' "$CODE $BODY"
+req POST "$U/api/v1/namespaces/pdb/pods/w2/eviction"
+check "maxUnavailable 50% of 2 -> 201" '[ "$CODE" = 201 ]' "$CODE $BODY"
 LS=$U/apis/coordination.k8s.io/v1/namespaces/kube-system/leases
 req POST "$LS" '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"vgpu-extender"},"spec":{"holderIdentity":"a","leaseDurationSeconds":15}}'
 check "create lease" '[ "$CODE" = 201 ] && has "\"apiVersion\":\"coordination.k8s.io/v1\""' "$CODE $BODY"

@@ -62,33 +62,48 @@ void fk_err_conflict(struct fk_err *e, const struct fk_kind *k, const char *name
 	fk_err_details(e, k, k->resource, name);
 }
 
+static void details_json(struct buf *b, const struct fk_err *e)
+{
+	buf_puts(b, ",\"details\":{");
+	const char *sep = "";
+	if (e->dname[0]) {
+		buf_puts(b, "\"name\":");
+		buf_json_str(b, e->dname);
+		sep = ",";
+	}
+	if (e->dgroup) {
+		buf_printf(b, "%s\"group\":", sep);
+		buf_json_str(b, e->dgroup);
+		sep = ",";
+	}
+	if (e->dkind[0]) {
+		buf_printf(b, "%s\"kind\":", sep);
+		buf_json_str(b, e->dkind);
+		sep = ",";
+	}
+	if (e->cause_reason[0]) {
+		buf_printf(b, "%s\"causes\":[{\"reason\":", sep);
+		buf_json_str(b, e->cause_reason);
+		buf_puts(b, ",\"message\":");
+		buf_json_str(b, e->cause_msg);
+		buf_puts(b, "}]");
+	}
+	buf_putc(b, '}');
+}
+
 void fk_status_json(struct buf *b, const struct fk_err *e)
 {
 	buf_puts(b, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
 		    "\"status\":\"Failure\",\"message\":");
 	buf_json_str(b, e->msg);
-	buf_puts(b, ",\"reason\":");
-	buf_json_str(b, e->reason ? e->reason : fk_reason_for(e->code));
-	if (e->dkind[0] || e->dname[0]) {
-		buf_puts(b, ",\"details\":{");
-		int first = 1;
-		if (e->dname[0]) {
-			buf_puts(b, "\"name\":");
-			buf_json_str(b, e->dname);
-			first = 0;
-		}
-		if (e->dgroup) {
-			buf_puts(b, first ? "\"group\":" : ",\"group\":");
-			buf_json_str(b, e->dgroup);
-			first = 0;
-		}
-		if (e->dkind[0]) {
-			buf_puts(b, first ? "\"kind\":" : ",\"kind\":");
-			buf_json_str(b, e->dkind);
-		}
-		buf_putc(b, '}');
-	} else if (e->retry_after > 0) {
-		buf_printf(b, ",\"details\":{\"retryAfterSeconds\":%d}", e->retry_after);
+	const char *reason = e->reason ? e->reason : fk_reason_for(e->code);
+	if (*reason) {
+		buf_puts(b, ",\"reason\":");
+		buf_json_str(b, reason);
 	}
+	if (e->dkind[0] || e->dname[0] || e->cause_reason[0])
+		details_json(b, e);
+	else if (e->retry_after > 0)
+		buf_printf(b, ",\"details\":{\"retryAfterSeconds\":%d}", e->retry_after);
 	buf_printf(b, ",\"code\":%d}", e->code);
 }

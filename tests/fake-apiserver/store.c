@@ -89,6 +89,10 @@ void fk_store_init(void)
 		   "coordination.k8s.io", "leases.coordination.k8s.io", 1, 0, plain_fields,
 		   NFIELDS(plain_fields));
 	ks[FK_LEASE].list_kind = "LeaseList";
+	kind_setup(&ks[FK_PDB], "poddisruptionbudgets", "PodDisruptionBudget", "policy/v1",
+		   "policy", "poddisruptionbudgets.policy", 1, 1, plain_fields,
+		   NFIELDS(plain_fields));
+	ks[FK_PDB].list_kind = "PodDisruptionBudgetList";
 	for (int i = 0; i < FK_NKINDS; i++)
 		ks[i].oldest_rv = fk_srv.rv;
 }
@@ -562,6 +566,8 @@ struct fk_ver *fk_store_create(struct fk_kind *k, const char *ns, cJSON *obj, in
 			goto unlock;
 		}
 	}
+	if (k == &fk_srv.kinds[FK_PDB] && !direct && fk_pdb_validate(k, obj, name, err) != 0)
+		goto unlock;
 	char key[600];
 	snprintf(key, sizeof key, "%s%s%s", k->namespaced ? ns : "", k->namespaced ? "/" : "",
 		 name);
@@ -695,6 +701,9 @@ struct fk_ver *fk_store_mutate(struct fk_kind *k, const char *ns, const char *na
 			    "to be set to 1 if it was previously negative)");
 			goto out;
 		}
+		if (k == &fk_srv.kinds[FK_PDB] && mode == FK_W_MAIN &&
+		    fk_pdb_validate(k, neu, name, err) != 0)
+			goto out;
 	}
 	static const char *const ident[] = {"name", "namespace", "uid", "creationTimestamp",
 					    "resourceVersion"};
@@ -718,7 +727,8 @@ out:
 }
 
 struct fk_ver *fk_store_delete(struct fk_kind *k, const char *ns, const char *name,
-			       const char *pre_uid, const char *pre_rv, struct fk_err *err)
+			       const char *pre_uid, const char *pre_rv, fk_guard guard,
+			       struct fk_err *err)
 {
 	char key[600];
 	snprintf(key, sizeof key, "%s%s%s", k->namespaced ? ns : "", k->namespaced ? "/" : "",
@@ -730,6 +740,9 @@ struct fk_ver *fk_store_delete(struct fk_kind *k, const char *ns, const char *na
 		fk_err_notfound(err, k, name);
 		goto out;
 	}
+	/* under the same lock as the delete: no other write can slip in between */
+	if (guard && guard(k, o->cur, err) != 0)
+		goto out;
 	if (pre_uid && *pre_uid && strcmp(pre_uid, o->cur->uid) != 0) {
 		fk_err_set(err, 409, "Conflict",
 			   "Operation cannot be fulfilled on %s \"%s\": Precondition failed: UID "

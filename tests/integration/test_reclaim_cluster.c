@@ -1,9 +1,10 @@
 /* Integration test of reclaim in cluster mode: the seed walkthrough against
  * the fake API server, kube-scheduler's part played as in test_cluster.c
- * (filter, prioritize, bind). The eviction goes through pods/eviction: a
- * PodDisruptionBudget's 429 holds it back (other victims are tried, then
- * this one again later), and the freed GPU is held for the waiting pod
- * against the evicted pod's replacement. */
+ * (filter, prioritize, bind). The eviction goes through pods/eviction, and
+ * the fake honours PodDisruptionBudgets as kube-apiserver does: a budget's
+ * 429 holds a victim back (this one again later, once the budget allows
+ * it; another victim at once when there is one), and the freed GPU is held
+ * for the waiting pod against the evicted pod's replacement. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,6 +44,73 @@ static void node(const char *name)
 static void pod(const char *ns, const char *name, int gpus)
 {
 	hk_pod(&F, ns, name, gpus);
+}
+
+/* Like hk_pod, with label app=NAME (for a budget's selector) and a
+ * spec.priority (reclaim takes the lowest first). */
+static void app_pod(const char *ns, const char *name, int gpus, int priority)
+{
+	char body[1024], path[128];
+	snprintf(body, sizeof body,
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
+		 "\"namespace\":\"%s\",\"labels\":{\"app\":\"%s\"}},\"spec\":{\"priority\":%d,"
+		 "\"containers\":[{\"name\":\"c\",\"image\":\"x\",\"resources\":{\"limits\":"
+		 "{\"volcano.sh/vgpu-number\":\"%d\",\"volcano.sh/vgpu-cores\":\"100\"}}}]}}",
+		 name, ns, name, priority, gpus);
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", ns);
+	fake("POST", path, body);
+}
+
+#define PDBS "/apis/policy/v1/namespaces/team-a/poddisruptionbudgets"
+
+/* A policy/v1 PodDisruptionBudget in team-a over the pods labelled app=APP;
+ * limit is e.g. "\"minAvailable\":1". */
+static void budget(const char *name, const char *app, const char *limit)
+{
+	char body[512];
+	snprintf(body, sizeof body,
+		 "{\"apiVersion\":\"policy/v1\",\"kind\":\"PodDisruptionBudget\","
+		 "\"metadata\":{\"name\":\"%s\"},\"spec\":{%s,\"selector\":{\"matchLabels\":"
+		 "{\"app\":\"%s\"}}}}",
+		 name, limit, app);
+	fake("POST", PDBS, body);
+}
+
+static void fake_merge_patch(const char *path, const char *body)
+{
+	struct hx_resp r;
+	assert_int_equal(hx_fake_call(&F, "PATCH", path, "application/merge-patch+json", body, &r),
+			 0);
+	if (r.status != 200)
+		fail_msg("PATCH %s: %ld %s", path, r.status, r.body ? r.body : "");
+	hx_resp_free(&r);
+}
+
+static int log_has(const char *text)
+{
+	FILE *f = fopen(D.log_path, "rb");
+	if (!f)
+		return 0;
+	char *buf = calloc(1, 1 << 20);
+	assert_non_null(buf);
+	size_t n = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	int found = strstr(buf, text) != NULL;
+	free(buf);
+	return found;
+}
+
+/* The daemon's warning for a victim a budget holds back: the 429's message
+ * and the budget's cause. */
+static int logged_refusal(const char *victim, const char *budget_name, int needs, int has)
+{
+	char text[512];
+	snprintf(text, sizeof text,
+		 "cannot evict %s: Cannot evict pod as it would violate the pod's disruption "
+		 "budget. (The disruption budget %s needs %d healthy pods and has %d currently)",
+		 victim, budget_name, needs, has);
+	return log_has(text);
 }
 
 static int schedule(const char *ns, const char *name, char *node_out)
@@ -118,7 +186,7 @@ static void seed_walkthrough(void **state)
 {
 	(void)state;
 	char n_a1[64], n[64];
-	pod("team-a", "a1", 1);
+	app_pod("team-a", "a1", 1, 0);
 	pod("team-a", "a2", 2);
 	pod("team-b", "b1", 1);
 	assert_int_equal(schedule("team-a", "a1", n_a1), 1);
@@ -127,17 +195,17 @@ static void seed_walkthrough(void **state)
 	wait_running("team-a", "a1");
 	wait_running("team-a", "a2");
 	wait_running("team-b", "b1");
-	/* A disruption budget protects a1 for now: nothing is evicted. */
-	fake("POST", "/fake/faults",
-	     "{\"verb\":\"POST\",\"path\":\"/eviction\",\"status\":429,\"count\":-1,"
-	     "\"message\":\"Cannot evict pod as it would violate the pod's disruption "
-	     "budget.\"}");
+	/* A disruption budget protects a1 for now (the fake answers 429, as
+	 * kube-apiserver does): nothing is evicted, a2 is no candidate. */
+	budget("a1-budget", "a1", "\"maxUnavailable\":0");
 	pod("team-b", "b2", 1);
 	assert_int_equal(schedule("team-b", "b2", n), 0); /* the cluster is full */
-	usleep(800 * 1000);
+	for (int i = 0; i < 100 && !logged_refusal("team-a/a1", "a1-budget", 1, 1); i++)
+		usleep(50 * 1000);
+	assert_true(logged_refusal("team-a/a1", "a1-budget", 1, 1));
 	assert_false(gone("team-a", "a1"));
 	assert_false(gone("team-a", "a2"));
-	fake("DELETE", "/fake/faults", NULL);
+	fake_merge_patch(PDBS "/a1-budget", "{\"spec\":{\"maxUnavailable\":1}}");
 	/* Once the budget allows it, a1 (not a2) is evicted for b2. */
 	for (int i = 0; i < 300 && !gone("team-a", "a1"); i++)
 		usleep(50 * 1000);
@@ -170,6 +238,64 @@ static long reclaims(void)
 	return n;
 }
 
+/* A fresh daemon and an empty cluster of n1 and n2; team-a and team-b
+ * with the given quota each. */
+static void restart(int quota)
+{
+	char yaml[256];
+	assert_int_equal(hx_stop(&D), 0);
+	fake("POST", "/fake/reset", NULL);
+	node("n1");
+	node("n2");
+	snprintf(yaml, sizeof yaml,
+		 "queues:\n  - name: team-a\n    namespaces: [team-a]\n    quota: %d\n"
+		 "  - name: team-b\n    namespaces: [team-b]\n    quota: %d\n",
+		 quota, quota);
+	const char *cfg = hx_tmpfile(yaml, ".yaml");
+	const char *args[] = {"--kubeconfig", F.kubeconfig, "--config", cfg, NULL};
+	assert_int_equal(hx_start(&D, args), 0);
+}
+
+static void place(const char *ns, const char *name, const char *want_node)
+{
+	char n[64];
+	assert_int_equal(schedule(ns, name, n), 1);
+	assert_string_equal(n, want_node);
+	wait_running(ns, name);
+}
+
+/* Quota 2 each: a1 (lowest priority), a2 on n1, a3 and b1 on n2. For b2,
+ * reclaim would take a1 first; a budget protects it (minAvailable 1 of 1):
+ * the daemon logs the 429 and evicts another victim (a2, n1 before n2)
+ * instead of waiting, and b2 runs there. */
+static void budget_picks_another_victim(void **state)
+{
+	(void)state;
+	char n[64];
+	restart(2);
+	app_pod("team-a", "a1", 1, 0);
+	place("team-a", "a1", "n1");
+	app_pod("team-a", "a2", 1, 10);
+	place("team-a", "a2", "n1");
+	app_pod("team-a", "a3", 1, 10);
+	place("team-a", "a3", "n2");
+	pod("team-b", "b1", 1);
+	place("team-b", "b1", "n2");
+	budget("a1-budget", "a1", "\"minAvailable\":1");
+	pod("team-b", "b2", 1);
+	assert_int_equal(schedule("team-b", "b2", n), 0); /* the cluster is full */
+	for (int i = 0; i < 200 && !gone("team-a", "a2"); i++)
+		usleep(50 * 1000);
+	assert_true(gone("team-a", "a2"));
+	assert_true(logged_refusal("team-a/a1", "a1-budget", 1, 1));
+	assert_false(gone("team-a", "a1"));
+	assert_false(gone("team-a", "a3"));
+	assert_int_equal(schedule("team-b", "b2", n), 1);
+	assert_string_equal(n, "n1");
+	wait_running("team-b", "b2");
+	assert_int_equal(reclaims(), 1);
+}
+
 /* The older walkthrough, quota 1 each on 4 GPUs: a1..a4 take everything,
  * b1..b4 arrive; kube-scheduler keeps retrying the waiting ones. team-b
  * gets 2 GPUs back, team-a keeps 2, and it stays so. */
@@ -177,16 +303,7 @@ static void older_walkthrough(void **state)
 {
 	(void)state;
 	char name[16], n[64];
-	assert_int_equal(hx_stop(&D), 0);
-	fake("POST", "/fake/reset", NULL);
-	node("n1");
-	node("n2");
-	const char *cfg = hx_tmpfile("queues:\n  - name: team-a\n    namespaces: [team-a]\n"
-				     "    quota: 1\n  - name: team-b\n    namespaces: [team-b]\n"
-				     "    quota: 1\n",
-				     ".yaml");
-	const char *args[] = {"--kubeconfig", F.kubeconfig, "--config", cfg, NULL};
-	assert_int_equal(hx_start(&D, args), 0);
+	restart(1);
 	for (int i = 1; i <= 4; i++) {
 		snprintf(name, sizeof name, "a%d", i);
 		pod("team-a", name, 1);
@@ -226,6 +343,7 @@ static void older_walkthrough(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(seed_walkthrough),
+					   cmocka_unit_test(budget_picks_another_victim),
 					   cmocka_unit_test(older_walkthrough)};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
