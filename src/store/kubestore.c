@@ -56,12 +56,14 @@ static struct kstore *ks_of(struct store *s)
 	return (struct kstore *)s;
 }
 
-/* One API call; returns the HTTP status, or -1 with e set. */
-static long call(struct kstore *ks, const char *method, const char *path, const char *ctype,
-		 const char *body, struct kube_resp *r, struct store_err *e)
+/* One API call (opts NULL: the client's retries); returns the HTTP status,
+ * or -1 with e set. */
+static long call_with(struct kstore *ks, const char *method, const char *path, const char *ctype,
+		      const char *body, struct kube_resp *r, const struct kube_call_opts *opts,
+		      struct store_err *e)
 {
 	char err[256];
-	if (kube_request(ks->kc, method, path, ctype, body, body ? strlen(body) : 0, r, NULL, err,
+	if (kube_request(ks->kc, method, path, ctype, body, body ? strlen(body) : 0, r, opts, err,
 			 sizeof err)) {
 		store_err_set(e, 503, "%s %s: %s", method, path, err);
 		return -1;
@@ -71,6 +73,12 @@ static long call(struct kstore *ks, const char *method, const char *path, const 
 		store_err_set(e, (int)r->status, "%s", err);
 	}
 	return r->status;
+}
+
+static long call(struct kstore *ks, const char *method, const char *path, const char *ctype,
+		 const char *body, struct kube_resp *r, struct store_err *e)
+{
+	return call_with(ks, method, path, ctype, body, r, NULL, e);
 }
 
 static cJSON *get_json(struct kstore *ks, const char *path, struct store_err *e)
@@ -377,7 +385,10 @@ static int ks_evict_pod(struct store *s, const char *ns, const char *name, const
 		    "uid", uid);
 	char *body = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
-	long st = call(ks_of(s), "POST", path, NULL, body, &r, e);
+	/* One attempt: a 429 is a disruption budget saying no, and retrying it
+	 * only delays trying another victim; reclaim's next pass retries. */
+	const struct kube_call_opts once = {.max_attempts = 1};
+	long st = call_with(ks_of(s), "POST", path, NULL, body, &r, &once, e);
 	free(body);
 	if (st == 429)
 		add_budget_cause(&r, e);
