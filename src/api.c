@@ -246,7 +246,27 @@ static int take_first(void *ud, const cJSON *doc, int line, char *err, size_t er
 	return 0;
 }
 
-static void h_create_pod(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
+/* The pod's vgpu-extender.io/user (the jobs table's User): with access
+ * control on, whoever the token says, whatever the manifest claims; off,
+ * the manifest's (vgpuctl apply fills in the caller's login name). */
+static void stamp_user(cJSON *pod, const char *user)
+{
+	if (!user || !*user || !strcmp(user, "anonymous") || !cJSON_IsObject(pod))
+		return;
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
+	if (!cJSON_IsObject(md))
+		md = cJSON_AddObjectToObject(pod, "metadata");
+	cJSON *ann = cJSON_GetObjectItemCaseSensitive(md, "annotations");
+	if (!cJSON_IsObject(ann)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(md, "annotations");
+		ann = cJSON_AddObjectToObject(md, "annotations");
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(ann, VX_ANN_USER);
+	cJSON_AddStringToObject(ann, VX_ANN_USER, user);
+}
+
+static void h_create_pod(struct vx_daemon *d, const struct http_req *req, const char *user,
+			 struct http_resp *resp)
 {
 	struct store_err e = {0};
 	char err[512];
@@ -263,6 +283,7 @@ static void h_create_pod(struct vx_daemon *d, const struct http_req *req, struct
 		json_error(resp, 400, "body must be a Pod manifest (JSON or YAML)");
 		return;
 	}
+	stamp_user(pod, user);
 	int rc = d->store->ops->create_pod(d->store, pod, &e);
 	cJSON_Delete(pod);
 	if (rc) {
@@ -381,7 +402,8 @@ static enum mverb verb_of(const char *path)
 	return MV_OTHER;
 }
 
-static void route_post(struct vx_daemon *d, const struct http_req *req, struct http_resp *resp)
+static void route_post(struct vx_daemon *d, const struct http_req *req, const char *user,
+		       struct http_resp *resp)
 {
 	const char *p = req->path;
 	bool dev = d->cfg.dev;
@@ -398,7 +420,7 @@ static void route_post(struct vx_daemon *d, const struct http_req *req, struct h
 	else if (dev && !strcmp(p, "/debug/clock/advance"))
 		h_clock_advance(d, req, resp);
 	else if (dev && !strcmp(p, "/api/v1/pods"))
-		h_create_pod(d, req, resp);
+		h_create_pod(d, req, user, resp);
 	else
 		json_error(resp, 404, "no such POST route");
 }
@@ -526,7 +548,7 @@ void api_handle(void *ud, const struct http_req *req, struct http_resp *resp)
 		 two_segments(req->path, "/api/v1/jobs/", ns, name, sizeof ns))
 		h_job_priority(d, req, ns, name, who.user, resp);
 	else if (!strcmp(req->method, "POST"))
-		route_post(d, req, resp);
+		route_post(d, req, who.user, resp);
 	else if (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"))
 		route_get(d, req, resp);
 	else if (!strcmp(req->method, "DELETE") &&

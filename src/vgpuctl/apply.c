@@ -4,10 +4,13 @@
  * and annotations, or it is reported unchanged. Every object is read before
  * the first is sent, so a syntax error creates nothing. */
 #include "vgpuctl.h"
+#include "vx/volcano.h"
 #include "vx/yamljson.h"
 
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct manifest {
 	cJSON *objs; /* array of {"line":N,"obj":{...}}, in file order */
@@ -181,6 +184,27 @@ static int update(const struct ctl *c, const char *what, const char *path, const
 	return rc;
 }
 
+/* A copy of the pod that names who submitted it (the jobs table's User),
+ * unless the manifest does: the caller's login name. A daemon with access
+ * control replaces it with the token's user. */
+static cJSON *with_user(const cJSON *obj)
+{
+	cJSON *copy = cJSON_Duplicate(obj, 1);
+	const char *login = getenv("USER");
+	struct passwd *pw = login && *login ? NULL : getpwuid(getuid());
+	if (pw)
+		login = pw->pw_name;
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(copy, "metadata");
+	if (!login || !*login || !cJSON_IsObject(md))
+		return copy;
+	cJSON *ann = cJSON_GetObjectItemCaseSensitive(md, "annotations");
+	if (!ann)
+		ann = cJSON_AddObjectToObject(md, "annotations");
+	if (cJSON_IsObject(ann) && !cJSON_GetObjectItemCaseSensitive(ann, VX_ANN_USER))
+		cJSON_AddStringToObject(ann, VX_ANN_USER, login);
+	return copy;
+}
+
 /* Creates the pod, or updates it when it exists (kubectl apply). */
 static int create_or_update(const struct ctl *c, const char *what, const cJSON *obj)
 {
@@ -194,7 +218,9 @@ static int create_or_update(const struct ctl *c, const char *what, const cJSON *
 	if (rc == 0 && status == 200) {
 		rc = update(c, what, path, obj, stored);
 	} else if (rc == 0) {
-		char *body = cJSON_PrintUnformatted(obj);
+		cJSON *copy = with_user(obj);
+		char *body = cJSON_PrintUnformatted(copy);
+		cJSON_Delete(copy);
 		rc = call(c, "POST", "/api/v1/pods", body, what, NULL);
 		free(body);
 		if (rc == 0)

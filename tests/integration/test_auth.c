@@ -111,6 +111,11 @@ static void dev_token_file(void **state)
 	struct route create = {"POST", "/api/v1/pods", POD_JSON};
 	assert_int_equal(call(&d, &create, NULL, NULL), 401);
 	assert_int_equal(call(&d, &create, DEV_TOKEN, NULL), 201);
+	char *jobs = NULL; /* the pod names its submitter: the token's user */
+	assert_int_equal(get(&d, "/api/v1/jobs?namespace=team-a", DEV_TOKEN, &jobs), 200);
+	if (!strstr(jobs, "\"user\":\"alice\""))
+		fail_msg("p1 does not name alice as its user: %s", jobs);
+	free(jobs);
 	for (size_t i = 0; i < sizeof admin_routes / sizeof admin_routes[0]; i++) {
 		const struct route *rt = &admin_routes[i];
 		char *body = NULL;

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <unistd.h>
 
 #define NCOLS 6    /* the SPEC columns */
@@ -244,6 +246,24 @@ static void assert_yaml_is_json(const char *yaml, const char *json)
 	cJSON_Delete(j);
 }
 
+/* apply names the submitter (the jobs table's User): the caller's login. */
+static void assert_user_is_login(const struct hx_daemon *d, const char *pod)
+{
+	const char *login = getenv("USER");
+	struct passwd *pw = login && *login ? NULL : getpwuid(getuid());
+	char want[300];
+	struct hx_resp r;
+	snprintf(want, sizeof want, "\"user\":\"%s\",", pw ? pw->pw_name : login);
+	assert_int_equal(hx_get(d, "/api/v1/jobs", &r), 0);
+	const char *at = strstr(r.body, pod);
+	const char *row = at;
+	while (row && row > r.body && *row != '{')
+		row--;
+	if (!at || strncmp(row + 1, want, strlen(want)) != 0)
+		fail_msg("%s's row does not start with %s: %s", pod, want, r.body);
+	hx_resp_free(&r);
+}
+
 static void test_apply_list_get_state(void **state)
 {
 	struct hx_daemon *d = *state;
@@ -256,6 +276,7 @@ static void test_apply_list_get_state(void **state)
 
 	wait_running(d, "default/vgpu-a", &a);
 	wait_running(d, "default/vgpu-b", &b);
+	assert_user_is_login(d, "vgpu-a");
 	assert_string_equal(a.tok[4], "1");
 	assert_string_equal(b.tok[4], "2");
 	assert_string_equal(a.tok[3], "5"); /* the default priority */
@@ -289,7 +310,8 @@ static void test_apply_list_get_state(void **state)
 	    "vgpu-a");
 	cJSON_Delete(pod);
 	assert_int_equal(ctl(d, &out, "get", "default/vgpu-a", "--output=yaml"), 0);
-	assert_prefix(out, "metadata:\n  name: vgpu-a\n  namespace: default\n");
+	assert_prefix(out, "metadata:\n  name: vgpu-a\n");
+	assert_non_null(strstr(out, "\n  namespace: default\n"));
 	assert_yaml_is_json(out, json);
 	free(out);
 	free(json);
