@@ -50,13 +50,23 @@ int64_t cluster_license_reset_in(const struct cluster *c, int li, int64_t now_s)
 	return reset - now_s;
 }
 
-/* Brings the licence's usage up to now before its slots change. */
-static void accrue(struct cluster *c, int li)
+/* Brings the licence's usage up to `until` (0 or later than now: now)
+ * before its slots change. A pod that ended before we heard of it (a watch
+ * lag, a dev clock jump) is billed up to its end, but never before the
+ * last change of the licence's slots, which is already counted. */
+static void accrue_until(struct cluster *c, int li, int64_t until)
 {
 	struct cl_license *st = &c->lstate[li];
 	int64_t now = now_of(c);
+	if (until > 0 && until < now)
+		now = until > st->last_s ? until : st->last_s;
 	used_at(st, c->licenses.l[li].reset_min, now, &st->used_s, &st->reset_s);
 	st->last_s = now;
+}
+
+static void accrue(struct cluster *c, int li)
+{
+	accrue_until(c, li, 0);
 }
 
 static void unlink_waiter(struct cl_license *st, struct cl_pod *p)
@@ -75,7 +85,7 @@ void cluster_untrack_license(struct cluster *c, struct cl_pod *p)
 	if (p->lidx >= 0 && p->lidx < c->licenses.n) {
 		struct cl_license *st = &c->lstate[p->lidx];
 		if (p->l_slots)
-			accrue(c, p->lidx);
+			accrue_until(c, p->lidx, p->finished);
 		st->used_slots -= p->l_slots;
 		if (p->l_waiting) {
 			st->waiting--;
@@ -101,7 +111,7 @@ void cluster_track_license(struct cluster *c, struct cl_pod *p)
 	bool waiting =
 	    p->status == POD_SUBMITTED && p->alloc == ALLOC_NONE && p->req.is_vgpu && !p->req_error;
 	if (slots != p->l_slots) {
-		accrue(c, li);
+		accrue_until(c, li, slots < p->l_slots ? p->finished : 0);
 		if (!p->l_slots)
 			p->l_since = now_of(c);
 		st->used_slots += slots - p->l_slots;

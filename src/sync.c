@@ -67,6 +67,19 @@ static void set_str(char **dst, const char *v)
 	*dst = v ? strdup(v) : NULL;
 }
 
+/* When the pod's containers ended: the latest finishedAt; 0 if none has. */
+static int64_t finished_at(const cJSON *pod)
+{
+	const cJSON *cs = json_path(pod, "status", "containerStatuses"), *c;
+	int64_t last = 0;
+	cJSON_ArrayForEach (c, cs) {
+		const cJSON *term = json_path(json_path(c, "state", NULL), "terminated", NULL);
+		int64_t t = clk_parse_rfc3339(json_str(term, "finishedAt"));
+		last = t > last ? t : last;
+	}
+	return last;
+}
+
 /* How long the pod runs at most, for the licence's start estimates: the
  * deadline kubelet enforces, else what the dev stand-in will play. */
 static int64_t runtime_of(const cJSON *pod)
@@ -194,6 +207,7 @@ void sync_pod(struct cluster *c, const cJSON *pod)
 	read_meta(c, p, pod);
 	enum pod_status st = pod_status(pod);
 	if (st == POD_COMPLETED || st == POD_FAILED) {
+		p->finished = finished_at(pod);
 		cluster_pod_set_status(c, p, st);
 		if (p->alloc != ALLOC_NONE)
 			cluster_pod_clear_alloc(c, p);

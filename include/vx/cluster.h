@@ -122,6 +122,7 @@ struct cl_pod {
 	int spec_priority;      /* spec.priority from its PriorityClass: reclaim takes the lowest */
 	int64_t created;        /* unix seconds */
 	int64_t started;        /* status.startTime, unix seconds; 0: not yet or unknown */
+	int64_t finished;       /* when its containers ended, unix seconds; 0: running */
 	int64_t runtime_s;      /* how long it runs at most: spec.activeDeadlineSeconds, or
 				 * the dev stand-in's runtime; 0: unknown */
 	struct cl_pod *node_prev, *node_next;

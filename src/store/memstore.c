@@ -889,10 +889,25 @@ static void play_plugin(struct mstore *m, struct mobj *o, int64_t now, bool rele
 	cJSON_Delete(pod);
 }
 
+/* Kubelet's part: Succeeded, with the time its containers ended (the
+ * runtime's end, not the tick that noticed it: the clock may have jumped),
+ * which licence accounting bills up to. */
 static void finish_pod(struct mstore *m, struct mobj *o)
 {
+	char ended[32];
 	cJSON *pod = parse_obj(m, o);
-	set_string(ensure_obj(pod, "status"), "phase", "Succeeded");
+	cJSON *status = ensure_obj(pod, "status");
+	clk_format_rfc3339(o->start_ms / 1000 + o->runtime_s, ended, sizeof ended);
+	set_string(status, "phase", "Succeeded");
+	cJSON_DeleteItemFromObjectCaseSensitive(status, "containerStatuses");
+	cJSON *cs = cJSON_AddArrayToObject(status, "containerStatuses");
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddItemToArray(cs, c);
+	cJSON_AddStringToObject(c, "name", "main");
+	cJSON *term = cJSON_AddObjectToObject(cJSON_AddObjectToObject(c, "state"), "terminated");
+	cJSON_AddNumberToObject(term, "exitCode", 0);
+	cJSON_AddStringToObject(term, "reason", "Completed");
+	cJSON_AddStringToObject(term, "finishedAt", ended);
 	commit(m, o, pod, true, STORE_MODIFIED);
 	cJSON_Delete(pod);
 	log_info("dev: pod %s succeeded after its dev-runtime-seconds", o->key);

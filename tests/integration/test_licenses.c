@@ -382,9 +382,46 @@ static void restart_keeps_usage(void **state)
 	assert_int_equal(hx_stop(&D), 0);
 }
 
+/* A pod that ends inside a clock jump is billed for its runtime only: the
+ * dev kubelet records when it ended, and the licence bills up to then. */
+static void billed_for_the_runtime_only(void **state)
+{
+	(void)state;
+	struct hx_resp r;
+	const char *cfg =
+	    hx_tmpfile("licenses:\n  - name: acme\n    namespaces: [acme]\n"
+		       "    dailyHours: 96\n    maxSlots: 16\n    resetUTC: \"00:00\"\n",
+		       ".yaml");
+	const char *args[] = {"--dev", "--config", cfg, NULL};
+	assert_int_equal(hx_start(&D, args), 0);
+	int64_t to_reset = (int64_t)get(licence(&r), "resetInSeconds")->valuedouble;
+	hx_resp_free(&r);
+	char adv[80];
+	snprintf(adv, sizeof adv, "/debug/clock/advance?seconds=%lld", (long long)to_reset + 1800);
+	assert_int_equal(call("POST", adv, NULL, &r), 200);
+	hx_resp_free(&r);
+	const char *pod =
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"short\","
+	    "\"namespace\":\"acme\",\"annotations\":{\"vgpu-extender.io/dev-runtime-seconds\":"
+	    "\"600\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+	    "\"volcano.sh/vgpu-number\":\"2\",\"volcano.sh/vgpu-memory\":\"1000\"}}}]}}";
+	assert_int_equal(hx_post(&D, "/api/v1/pods", pod, &r), 0);
+	assert_int_equal(r.status, 201);
+	hx_resp_free(&r);
+	expect("short=Running");
+	assert_int_equal(call("POST", "/debug/clock/advance?seconds=3600", NULL, &r), 200);
+	hx_resp_free(&r);
+	expect("short=Completed");
+	double h = used_hours(); /* 2 vGPUs x 600 s, plus the real seconds before the jump */
+	if (h < 1200 / 3600.0 - 0.001 || h > 1200 / 3600.0 + 0.02)
+		fail_msg("%.4f vGPU-hours used, expected %.4f", h, 1200 / 3600.0);
+	assert_int_equal(hx_stop(&D), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(walkthrough),
-					   cmocka_unit_test(restart_keeps_usage)};
+					   cmocka_unit_test(restart_keeps_usage),
+					   cmocka_unit_test(billed_for_the_runtime_only)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

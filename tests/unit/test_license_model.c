@@ -236,6 +236,43 @@ static void a_merge_takes_the_larger_figure(void **state)
 	cJSON_Delete(junk);
 }
 
+/* The pod ended at `ended` (its containers' finishedAt); we hear of it now. */
+static void finished(struct cluster *c, const char *name, int64_t ended)
+{
+	char json[1024], ts[32];
+	clk_format_rfc3339(ended, ts, sizeof ts);
+	snprintf(json, sizeof json,
+		 "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"acme\",\"uid\":\"u-%s\"},"
+		 "\"spec\":{\"nodeName\":\"n1\"},\"status\":{\"phase\":\"Succeeded\","
+		 "\"containerStatuses\":[{\"name\":\"c\",\"state\":{\"terminated\":{"
+		 "\"exitCode\":0,\"finishedAt\":\"%s\"}}}]}}",
+		 name, name, ts);
+	cJSON *j = cJSON_Parse(json);
+	assert_non_null(j);
+	sync_pod(c, j);
+	cJSON_Delete(j);
+}
+
+/* A pod that ended before the model heard of it (a watch lag, a dev clock
+ * jump) is billed up to its end, and the others go on counting. */
+static void billed_up_to_the_end(void **state)
+{
+	struct fx *f = *state;
+	int64_t t0 = clk_now_s(&f->clock);
+	pod(&f->c, "short", 2, 0, NULL);
+	pod(&f->c, "long", 1, 2, NULL);
+	advance(f, 3600);
+	finished(&f->c, "short", t0 + 600);
+	assert_int_equal(f->c.lstate[0].used_slots, 1);
+	assert_hours(hours(f), (2 * 600 + 3600) / 3600.0);
+	advance(f, 1800);
+	assert_hours(hours(f), (2 * 600 + 5400) / 3600.0);
+	/* An end before the last change of slots is already counted: not again. */
+	pod(&f->c, "third", 1, 3, NULL);
+	finished(&f->c, "long", t0);
+	assert_hours(hours(f), (2 * 600 + 5400) / 3600.0);
+}
+
 /* Positions follow the licence order; start estimates play the known
  * runtimes forward, and stop at the first pod whose start cannot be told. */
 static void waiting_pods_are_placed_and_estimated(void **state)
@@ -277,6 +314,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(a_merge_takes_the_larger_figure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(waiting_pods_are_placed_and_estimated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(billed_up_to_the_end, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
