@@ -209,6 +209,10 @@ function jobRow(j, pos) {
   const status = h("td", {}, h("span", { class: "badge s-" + j.status, text: j.status }));
   const p = pos.get(key);
   if (p) status.append(h("span", { class: "qpos", text: "#" + p[0] + " of " + p[1] + " waiting" }));
+  // The daemon's estimate, from the deadlines of the jobs ahead; none when they do not tell.
+  if (p && j.estimatedStart) status.append(h("span", { class: "qpos est",
+    title: "Estimated from the running jobs' deadlines; jobs usually end sooner",
+    text: "starts \u2248 " + new Date(j.estimatedStart).toLocaleString() }));
   if (j.license && j.billing === "credits") status.append(h("span", { class: "qpos", text: "on credits" }));
   if (j.message) status.title = j.message;
   const kebab = h("button", { type: "button", class: "kebab", "aria-haspopup": "menu",

@@ -71,7 +71,7 @@ async function createPods(base, pods) {
 async function startDaemon(tmp, name, configText) {
   const port = await freePort();
   const tokens = path.join(tmp, "tokens");
-  fs.writeFileSync(tokens, "# tokens of the browser test\n" + TOKEN + ",alice\n");
+  fs.writeFileSync(tokens, "# tokens of the browser test\n" + TOKEN + ",alice.wong\n");
   const config = path.join(tmp, name + ".yaml");
   fs.writeFileSync(config, configText);
   const logPath = path.join(tmp, name + ".log");
@@ -328,7 +328,15 @@ async function cards(page) {
 
 async function statusOf(page, key) {
   const cell = await page.$(`#jobs tr[data-key="${key}"] td:nth-child(6)`);
-  return cell ? (await cell.textContent()).trim() : null;
+  // The status and queue position; the start estimate (.est) is checked apart.
+  return cell ? (await cell.evaluate((td) => Array.from(td.childNodes)
+    .filter((n) => !(n.classList && n.classList.contains("est")))
+    .map((n) => n.textContent).join(""))).trim() : null;
+}
+
+async function estimateOf(page, key) {
+  const est = await page.$(`#jobs tr[data-key="${key}"] td:nth-child(6) .est`);
+  return est ? (await est.textContent()).trim() : null;
 }
 
 async function rowKeys(page) { return page.$$eval("#jobs tbody tr", (t) => t.map((r) => r.dataset.key).sort()); }
@@ -358,16 +366,21 @@ async function checkLicenceCards(page, base) {
     warn.startsWith("All 2 vGPU slots of licence acme are in use: 2 job(s) wait"), warn);
 }
 
-async function checkLicenceTable(page) {
+async function checkLicenceTable(page, base) {
   const keys = await rowKeys(page);
   check("the table shows acme's jobs only", JSON.stringify(keys) ===
     '["acme-ml/big-g","acme-ml/run-a","acme-ml/run-b","acme-ml/wait-c","acme-ml/wait-d"]', JSON.stringify(keys));
   check("running licensed jobs show Running", (await statusOf(page, "acme-ml/run-a")) === "Running");
   const user = await page.textContent('#jobs tr[data-key="acme-ml/run-a"] td:nth-child(1)');
-  check("User: the pod's vgpu-extender.io/user, with its initials", user === "AWalice.wong", user);
+  check("User: the token's user (vgpu-extender.io/user, set by the daemon), with its initials",
+    user === "AWalice.wong", user);
   const c = await statusOf(page, "acme-ml/wait-c"), d = await statusOf(page, "acme-ml/wait-d");
   check("waiting rows show their licence queue position (same priority: older first)",
     c === "Submitted#1 of 2 waiting" && d === "Submitted#2 of 2 waiting", c + " | " + d);
+  const est = await estimateOf(page, "acme-ml/wait-c");
+  const apiEst = (await jobs(base)).find((x) => x.name === "wait-c").estimatedStart;
+  check("a waiting row shows the daemon's start estimate", !!apiEst && est ===
+    "starts \u2248 " + (await page.evaluate((t) => new Date(t).toLocaleString(), apiEst)), est + " | " + apiEst);
   const g = await statusOf(page, "acme-ml/big-g");
   check("a job on credits waiting for GPUs: its queue position, not the licence's", g ===
     "Submitted#1 of 1 waitingon credits", g);
@@ -536,7 +549,7 @@ async function runLicences(browser, base) {
   await page.goto(base + "/");
   await page.waitForSelector('#jobs tr[data-key="acme-ml/wait-d"]');
   await checkLicenceCards(page, base);
-  await checkLicenceTable(page);
+  await checkLicenceTable(page, base);
   await page.screenshot({ path: path.join(BUILD, "dashboard-licence-1280.png"), fullPage: true });
   await checkClockAdvance(page, base);
   await checkMenuKeyboard(page, "acme-ml/wait-d");
