@@ -87,6 +87,8 @@ void cluster_untrack_license(struct cluster *c, struct cl_pod *p)
 		if (p->l_slots)
 			accrue_until(c, p->lidx, p->finished);
 		st->used_slots -= p->l_slots;
+		if (p->l_slots)
+			__atomic_fetch_add(&c->slot_changes, 1, __ATOMIC_RELEASE);
 		if (p->l_waiting) {
 			st->waiting--;
 			unlink_waiter(st, p);
@@ -116,6 +118,7 @@ void cluster_track_license(struct cluster *c, struct cl_pod *p)
 			p->l_since = now_of(c);
 		st->used_slots += slots - p->l_slots;
 		p->l_slots = slots;
+		__atomic_fetch_add(&c->slot_changes, 1, __ATOMIC_RELEASE);
 	}
 	if (waiting != p->l_waiting) {
 		st->waiting += waiting ? 1 : -1;

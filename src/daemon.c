@@ -107,6 +107,11 @@ static char *read_pem(const char *path, char *err, size_t errlen)
 	return path ? yj_read_file(path, &len, err, errlen) : NULL;
 }
 
+/* Cluster mode: how long the first waiting pod of a full licence may wait
+ * in filter for our watch to deliver the event that frees its slot
+ * (pipeline.h); a watch event takes milliseconds. */
+#define LICENSE_GRACE_MS 100
+
 /* How often the config file is checked for a change. */
 #define CONFIG_POLL_S 2
 /* Keep-alive connections idle longer than this are closed. */
@@ -254,7 +259,8 @@ int daemon_run(struct vx_daemon *d, char *err, size_t errlen)
 				    .node_policy = d->cfg.node_policy,
 				    .gpu_policy = d->cfg.gpu_policy,
 				    .scores = &d->scores,
-				    .noms = &d->noms};
+				    .noms = &d->noms,
+				    .license_grace_ms = d->cfg.dev ? 0 : LICENSE_GRACE_MS};
 	/* Before the store starts, so no pod is admitted against a day that
 	 * forgot its usage. */
 	ckpt_init(&d->ckpt, d->store, &d->cluster, &d->clock);

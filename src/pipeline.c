@@ -86,9 +86,10 @@ static int license_position(const struct cl_license *st, const struct cl_pod *se
 	return ahead + 1;
 }
 
-/* Slots, hours and the waiting order of the pod's licence (SPEC section 6). */
+/* Slots, hours and the waiting order of the pod's licence (SPEC section 6).
+ * *head: it waits only for slots, first in line. */
 static enum pipe_admit admit_license(const struct cluster *c, const struct pipe_pod *pod, char *why,
-				     size_t whylen)
+				     size_t whylen, bool *head)
 {
 	int li = license_of(&c->licenses, pod->ns, pod->billing);
 	if (li < 0)
@@ -115,15 +116,28 @@ static enum pipe_admit admit_license(const struct cluster *c, const struct pipe_
 				   self ? self->created : INT64_MAX, key, free_slots, &blocked);
 	if (need <= free_slots && !blocked)
 		return PIPE_ADMIT;
+	*head = pos == 1;
 	snprintf(why, whylen, "licence %s: position %d of %d waiting, %d/%d slots in use", l->name,
 		 pos, st->waiting + (self && self->l_waiting ? 0 : 1), st->used_slots,
 		 l->max_slots);
 	return PIPE_WAIT;
 }
 
-enum pipe_admit pipe_admit(struct pipeline *pl, const struct pipe_pod *pod, char *why,
-			   size_t whylen)
+/* A waiting pod's grace for a slot at most this often per licence (the
+ * minimum podInitialBackoffSeconds), polling the slots this often. */
+#define LICENSE_GRACE_EVERY_MS 1000
+#define LICENSE_GRACE_POLL_US 2000
+
+/* What admission found, besides its answer. */
+struct admit_info {
+	bool by_license; /* the licence refused (counted in its refused_total) */
+	bool head;       /* ... only for slots, and the pod is first in line */
+};
+
+static enum pipe_admit admit(struct pipeline *pl, const struct pipe_pod *pod, char *why,
+			     size_t whylen, struct admit_info *ai)
 {
+	ai->by_license = ai->head = false;
 	if (whylen)
 		why[0] = '\0';
 	if (!pod->req->is_vgpu)
@@ -131,12 +145,57 @@ enum pipe_admit pipe_admit(struct pipeline *pl, const struct pipe_pod *pod, char
 	enum pipe_admit a = admit_queue(pl->cluster, pod, why, whylen);
 	if (a != PIPE_ADMIT)
 		return a;
-	a = admit_license(pl->cluster, pod, why, whylen);
-	if (a != PIPE_ADMIT) {
-		int li = license_of(&pl->cluster->licenses, pod->ns, pod->billing);
-		__atomic_fetch_add(&pl->cluster->lstate[li].refused, 1, __ATOMIC_RELAXED);
-	}
+	a = admit_license(pl->cluster, pod, why, whylen, &ai->head);
+	ai->by_license = a != PIPE_ADMIT;
 	return a;
+}
+
+static void count_refusal(struct pipeline *pl, const struct pipe_pod *pod,
+			  const struct admit_info *ai)
+{
+	int li = license_of(&pl->cluster->licenses, pod->ns, pod->billing);
+	if (ai->by_license && li >= 0)
+		__atomic_fetch_add(&pl->cluster->lstate[li].refused, 1, __ATOMIC_RELAXED);
+}
+
+enum pipe_admit pipe_admit(struct pipeline *pl, const struct pipe_pod *pod, char *why,
+			   size_t whylen)
+{
+	struct admit_info ai;
+	enum pipe_admit a = admit(pl, pod, why, whylen, &ai);
+	count_refusal(pl, pod, &ai);
+	return a;
+}
+
+/* kube-scheduler retries a waiting pod on the very event that frees its
+ * slot (a licensed pod ending), and its filter can reach us before our own
+ * watch delivers that event: refused then, the pod would sit out a backoff
+ * of up to podMaxBackoffSeconds however soon we touch it. So the first pod
+ * in line, refused only for slots, waits up to license_grace_ms for the
+ * licence's slots to change before the answer, at most once a second per
+ * licence (kube-scheduler's minimum backoff), which bounds what the serial
+ * scheduling loop can lose to it. Called and returns with the read lock. */
+static enum pipe_admit grace_for_slot(struct pipeline *pl, const struct pipe_pod *pod,
+				      enum pipe_admit a, struct admit_info *ai, char *why,
+				      size_t whylen)
+{
+	struct cluster *c = pl->cluster;
+	int li = license_of(&c->licenses, pod->ns, pod->billing);
+	int64_t now = clk_mono_ms(), last;
+	if (a != PIPE_WAIT || !ai->head || pl->license_grace_ms <= 0 || li < 0)
+		return a;
+	last = __atomic_load_n(&c->lstate[li].grace_at_ms, __ATOMIC_RELAXED);
+	if (now - last < LICENSE_GRACE_EVERY_MS ||
+	    !__atomic_compare_exchange_n(&c->lstate[li].grace_at_ms, &last, now, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return a;
+	uint64_t seen = __atomic_load_n(&c->slot_changes, __ATOMIC_ACQUIRE);
+	cluster_unlock(c);
+	while (clk_mono_ms() - now < pl->license_grace_ms &&
+	       __atomic_load_n(&c->slot_changes, __ATOMIC_ACQUIRE) == seen)
+		nanosleep(&(struct timespec){0, LICENSE_GRACE_POLL_US * 1000L}, NULL);
+	cluster_rdlock(c);
+	return admit(pl, pod, why, whylen, ai); /* the licences may have been reloaded */
 }
 
 /* Capacity a reclaim freed is held for the pod it was freed for: a pod of
@@ -321,7 +380,10 @@ void pipe_filter(struct pipeline *pl, const struct pipe_pod *pod, const char *co
 	struct noms noms;
 	noms_take(pl, pod->uid, &noms);
 	cluster_rdlock(pl->cluster);
-	enum pipe_admit adm = pipe_admit(pl, pod, why, sizeof why);
+	struct admit_info ai;
+	enum pipe_admit adm = admit(pl, pod, why, sizeof why, &ai);
+	adm = grace_for_slot(pl, pod, adm, &ai, why, sizeof why);
+	count_refusal(pl, pod, &ai);
 	if (adm == PIPE_ADMIT) {
 		struct hold_ctx hold;
 		hold_ctx_init(pl->cluster, pod, &hold);

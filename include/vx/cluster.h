@@ -145,6 +145,7 @@ struct cl_license {
 	int waiting;
 	struct cl_pod *waiters; /* its waiting pods, linked through l_next */
 	uint64_t refused;       /* admissions it refused; atomic: filters hold the read lock */
+	int64_t grace_at_ms;    /* the last filter that waited for a slot (pipeline.c); atomic */
 };
 
 struct cluster {
@@ -152,6 +153,7 @@ struct cluster {
 	struct vx_clock *clock; /* for licence hours; NULL: time stands still */
 	struct license_set licenses;
 	struct cl_license *lstate;
+	uint64_t slot_changes; /* bumps when any licence's slots in use change; atomic */
 	struct queue_set queues;
 	struct cl_queue *qstate; /* per queue, as queues.q */
 	double gpu_capacity;     /* healthy GPUs on usable nodes */

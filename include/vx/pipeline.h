@@ -30,6 +30,7 @@ struct pipeline {
 	enum vx_policy gpu_policy;
 	struct score_cache *scores; /* optional: filter's scores for prioritize */
 	struct nominations *noms;   /* optional: prioritize's picks, busy until bound */
+	int license_grace_ms;       /* see pipe_filter; 0: off (dev mode: no watch to lag) */
 };
 
 /* The pod a stage is asked about. */

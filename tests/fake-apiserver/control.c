@@ -326,6 +326,18 @@ void fk_control_handle(const char *method, const char *path, const char *body, s
 		int n = fk_watch_close_all();
 		pthread_mutex_unlock(&fk_srv.mu);
 		buf_printf(out, "{\"closed\":%d}", n);
+	} else if (strcmp(path, "/fake/watch-delay") == 0) {
+		/* {"ms":N}: every event queued from now on reaches its watchers N ms
+		 * late, as behind a slow or distant API server. */
+		const cJSON *ms = cJSON_GetObjectItemCaseSensitive(j, "ms");
+		if (!is(method, "POST"))
+			goto not_allowed;
+		if (!cJSON_IsNumber(ms) || ms->valuedouble < 0 || ms->valuedouble > 60000) {
+			fk_err_set(&err, 400, "BadRequest", "watch-delay wants {\"ms\":0..60000}");
+			goto fail;
+		}
+		__atomic_store_n(&fk_srv.watch_delay_ms, ms->valueint, __ATOMIC_RELAXED);
+		buf_printf(out, "{\"ms\":%d}", ms->valueint);
 	} else if (strcmp(path, "/fake/compact") == 0) {
 		if (!is(method, "POST"))
 			goto not_allowed;
@@ -337,6 +349,7 @@ void fk_control_handle(const char *method, const char *path, const char *body, s
 			goto not_allowed;
 		fk_store_reset();
 		fk_authz_reset();
+		__atomic_store_n(&fk_srv.watch_delay_ms, 0, __ATOMIC_RELAXED);
 		faults_clear();
 		stats_clear();
 		buf_printf(out, "{\"resourceVersion\":\"%llu\"}",

@@ -115,6 +115,7 @@ struct fk_server {
 	int shutdown;
 	uint64_t rng[2];
 	struct fk_config cfg;
+	int watch_delay_ms; /* /fake/watch-delay: events reach watchers this late; atomic */
 };
 
 extern struct fk_server fk_srv;

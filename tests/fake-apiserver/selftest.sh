@@ -195,6 +195,19 @@ wait $W3
 RC=$?
 MS=$((($(date +%s%N) - START) / 1000000))
 check "close-watches ends open streams" '[ $RC = 0 ] && [ $MS -lt 1500 ]' "rc=$RC ms=$MS"
+req POST "$U/fake/watch-delay" '{"ms":700}'
+curl -sN --max-time 2 -H "$AUTH" "$U/api/v1/namespaces/lag/pods?watch=true" >"$TMP/w5" &
+W5=$!
+sleep 0.3
+req POST "$U/api/v1/namespaces/lag/pods" '{"metadata":{"name":"late"},"spec":{"containers":[{"name":"c","image":"x"}]}}'
+sleep 0.3
+EARLY=$(cat "$TMP/w5")
+wait $W5
+LATE=$(cat "$TMP/w5")
+req POST "$U/fake/watch-delay" '{"ms":0}'
+check "watch-delay holds events back, then delivers them" '[ -z "$EARLY" ] && [[ "$LATE" == *"\"type\":\"ADDED\""*"\"name\":\"late\""* ]]' "early=$EARLY late=$LATE"
+req POST "$U/fake/watch-delay" '{"ms":-1}'
+check "watch-delay refuses a bad value with 400" '[ "$CODE" = 400 ]' "$CODE $BODY"
 curl -s -o /dev/null -X POST "$U/fake/compact"
 curl -sN --max-time 3 -H "$AUTH" "$U/api/v1/namespaces/pg/pods?watch=true&resourceVersion=$WRV" >"$TMP/w4"
 RC=$?

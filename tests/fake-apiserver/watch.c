@@ -22,6 +22,7 @@ struct qitem {
 	int initial_end;
 	struct fk_ver *v; /* NULL for a bookmark */
 	uint64_t rv;
+	uint64_t due_ms; /* not sent before (a /fake/watch-delay lag); 0: at once */
 };
 
 struct fk_watcher {
@@ -107,7 +108,9 @@ void fk_watch_emit(struct fk_kind *k, const struct fk_event *ev)
 			continue;
 		fk_ver_ref(ev->cur);
 		pthread_mutex_lock(&w->mu);
-		q_push(w, (struct qitem){t, 0, ev->cur, ev->cur->rv});
+		int lag = __atomic_load_n(&fk_srv.watch_delay_ms, __ATOMIC_RELAXED);
+		q_push(w, (struct qitem){t, 0, ev->cur, ev->cur->rv,
+					 lag > 0 ? mono_ms() + (uint64_t)lag : 0});
 		pthread_cond_signal(&w->cv);
 		pthread_mutex_unlock(&w->mu);
 	}
@@ -175,8 +178,9 @@ static int refill(struct fk_watcher *w)
 			w->finished = 1;
 			break;
 		}
-		if (w->qlen) {
-			while (w->qlen && nb < 64) {
+		uint64_t due = w->qlen ? w->q[w->qhead].due_ms : 0;
+		if (w->qlen && due <= now) {
+			while (w->qlen && nb < 64 && w->q[w->qhead].due_ms <= now) {
 				batch[nb++] = w->q[w->qhead];
 				w->qhead = (w->qhead + 1) % w->qcap;
 				w->qlen--;
@@ -188,6 +192,8 @@ static int refill(struct fk_watcher *w)
 			break;
 		}
 		uint64_t until = now + 200;
+		if (w->qlen && due < until)
+			until = due;
 		if (w->deadline && w->deadline < until)
 			until = w->deadline;
 		if (w->bookmarks && w->next_bm < until)
@@ -213,7 +219,7 @@ static int refill(struct fk_watcher *w)
 		pthread_mutex_unlock(&w->mu);
 		pthread_mutex_unlock(&fk_srv.mu);
 		if (empty) {
-			struct qitem it = {FK_BOOKMARK, 0, NULL, rv};
+			struct qitem it = {FK_BOOKMARK, 0, NULL, rv, 0};
 			format_item(w, &it);
 		}
 	}
@@ -337,10 +343,10 @@ struct MHD_Response *fk_watch_start(struct fk_kind *k, const char *ns, struct fk
 				if (!w_match(w, v))
 					continue;
 				fk_ver_ref(v);
-				q_push(w, (struct qitem){FK_ADDED, 0, v, v->rv});
+				q_push(w, (struct qitem){FK_ADDED, 0, v, v->rv, 0});
 			}
 			if (o->initial_end && w->bookmarks)
-				q_push(w, (struct qitem){FK_BOOKMARK, 1, NULL, fk_srv.rv});
+				q_push(w, (struct qitem){FK_BOOKMARK, 1, NULL, fk_srv.rv, 0});
 		} else {
 			for (size_t i = 0; i < k->ring_len; i++) {
 				const struct fk_event *ev =
@@ -351,7 +357,9 @@ struct MHD_Response *fk_watch_start(struct fk_kind *k, const char *ns, struct fk
 				if (t < 0)
 					continue;
 				fk_ver_ref(ev->cur);
-				q_push(w, (struct qitem){t, 0, ev->cur, ev->cur->rv});
+				int lag = __atomic_load_n(&fk_srv.watch_delay_ms, __ATOMIC_RELAXED);
+				q_push(w, (struct qitem){t, 0, ev->cur, ev->cur->rv,
+							 lag > 0 ? mono_ms() + (uint64_t)lag : 0});
 			}
 		}
 		w->next = k->watchers;

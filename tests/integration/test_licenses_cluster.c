@@ -111,6 +111,33 @@ static void slot_frees_and_the_next_is_touched(void **state)
 	assert_int_equal(schedule("acme", "second", n), 1);
 }
 
+/* kube-scheduler retries the first waiting pod on the very event that frees
+ * its slot, and its filter may come before our watch has the event: the
+ * filter waits a moment for the slot instead of refusing (which would cost
+ * the pod a backoff of up to 10 s). Here the fake delivers watch events
+ * 50 ms late, so the filter always comes before the daemon's watch has the
+ * deletion. */
+static void a_filter_racing_the_watch_gets_the_slot(void **state)
+{
+	(void)state;
+	char n[64];
+	fake("DELETE", "/api/v1/namespaces/acme/pods/second", NULL); /* the last test's */
+	pod("acme", "holder", 1);
+	pod("acme", "racer", 1);
+	int bound = 0;
+	for (int i = 0; i < 100 && !(bound = schedule("acme", "holder", n)); i++)
+		usleep(20 * 1000); /* until the daemon has seen "second" go */
+	assert_int_equal(bound, 1);
+	assert_int_equal(schedule("acme", "racer", n), 0); /* 1/1 slots in use */
+	usleep(1100 * 1000); /* the grace is once a second per licence */
+	fake("POST", "/fake/watch-delay", "{\"ms\":50}");
+	fake("DELETE", "/api/v1/namespaces/acme/pods/holder", NULL);
+	int got = schedule("acme", "racer", n);
+	fake("POST", "/fake/watch-delay", "{\"ms\":0}");
+	assert_int_equal(got, 1);
+	fake("DELETE", "/api/v1/namespaces/acme/pods/racer", NULL);
+}
+
 static void actions_go_through_the_api_server(void **state)
 {
 	(void)state;
@@ -138,6 +165,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(slot_frees_and_the_next_is_touched),
+	    cmocka_unit_test(a_filter_racing_the_watch_gets_the_slot),
 	    cmocka_unit_test(actions_go_through_the_api_server),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
