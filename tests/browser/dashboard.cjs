@@ -274,6 +274,12 @@ const LICENCE_CONFIG = `licenses:
     dailyHours: 4
     maxSlots: 4
     resetUTC: "${BETA_RESET}"
+queues:
+  - name: ml
+    namespaces: [beta-cv]
+    quota: 1
+    overQuotaWeight: 1
+    limit: -1
 `;
 
 function lpod(key, opts = {}) {
@@ -550,6 +556,10 @@ async function runLicences(browser, base) {
   await page.waitForSelector('#jobs tr[data-key="acme-ml/wait-d"]');
   await checkLicenceCards(page, base);
   await checkLicenceTable(page, base);
+  const q = (await call(base, "GET", "/debug/state")).json.queues.find((x) => x.name === "ml");
+  const figs = await page.textContent('#queues li[data-queue="ml"] .figs');
+  check("a licence and queues together: the queues panel shows the licensed jobs' queue",
+    !!q && figs.includes("allocated " + q.allocated), figs);
   await page.screenshot({ path: path.join(BUILD, "dashboard-licence-1280.png"), fullPage: true });
   await checkClockAdvance(page, base);
   await checkMenuKeyboard(page, "acme-ml/wait-d");
