@@ -115,7 +115,7 @@ static struct fx *fx_new(int wait_ms, int max_inflight)
 	f->store.base.kind = "script";
 	pthread_mutex_init(&f->store.mu, NULL);
 	f->pl = (struct pipeline){&f->cluster,   &f->store.base, &f->clock, POLICY_BINPACK,
-				  POLICY_SPREAD, NULL,           NULL};
+				  POLICY_SPREAD, NULL,           NULL,      0};
 	struct binder_opts o = {4, max_inflight, wait_ms};
 	f->b = binder_new(&f->pl, &o);
 	node(f, "n1", NULL);

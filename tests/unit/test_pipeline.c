@@ -67,7 +67,8 @@ static struct fx *fx_new(const char *yaml, enum vx_policy np)
 	cluster_init(&f->cluster);
 	f->store = mstore_new(&f->clock);
 	assert_int_equal(mstore_load(f->store, yaml, strlen(yaml), "test", err, sizeof err), 0);
-	f->pl = (struct pipeline){&f->cluster, f->store, &f->clock, np, POLICY_SPREAD, NULL, NULL};
+	f->pl =
+	    (struct pipeline){&f->cluster, f->store, &f->clock, np, POLICY_SPREAD, NULL, NULL, 0};
 	struct store_sink sink = {f, sink_node, sink_pod, NULL};
 	assert_int_equal(f->store->ops->start(f->store, &sink), 0);
 	return f;

@@ -51,7 +51,7 @@ static struct fx *fx_new(int nodes, struct queue_conf *qs, int nq)
 		cJSON_Delete(j);
 	}
 	f->pl =
-	    (struct pipeline){&f->c, NULL, &f->clock, POLICY_BINPACK, POLICY_SPREAD, NULL, NULL};
+	    (struct pipeline){&f->c, NULL, &f->clock, POLICY_BINPACK, POLICY_SPREAD, NULL, NULL, 0};
 	return f;
 }
 
