@@ -444,8 +444,9 @@ static void route_get(struct vx_daemon *d, const struct http_req *req, struct ht
 	} else if (!strcmp(p, "/debug/state")) {
 		ops_debug_state(d, &resp->body);
 	} else if (!strcmp(p, "/api/v1/jobs")) {
-		ops_jobs(d, http_query(req, "namespace"), http_query(req, "queue"),
-			 http_query(req, "license"), &resp->body);
+		if (ops_jobs(d, http_query(req, "namespace"), http_query(req, "queue"),
+			     http_query(req, "license"), &resp->body))
+			json_error(resp, 404, "no such licence");
 	} else if (!strncmp(p, "/api/v1/licenses/", 17) && p[17] && !strchr(p + 17, '/')) {
 		if (ops_license(d, p + 17, &resp->body))
 			json_error(resp, 404, "no such licence");

@@ -550,13 +550,25 @@ void ops_metrics(struct vx_daemon *d, struct buf *b)
 	reclaim_metrics(d->reclaimer, b);
 }
 
-void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, const char *license,
-	      struct buf *b)
+static bool license_known(const struct cluster *c, const char *name)
+{
+	for (int i = 0; i < c->licenses.n; i++)
+		if (!strcmp(c->licenses.l[i].name, name))
+			return true;
+	return false;
+}
+
+int ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, const char *license,
+	     struct buf *b)
 {
 	size_t np, k = 0;
 	char ts[32];
 	struct lic_waits waits;
 	cluster_rdlock(&d->cluster);
+	if (license && !license_known(&d->cluster, license)) {
+		cluster_unlock(&d->cluster);
+		return -1;
+	}
 	void **pods = sorted_values(&d->cluster.pods, &np);
 	cluster_license_waits(&d->cluster, clk_now_s(&d->clock), &waits);
 	buf_putc(b, '[');
@@ -606,4 +618,5 @@ void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, const char
 	buf_putc(b, ']');
 	free(waits.w);
 	free(pods);
+	return 0;
 }

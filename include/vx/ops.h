@@ -10,9 +10,9 @@
 void ops_debug_state(struct vx_daemon *d, struct buf *b);
 void ops_metrics(struct vx_daemon *d, struct buf *b);
 /* Rows of SPEC section 9, optionally only one namespace, queue and licence
- * (NULL: all). */
-void ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, const char *license,
-	      struct buf *b);
+ * (NULL: all); -1 (nothing written) when the licence is not configured. */
+int ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, const char *license,
+	     struct buf *b);
 /* The licence's figures (SPEC section 7's object); -1 when there is none. */
 int ops_license(struct vx_daemon *d, const char *name, struct buf *b);
 

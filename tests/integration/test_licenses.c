@@ -183,6 +183,11 @@ static void check_list_license(void)
 	assert_non_null(strstr(line, "Running"));
 	assert_true(ends_with_cells(line, "-", "-"));
 	free(out);
+	const char *nope[] = {hx_bin("vgpuctl"), "--server", D.url, "list",
+			      "--license",       "nope",     NULL};
+	assert_int_equal(hx_run(nope, &out), 1); /* a typo is an error, not an empty list */
+	assert_non_null(strstr(out, "no such licence"));
+	free(out);
 }
 
 /* Whether every line promtool printed is about one of the contract's
