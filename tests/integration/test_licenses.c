@@ -238,14 +238,35 @@ static const cJSON *licence(struct hx_resp *r)
 	return r->json;
 }
 
+/* A config file with the licence acme over namespace acme, reset 00:00 UTC. */
+static const char *acme_config(int daily_hours, int max_slots)
+{
+	char text[256];
+	snprintf(text, sizeof text,
+		 "licenses:\n  - name: acme\n    namespaces: [acme]\n"
+		 "    dailyHours: %d\n    maxSlots: %d\n    resetUTC: \"00:00\"\n",
+		 daily_hours, max_slots);
+	return hx_tmpfile(text, ".yaml");
+}
+
+/* Moves the dev clock to 00:30 UTC of the next day, so that hours fit
+ * before the next reset whatever the time the test runs at. */
+static void half_past_reset(void)
+{
+	struct hx_resp r;
+	char adv[80];
+	int64_t to_reset = (int64_t)get(licence(&r), "resetInSeconds")->valuedouble;
+	hx_resp_free(&r);
+	snprintf(adv, sizeof adv, "/debug/clock/advance?seconds=%lld", (long long)to_reset + 1800);
+	assert_int_equal(call("POST", adv, NULL, &r), 200);
+	hx_resp_free(&r);
+}
+
 static void walkthrough(void **state)
 {
 	(void)state;
 	struct hx_resp r;
-	const char *cfg =
-	    hx_tmpfile("licenses:\n  - name: acme\n    namespaces: [acme]\n"
-		       "    dailyHours: 3\n    maxSlots: 2\n    resetUTC: \"00:00\"\n",
-		       ".yaml");
+	const char *cfg = acme_config(3, 2);
 	const char *args[] = {"--dev", "--config", cfg, NULL};
 	assert_int_equal(hx_start(&D, args), 0);
 	create_for("l1", 5, 7200); /* ends within 2 h: l3's start can be estimated */
@@ -331,20 +352,11 @@ static void restart_keeps_usage(void **state)
 	(void)state;
 	char dir[] = "/tmp/vx-lic-XXXXXX", path[128];
 	assert_non_null(mkdtemp(dir));
-	const char *cfg =
-	    hx_tmpfile("licenses:\n  - name: acme\n    namespaces: [acme]\n"
-		       "    dailyHours: 96\n    maxSlots: 16\n    resetUTC: \"00:00\"\n",
-		       ".yaml");
+	const char *cfg = acme_config(96, 16);
 	const char *args[] = {"--dev", "--config", cfg, "--state-dir", dir, NULL};
 	assert_int_equal(hx_start(&D, args), 0);
 	struct hx_resp r;
-	/* Start from 00:30 UTC of some day, so that an hour fits before the reset. */
-	int64_t to_reset = (int64_t)get(licence(&r), "resetInSeconds")->valuedouble;
-	hx_resp_free(&r);
-	char adv[80];
-	snprintf(adv, sizeof adv, "/debug/clock/advance?seconds=%lld", (long long)to_reset + 1800);
-	assert_int_equal(call("POST", adv, NULL, &r), 200);
-	hx_resp_free(&r);
+	half_past_reset();
 	create("p1", 5);
 	create("p2", 5);
 	expect("p1=Running,p2=Running");
@@ -393,18 +405,10 @@ static void billed_for_the_runtime_only(void **state)
 {
 	(void)state;
 	struct hx_resp r;
-	const char *cfg =
-	    hx_tmpfile("licenses:\n  - name: acme\n    namespaces: [acme]\n"
-		       "    dailyHours: 96\n    maxSlots: 16\n    resetUTC: \"00:00\"\n",
-		       ".yaml");
+	const char *cfg = acme_config(96, 16);
 	const char *args[] = {"--dev", "--config", cfg, NULL};
 	assert_int_equal(hx_start(&D, args), 0);
-	int64_t to_reset = (int64_t)get(licence(&r), "resetInSeconds")->valuedouble;
-	hx_resp_free(&r);
-	char adv[80];
-	snprintf(adv, sizeof adv, "/debug/clock/advance?seconds=%lld", (long long)to_reset + 1800);
-	assert_int_equal(call("POST", adv, NULL, &r), 200);
-	hx_resp_free(&r);
+	half_past_reset();
 	const char *pod =
 	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"short\","
 	    "\"namespace\":\"acme\",\"annotations\":{\"vgpu-extender.io/dev-runtime-seconds\":"
