@@ -59,7 +59,9 @@ static int setup(void **state)
 	node("n1");
 	const char *cfg =
 	    hx_tmpfile("licenses:\n  - name: acme\n    namespaces: [acme]\n"
-		       "    dailyHours: 96\n    maxSlots: 1\n    resetUTC: \"00:00\"\n",
+		       "    dailyHours: 96\n    maxSlots: 1\n    resetUTC: \"00:00\"\n"
+		       "  - name: tiny\n    namespaces: [tiny]\n"
+		       "    dailyHours: 0.001\n    maxSlots: 8\n    resetUTC: \"00:00\"\n",
 		       ".yaml");
 	const char *args[] = {"--kubeconfig", F.kubeconfig, "--config", cfg, NULL};
 	return hx_start(&D, args);
@@ -138,6 +140,42 @@ static void a_filter_racing_the_watch_gets_the_slot(void **state)
 	fake("DELETE", "/api/v1/namespaces/acme/pods/racer", NULL);
 }
 
+/* The seed's FAQ in cluster mode: once the day's hours are used up, new
+ * licensed pods are refused with the time to the reset and the way out,
+ * the running pod finishes, and billing=credits runs the pod at once. The
+ * licence tiny grants 3.6 vGPU-seconds a day. */
+static void hours_used_up_then_credits(void **state)
+{
+	(void)state;
+	char n[64], url[256], path[128];
+	struct hx_resp r;
+	node("n2");
+	pod("tiny", "burner", 2);
+	assert_int_equal(schedule("tiny", "burner", n), 1);
+	usleep(2500 * 1000); /* two vGPUs for 2.5 s: 5 vGPU-seconds */
+	pod("tiny", "late", 1);
+	assert_int_equal(hx_wait_json(&D, "/debug/state", hk_known, "late", 10000), 0);
+	assert_int_equal(schedule("tiny", "late", n), 0);
+	assert_int_equal(hx_get(&D, "/api/v1/jobs?license=tiny", &r), 0);
+	const char *at = strstr(r.body, "\"name\":\"late\"");
+	if (!at || !strstr(at, "vGPU-hours used today; resets in") ||
+	    !strstr(at, "set vgpu-extender.io/billing=credits to run now"))
+		fail_msg("late's row: %s", r.body);
+	hx_resp_free(&r);
+	snprintf(path, sizeof path, "/api/v1/namespaces/tiny/pods/burner");
+	cJSON *burner = fake_get(path);
+	assert_non_null(burner); /* running pods finish: nobody evicted it */
+	cJSON_Delete(burner);
+	snprintf(url, sizeof url, "%s/api/v1/jobs/tiny/late/use-credits", D.url);
+	assert_int_equal(hx_http("POST", url, NULL, 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	hx_resp_free(&r);
+	int bound = 0;
+	for (int i = 0; i < 100 && !(bound = schedule("tiny", "late", n)); i++)
+		usleep(20 * 1000); /* until the watch brings the annotation back */
+	assert_int_equal(bound, 1);
+}
+
 static void actions_go_through_the_api_server(void **state)
 {
 	(void)state;
@@ -166,6 +204,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(slot_frees_and_the_next_is_touched),
 	    cmocka_unit_test(a_filter_racing_the_watch_gets_the_slot),
+	    cmocka_unit_test(hours_used_up_then_credits),
 	    cmocka_unit_test(actions_go_through_the_api_server),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
