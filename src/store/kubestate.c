@@ -10,6 +10,11 @@
 
 #define KUBESTATE_PREFIX "vgpu-extender-"
 
+/* A save runs on the daemon's main thread, also at shutdown: an API server
+ * that does not answer must not hold SIGTERM past the pod's grace period
+ * (the next period, or the other replica, saves again). */
+static const struct kube_call_opts kubestate_opts = {.max_attempts = 2, .timeout_ms = 3000};
+
 static void doc_where(const char *ns, const char *name, struct store_doc *d)
 {
 	snprintf(d->where, sizeof d->where, "ConfigMap %s/" KUBESTATE_PREFIX "%s (key %s.json)", ns,
@@ -23,7 +28,7 @@ static long request(struct kube_client *kc, const char *method, const char *path
 {
 	char err[256];
 	if (kube_request(kc, method, path, body ? "application/json" : NULL, body,
-			 body ? strlen(body) : 0, r, NULL, err, sizeof err)) {
+			 body ? strlen(body) : 0, r, &kubestate_opts, err, sizeof err)) {
 		store_err_set(e, 503, "%s %s: %s", method, path, err);
 		return -1;
 	}
