@@ -126,6 +126,7 @@ struct sb_opts {
 	int inflight;         /* binding cycles at once */
 	int standin_ms;       /* the device plugin answers a bind this much later */
 	int binding_delay_ms; /* the API server answers bindings this late (0: at once) */
+	int others_nice;      /* > 0: the fake and the binding threads run at this nice */
 };
 
 #define SB_MAX_RUNS 20
@@ -151,6 +152,6 @@ int sb_run(const struct sb_opts *o, struct sb_run *r);
 /* Both runs (at once, then with bindings answered 1 s late), each `runs`
  * times with the samples pooled, printed and added to json; counts
  * targets. Returns like sb_run. */
-int sb_main(int pods, int runs, struct cJSON *json, int *missed, int *targets);
+int sb_main(int pods, int runs, int others_nice, struct cJSON *json, int *missed, int *targets);
 
 #endif
