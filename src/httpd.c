@@ -1,7 +1,6 @@
 /* httpd: see httpd.h. We create the listening socket ourselves so that
  * "host:0" works (tests) and IPv6 literals parse the same way as IPv4, then
  * let libmicrohttpd's epoll thread pool serve keep-alive connections. */
-#include "vx/bgthread.h"
 #include "vx/httpd.h"
 #include "vx/log.h"
 
@@ -187,13 +186,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  size_t *upload_size, void **con_cls)
 {
 	(void)version;
-	/* libmicrohttpd starts its threads itself: each asks for a short slice
-	 * on its first request (filter and prioritize run on these threads). */
-	static _Thread_local bool latency_critical;
-	if (!latency_critical) {
-		latency_critical = true;
-		fg_thread();
-	}
 	struct reqctx *rc = *con_cls;
 	if (!rc) {
 		rc = calloc(1, sizeof *rc);
