@@ -27,7 +27,6 @@
 
 #define DEFAULT_ATTEMPTS 5
 #define DEFAULT_TIMEOUT_MS 10000L
-#define POOL_MAX_IDLE 16 /* idle handles (and so connections) kept */
 #define BACKOFF_BASE_MS 100L
 #define BACKOFF_MAX_MS 5000L
 #define RETRY_AFTER_MAX_S 30.0
@@ -53,8 +52,15 @@ struct kube_client {
 	CURLSH *share;          /* DNS cache and TLS sessions, shared by all handles */
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t pool_lock;
-	CURL *idle[POOL_MAX_IDLE];
-	size_t nidle;
+	/* Idle handles, each keeping its connection open. Every handle is kept:
+	 * there are as many as calls ever ran at once (bounded by the threads
+	 * making them: bind workers, informers, lease, janitor). Capping them
+	 * at 16 made the end of each burst of more concurrent binds close the
+	 * extra connections, and the next burst open them again: a TCP and
+	 * TLS handshake per connection, on the daemon's and the API server's
+	 * CPUs, just when filter answers are wanted. */
+	CURL **idle;
+	size_t nidle, idle_cap;
 	struct token_state tok;
 	atomic_uint_fast64_t rng; /* splitmix64 state for backoff jitter */
 };
@@ -264,12 +270,20 @@ static CURL *handle_get(struct kube_client *c)
 static void handle_put(struct kube_client *c, CURL *h)
 {
 	pthread_mutex_lock(&c->pool_lock);
-	if (c->nidle < POOL_MAX_IDLE) {
+	if (c->nidle == c->idle_cap) {
+		size_t cap = c->idle_cap ? 2 * c->idle_cap : 16;
+		CURL **grown = realloc(c->idle, cap * sizeof *grown);
+		if (grown) {
+			c->idle = grown;
+			c->idle_cap = cap;
+		}
+	}
+	if (c->nidle < c->idle_cap) {
 		c->idle[c->nidle++] = h;
 		h = NULL;
 	}
 	pthread_mutex_unlock(&c->pool_lock);
-	if (h)
+	if (h) /* out of memory: this connection goes */
 		curl_easy_cleanup(h);
 }
 
@@ -371,6 +385,7 @@ void kube_client_free(struct kube_client *c)
 		return;
 	for (size_t i = 0; i < c->nidle; i++)
 		curl_easy_cleanup(c->idle[i]); /* before the share they point at */
+	free(c->idle);
 	curl_share_cleanup(c->share);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&c->share_locks[i]);

@@ -126,22 +126,32 @@ struct sb_opts {
 	int inflight;         /* binding cycles at once */
 	int standin_ms;       /* the device plugin answers a bind this much later */
 	int binding_delay_ms; /* the API server answers bindings this late (0: at once) */
+	int others_nice;      /* > 0: the fake and the binding threads run at this nice */
 };
 
+#define SB_MAX_RUNS 20
+
+/* One run's samples (us) and counters; several runs pool into one. */
 struct sb_run {
-	double wall_s, pods_per_s;
-	double filter_idle_p50, filter_idle_p99; /* us, no bind in flight */
-	double filter_busy_p50, filter_busy_p99; /* us, binds in flight */
-	int busy_samples;
-	double server_filter_p99;  /* us: the daemon's own histogram, bucket bound */
-	double bind_p50, bind_p99; /* us */
+	double wall_s;
+	int pods;
+	struct lat idle;   /* filter, no bind in flight */
+	struct lat busy;   /* filter, binds in flight */
+	struct lat steady; /* busy ones after the first `inflight` binds were started */
+	struct lat bind;
+	double server_filter_p99; /* us: the daemon's own histogram, bucket bound */
 	int nodes_used, errors;
+	double cpu_ms[4]; /* CPU used during the run: daemon, fake, load generator, others */
 };
+void sb_run_init(struct sb_run *r);
+void sb_run_free(struct sb_run *r);
 
-/* Returns 0 when every pod was bound, 1 on errors, 2 when nothing ran. */
+/* Returns 0 when every pod was bound, 1 on errors, 2 when nothing ran; r
+ * is initialised here and freed by the caller with sb_run_free. */
 int sb_run(const struct sb_opts *o, struct sb_run *r);
-/* Both runs (at once, then with bindings answered 1 s late), printed and
- * added to json; counts targets. Returns like sb_run. */
-int sb_main(int pods, struct cJSON *json, int *missed, int *targets);
+/* Both runs (at once, then with bindings answered 1 s late), each `runs`
+ * times with the samples pooled, printed and added to json; counts
+ * targets. Returns like sb_run. */
+int sb_main(int pods, int runs, int others_nice, struct cJSON *json, int *missed, int *targets);
 
 #endif

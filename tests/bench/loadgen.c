@@ -89,7 +89,7 @@ struct opts {
 	const char *daemon, *out;
 	int nodes, gpus, pods, warmup, clients, busy;
 	bool dev, cluster, sched; /* which parts run */
-	int sched_pods;
+	int sched_pods, sched_runs, sched_nice;
 	int queues;         /* > 0: the dev part again with this many queues */
 	const char *config; /* the daemon's --config for a dev run, or NULL */
 	struct kb_opts kb;  /* the cluster part; daemon, nodes and gpus are shared */
@@ -147,9 +147,15 @@ static int parse_clients(const char *s, struct kb_opts *kb)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){
-	    NULL, "build/bench.json", 5000, 8, 3000, 300, 1, 5, true, true, true, 1000, 0, NULL,
-	    {0}};
+	*o = (struct opts){NULL, "build/bench.json",
+			   5000, 8,
+			   3000, 300,
+			   1,    5,
+			   true, true,
+			   true, 1000,
+			   3,    0,
+			   0,    NULL,
+			   {0}};
 	o->kb =
 	    (struct kb_opts){.pods = 100000, .binds = 2000, .clients = {1, 2, 4}, .nclients = 3};
 	static char fake[4096];
@@ -167,6 +173,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			       "                [--bind-clients N,N,..  (default 1,2,4)]\n"
 			       "  scheduler:    [--sched-pods N  (kube-scheduler's pattern, "
 			       "default 1000)]\n"
+			       "                [--sched-runs N  (each run repeated, samples "
+			       "pooled; default 3)]\n"
+			       "                [--sched-nice N  (not the default setup: the fake "
+			       "API server and\n"
+			       "                 the binding threads at nice N, as if elsewhere)]\n"
 			       "  --no-dev, --no-cluster, --no-sched: skip that part\n");
 			exit(0);
 		}
@@ -211,6 +222,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			rc = parse_int(v, a, 1, &o->queues);
 		else if (!strcmp(a, "--sched-pods"))
 			rc = parse_int(v, a, 1, &o->sched_pods);
+		else if (!strcmp(a, "--sched-runs"))
+			rc = parse_int(v, a, 1, &o->sched_runs);
+		else if (!strcmp(a, "--sched-nice"))
+			rc = parse_int(v, a, 1, &o->sched_nice);
 		else if (!strcmp(a, "--bind-clients"))
 			rc = parse_clients(v, &o->kb);
 		else {
@@ -1008,7 +1023,7 @@ int main(int argc, char **argv)
 		kb_rc = kb_run(&o.kb, &kf);
 	double t2 = bench_now_s();
 	if (o.sched)
-		sb_rc = sb_main(o.sched_pods, json, &missed, &targets);
+		sb_rc = sb_main(o.sched_pods, o.sched_runs, o.sched_nice, json, &missed, &targets);
 	double t3 = bench_now_s();
 	curl_global_cleanup();
 

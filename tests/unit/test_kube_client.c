@@ -36,7 +36,7 @@ struct step {
 };
 
 #define MAX_REQS 256
-#define MAX_CONNS 16
+#define MAX_CONNS 32
 
 struct srv {
 	int lfd, port, wake[2];
@@ -45,6 +45,7 @@ struct srv {
 	size_t nsteps, next;
 	pthread_mutex_t lock;
 	int nreq, naccept;
+	int delay_ms;              /* every answer this much later (set under lock) */
 	char reqs[MAX_REQS][1024]; /* head and body of each request, truncated */
 };
 
@@ -121,6 +122,11 @@ static int respond(struct srv *s, int fd, const char *req)
 		hang(s, fd);
 		return 0;
 	}
+	pthread_mutex_lock(&s->lock);
+	int delay_ms = s->delay_ms;
+	pthread_mutex_unlock(&s->lock);
+	if (delay_ms)
+		usleep((useconds_t)delay_ms * 1000);
 	int n = snprintf(head, sizeof head, "HTTP/1.1 %d X\r\n%s", st->status,
 			 st->headers ? st->headers : "");
 	if (st->chunks)
@@ -477,12 +483,13 @@ static void test_missing_token_file(void **state)
 struct hammer {
 	struct kube_client *c;
 	int ok;
+	int calls; /* 0: 25 */
 };
 
 static void *hammer_run(void *arg)
 {
 	struct hammer *h = arg;
-	for (int i = 0; i < 25; i++) {
+	for (int i = 0; i < (h->calls ? h->calls : 25); i++) {
 		struct kube_resp r;
 		char err[256];
 		if (kube_request(h->c, "GET", "/p", NULL, NULL, 0, &r, NULL, err, sizeof err) ==
@@ -504,7 +511,7 @@ static void test_threads_share_a_client(void **state)
 	pthread_t th[4];
 	struct hammer h[4];
 	for (int i = 0; i < 4; i++) {
-		h[i] = (struct hammer){c, 0};
+		h[i] = (struct hammer){c, 0, 0};
 		pthread_create(&th[i], NULL, hammer_run, &h[i]);
 	}
 	for (int i = 0; i < 4; i++) {
@@ -514,6 +521,46 @@ static void test_threads_share_a_client(void **state)
 	kube_client_free(c);
 	srv_stop(&s);
 	assert_true(s.naccept <= 4); /* pooled handles kept their connections */
+}
+
+/* More calls at once than the old cap of 16 idle handles: the second burst
+ * finds every connection the first one opened (no reconnect, no TLS
+ * handshake against a real API server). The server answers one request at
+ * a time, 20 ms each, so all BURST calls are outstanding together. */
+#define BURST 20
+
+static void test_burst_keeps_its_connections(void **state)
+{
+	(void)state;
+	static const struct step steps[] = {{200, NULL, "ok", NULL, 0, NULL}};
+	struct srv s;
+	srv_start(&s, steps, ARRAY_LEN(steps));
+	pthread_mutex_lock(&s.lock);
+	s.delay_ms = 20;
+	pthread_mutex_unlock(&s.lock);
+	struct kube_client *c = client_for(&s, NULL, NULL);
+	int accepted = 0;
+	for (int round = 0; round < 2; round++) {
+		pthread_t th[BURST];
+		struct hammer h[BURST];
+		for (int i = 0; i < BURST; i++) {
+			h[i] = (struct hammer){c, 0, 1};
+			pthread_create(&th[i], NULL, hammer_run, &h[i]);
+		}
+		for (int i = 0; i < BURST; i++) {
+			pthread_join(th[i], NULL);
+			assert_int_equal(h[i].ok, 1);
+		}
+		pthread_mutex_lock(&s.lock);
+		if (round == 0)
+			accepted = s.naccept;
+		else
+			assert_int_equal(s.naccept, accepted);
+		pthread_mutex_unlock(&s.lock);
+	}
+	assert_true(accepted > 16);
+	kube_client_free(c);
+	srv_stop(&s);
 }
 
 /* ---- watches ---- */
@@ -818,6 +865,7 @@ int main(void)
 	    cmocka_unit_test(test_token_file_rotation),
 	    cmocka_unit_test(test_missing_token_file),
 	    cmocka_unit_test(test_threads_share_a_client),
+	    cmocka_unit_test(test_burst_keeps_its_connections),
 	    cmocka_unit_test(test_watch_lines_across_chunks),
 	    cmocka_unit_test(test_watch_stop_flag),
 	    cmocka_unit_test(test_watch_callback_stops),
