@@ -94,21 +94,23 @@ struct cl_pod {
 	struct cl_ctr_devs *devs;
 	bool charged;
 	bool plugin_pending; /* bind-phase allocating: the device plugin has not answered */
+	/* The flags of the sections below, together so they pack. */
+	bool q_pending;                           /* queue: counted in its pending figure */
+	bool l_waiting;                           /* licence: on its waiting list */
+	bool counted_assumed, counted_allocating; /* in node->assumed / allocating */
+	bool unschedulable; /* explained: no node can ever run it as the cluster stands */
 	/* Queue accounting (queue.h): the queue, the GPUs the pod's charged
 	 * devices count, and what it adds to its queue's allocation, demand
 	 * and pending count right now. */
 	int qidx;
 	double gpus_charged;
 	double q_alloc, q_demand;
-	bool q_pending;
 	/* Licence accounting (license.h): the licence, the vGPUs it counts in
 	 * the licence's slots, and its place among the licence's waiting pods. */
 	int lidx;
 	int l_slots;
-	bool l_waiting;
 	int64_t l_since; /* when it began to hold its slots (model clock) */
 	struct cl_pod *l_prev, *l_next;
-	bool counted_assumed, counted_allocating; /* in node->assumed / allocating */
 	uint64_t alloc_seq; /* bumps on every allocation change (bind rollback check) */
 	struct req_pod req;
 	char *req_error; /* why the request is invalid, or NULL */
@@ -117,7 +119,6 @@ struct cl_pod {
 	const char *bound_node; /* spec.nodeName as last seen (interned) */
 	char *waiting;          /* why it could not be placed (explain.h), or NULL */
 	char *verdicts;         /* its nodes counted by reason, or NULL */
-	bool unschedulable;     /* ... and no node can ever run it as the cluster stands */
 	int priority;           /* licence queue priority (vgpu-extender.io/priority) */
 	int spec_priority;      /* spec.priority from its PriorityClass: reclaim takes the lowest */
 	int64_t created;        /* unix seconds */
