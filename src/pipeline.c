@@ -124,8 +124,10 @@ static enum pipe_admit admit_license(const struct cluster *c, const struct pipe_
 }
 
 /* A waiting pod's grace for a slot at most this often per licence (the
- * minimum podInitialBackoffSeconds), polling the slots this often. */
+ * minimum podInitialBackoffSeconds) and over all licences, polling the
+ * slots this often. */
 #define LICENSE_GRACE_EVERY_MS 1000
+#define LICENSE_GRACE_ANY_EVERY_MS 500
 #define LICENSE_GRACE_POLL_US 2000
 
 /* What admission found, besides its answer. */
@@ -173,21 +175,28 @@ enum pipe_admit pipe_admit(struct pipeline *pl, const struct pipe_pod *pod, char
  * of up to podMaxBackoffSeconds however soon we touch it. So the first pod
  * in line, refused only for slots, waits up to license_grace_ms for the
  * licence's slots to change before the answer, at most once a second per
- * licence (kube-scheduler's minimum backoff), which bounds what the serial
- * scheduling loop can lose to it. Called and returns with the read lock. */
+ * licence (kube-scheduler's minimum backoff) and twice a second in all, so
+ * the serial scheduling loop loses at most a fifth of its time to it
+ * however many licences are full. Called and returns with the read lock. */
+/* Claims *at for now unless it was claimed less than every ms ago. */
+static bool take_turn(int64_t *at, int64_t now, int64_t every)
+{
+	int64_t last = __atomic_load_n(at, __ATOMIC_RELAXED);
+	return now - last >= every &&
+	       __atomic_compare_exchange_n(at, &last, now, false, __ATOMIC_RELAXED,
+					   __ATOMIC_RELAXED);
+}
+
 static enum pipe_admit grace_for_slot(struct pipeline *pl, const struct pipe_pod *pod,
 				      enum pipe_admit a, struct admit_info *ai, char *why,
 				      size_t whylen)
 {
 	struct cluster *c = pl->cluster;
 	int li = license_of(&c->licenses, pod->ns, pod->billing);
-	int64_t now = clk_mono_ms(), last;
-	if (a != PIPE_WAIT || !ai->head || pl->license_grace_ms <= 0 || li < 0)
-		return a;
-	last = __atomic_load_n(&c->lstate[li].grace_at_ms, __ATOMIC_RELAXED);
-	if (now - last < LICENSE_GRACE_EVERY_MS ||
-	    !__atomic_compare_exchange_n(&c->lstate[li].grace_at_ms, &last, now, false,
-					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+	int64_t now = clk_mono_ms();
+	if (a != PIPE_WAIT || !ai->head || pl->license_grace_ms <= 0 || li < 0 ||
+	    !take_turn(&c->lstate[li].grace_at_ms, now, LICENSE_GRACE_EVERY_MS) ||
+	    !take_turn(&c->grace_any_ms, now, LICENSE_GRACE_ANY_EVERY_MS))
 		return a;
 	uint64_t seen = __atomic_load_n(&c->slot_changes, __ATOMIC_ACQUIRE);
 	cluster_unlock(c);

@@ -155,6 +155,7 @@ struct cluster {
 	struct license_set licenses;
 	struct cl_license *lstate;
 	uint64_t slot_changes; /* bumps when any licence's slots in use change; atomic */
+	int64_t grace_any_ms;  /* the last filter that waited for a slot (pipeline.c); atomic */
 	struct queue_set queues;
 	struct cl_queue *qstate; /* per queue, as queues.q */
 	double gpu_capacity;     /* healthy GPUs on usable nodes */
