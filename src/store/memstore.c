@@ -53,6 +53,12 @@ struct mstore {
 	char *pbuf;      /* print_obj's scratch */
 	size_t pcap;
 	unsigned char *zbuf; /* deflate_obj's */
+	/* The preset dictionary of every deflated object: a node's and a pod's
+	 * text as the store first deflated them. Objects are small and alike,
+	 * so alone each one compresses ~4:1, against its kind's text far more. */
+	char *dict;
+	uInt dict_len;
+	bool dict_set;
 	size_t zcap;
 	struct chunk *chunks; /* the cluster file's texts; the first one fills */
 	int64_t next_cool_ms; /* owned by the dev loop's thread */
@@ -127,6 +133,43 @@ static void release_text(struct mobj *o)
  * streams are reset, not rebuilt (setting one up costs ~270 KB). The caller
  * holds m->mu. */
 #define HOT_MS 3000
+/* Raw deflate (no zlib header and checksum: 6 bytes an object) with a 4 KiB
+ * window, of which the dictionary may take this much. */
+#define ZWINDOW_BITS 12
+#define DICT_MAX 2560
+
+/* The text of some object of the map that is plain now, or NULL. */
+static const struct mobj *plain_one(const struct hmap *h)
+{
+	size_t it = 0;
+	void *v;
+	while (hmap_next(h, &it, NULL, &v))
+		if (((const struct mobj *)v)->text)
+			return v;
+	return NULL;
+}
+
+/* Fixes the dictionary before the first object is deflated; it never
+ * changes after, since every deflated object needs it to inflate. */
+static void set_dict(struct mstore *m)
+{
+	const struct mobj *node = plain_one(&m->nodes), *pod = plain_one(&m->pods);
+	size_t nl = node ? node->len : 0, pl = pod ? pod->len : 0;
+	m->dict_set = true;
+	/* The window must hold the dictionary and the object: share DICT_MAX. */
+	if (pl > DICT_MAX - (nl < DICT_MAX / 2 ? nl : DICT_MAX / 2))
+		pl = DICT_MAX - (nl < DICT_MAX / 2 ? nl : DICT_MAX / 2);
+	if (nl > DICT_MAX - pl)
+		nl = DICT_MAX - pl;
+	m->dict = malloc(nl + pl + 1);
+	if (!m->dict)
+		abort();
+	if (nl)
+		memcpy(m->dict, node->text, nl);
+	if (pl) /* last, as the nearer bytes are the cheaper references */
+		memcpy(m->dict + nl, pod->text, pl);
+	m->dict_len = (uInt)(nl + pl);
+}
 
 static void deflate_obj(struct mstore *m, struct mobj *o)
 {
@@ -138,7 +181,11 @@ static void deflate_obj(struct mstore *m, struct mobj *o)
 		m->zcap = cap > 65536 ? cap : 65536;
 		m->zbuf = malloc(m->zcap);
 	}
-	if (!m->zbuf || deflateReset(&m->def) != Z_OK)
+	if (!m->dict_set)
+		set_dict(m);
+	if (!m->zbuf || deflateReset(&m->def) != Z_OK ||
+	    (m->dict_len &&
+	     deflateSetDictionary(&m->def, (const Bytef *)m->dict, m->dict_len) != Z_OK))
 		abort();
 	m->def.next_in = (Bytef *)o->text;
 	m->def.avail_in = (uInt)len;
@@ -188,7 +235,9 @@ static char *load_text(struct mstore *m, const struct mobj *o)
 		memcpy(text, o->text, (size_t)o->len + 1);
 		return text;
 	}
-	if (inflateReset(&m->inf) != Z_OK)
+	if (inflateReset(&m->inf) != Z_OK ||
+	    (m->dict_len &&
+	     inflateSetDictionary(&m->inf, (const Bytef *)m->dict, m->dict_len) != Z_OK))
 		abort();
 	m->inf.next_in = o->z;
 	m->inf.avail_in = o->zlen;
@@ -551,6 +600,7 @@ static void ms_destroy(struct store *s)
 	free(m->zbuf);
 	deflateEnd(&m->def);
 	inflateEnd(&m->inf);
+	free(m->dict);
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->changed);
 	free(m->state_dir);
@@ -1109,8 +1159,8 @@ struct store *mstore_new(struct vx_clock *clock)
 	pthread_cond_init(&m->changed, NULL);
 	/* A 4 KiB window suffices for objects of a few KiB and keeps both
 	 * streams small; memLevel 5 keeps the deflate hash at 16 KiB. */
-	if (deflateInit2(&m->def, 1, Z_DEFLATED, 12, 5, Z_DEFAULT_STRATEGY) != Z_OK ||
-	    inflateInit2(&m->inf, 12) != Z_OK)
+	if (deflateInit2(&m->def, 1, Z_DEFLATED, -ZWINDOW_BITS, 5, Z_DEFAULT_STRATEGY) != Z_OK ||
+	    inflateInit2(&m->inf, -ZWINDOW_BITS) != Z_OK)
 		abort();
 	hmap_init(&m->pods);
 	hmap_init(&m->nodes);
