@@ -126,7 +126,7 @@ static void release_text(struct mobj *o)
 }
 
 /* Objects that have not changed for a while are kept deflated: pod JSON is
- * repetitive and compresses about 4:1, and the dev store would otherwise
+ * repetitive and compresses well (see dict), and the dev store would otherwise
  * hold most of the daemon's memory. Objects just written stay plain, so a
  * bind, which reads and writes a pod and a node several times, pays no
  * compression; the dev loop's tick deflates them once they go quiet. The
