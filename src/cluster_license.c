@@ -195,7 +195,8 @@ static bool saved_usage(const struct cluster *c, int li, const cJSON *saved, int
 	const cJSON *l = cJSON_GetObjectItemCaseSensitive(saved, c->licenses.l[li].name);
 	const cJSON *used = cJSON_GetObjectItemCaseSensitive(l, "usedSeconds");
 	const cJSON *reset = cJSON_GetObjectItemCaseSensitive(l, "resetAt");
-	if (!cJSON_IsNumber(used) || !cJSON_IsNumber(reset) || !(used->valuedouble >= 0))
+	if (!cJSON_IsNumber(used) || !cJSON_IsNumber(reset) || !(used->valuedouble >= 0) ||
+	    !(reset->valuedouble > 0 && reset->valuedouble < 1e15))
 		return false; /* a licence new since, or an entry we cannot trust */
 	if ((int64_t)reset->valuedouble != now_s + cluster_license_reset_in(c, li, now_s))
 		return false; /* saved before a reset that has passed since */

@@ -220,11 +220,13 @@ static void a_merge_takes_the_larger_figure(void **state)
 	advance(f, 1800); /* ours: 1 vGPU-hour */
 	now = clk_now_s(&f->clock);
 	cJSON *less = save_of(1800, reset), *more = save_of(7200, reset),
-	      *yesterday = save_of(50000, reset - 86400), *junk = cJSON_Parse("{\"acme\":7}");
+	      *yesterday = save_of(50000, reset - 86400), *junk = cJSON_Parse("{\"acme\":7}"),
+	      *huge = cJSON_Parse("{\"acme\":{\"usedSeconds\":1,\"resetAt\":1e300}}");
 	assert_int_equal(cluster_licenses_merge(&f->c, less, now), 0);
 	assert_hours(hours(f), 1.0);
 	assert_int_equal(cluster_licenses_merge(&f->c, yesterday, now), 0);
 	assert_int_equal(cluster_licenses_merge(&f->c, junk, now), 0);
+	assert_int_equal(cluster_licenses_merge(&f->c, huge, now), 0); /* no overflow */
 	assert_int_equal(cluster_licenses_merge(&f->c, more, now), 1);
 	assert_hours(hours(f), 2.0);
 	advance(f, 1800); /* and counting on from there */
@@ -234,6 +236,7 @@ static void a_merge_takes_the_larger_figure(void **state)
 	cJSON_Delete(more);
 	cJSON_Delete(yesterday);
 	cJSON_Delete(junk);
+	cJSON_Delete(huge);
 }
 
 /* The pod ended at `ended` (its containers' finishedAt); we hear of it now. */
