@@ -144,7 +144,9 @@ static int resource(const cJSON *ctr, const char *name, int64_t *v)
 		if (!q)
 			continue;
 		if (cJSON_IsNumber(q)) {
-			if (q->valuedouble < 0 || q->valuedouble != (double)(int64_t)q->valuedouble)
+			/* Range first: casting a double beyond int64 is undefined. */
+			if (!(q->valuedouble >= 0 && q->valuedouble < 9e15) ||
+			    q->valuedouble != (double)(int64_t)q->valuedouble)
 				return -1;
 			*v = (int64_t)q->valuedouble;
 			return 1;

@@ -16,7 +16,7 @@ int64_t sync_node_allocatable(const cJSON *node)
 	const cJSON *q = json_path(json_path(node, "status", "allocatable"), RES_NUMBER, NULL);
 	int64_t v = 0;
 	if (cJSON_IsNumber(q))
-		return q->valuedouble > 0 ? (int64_t)q->valuedouble : 0;
+		return q->valuedouble > 0 && q->valuedouble < 9e15 ? (int64_t)q->valuedouble : 0;
 	if (cJSON_IsString(q) && req_parse_quantity(q->valuestring, &v) == 0)
 		return v;
 	return 0;
@@ -85,8 +85,8 @@ static int64_t finished_at(const cJSON *pod)
 static int64_t runtime_of(const cJSON *pod)
 {
 	const cJSON *dl = json_path(pod, "spec", "activeDeadlineSeconds");
-	if (cJSON_IsNumber(dl) && dl->valuedouble > 0)
-		return (int64_t)dl->valuedouble;
+	if (cJSON_IsNumber(dl) && dl->valuedouble > 0 && dl->valuedouble < 1e12)
+		return (int64_t)dl->valuedouble; /* in range: the cast is defined */
 	const char *dev = json_annotation(pod, VX_ANN_DEV_RUNTIME);
 	long long v = dev ? strtoll(dev, NULL, 10) : 0;
 	return v > 0 ? (int64_t)v : 0;

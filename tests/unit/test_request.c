@@ -106,6 +106,8 @@ static void invalid_values(void **state)
 	    "{\"volcano.sh/vgpu-memory-percentage\":\"101\"}",
 	    "{\"volcano.sh/vgpu-number\":\"1000\"}",
 	    "{\"volcano.sh/vgpu-memory\":true}",
+	    "{\"volcano.sh/vgpu-memory\":1e300}", /* beyond int64: refused, no overflow */
+	    "{\"volcano.sh/vgpu-number\":-1e300}",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char json[512], err[256] = "";
