@@ -1,12 +1,18 @@
 /* libFuzzer target over everything that reads untrusted bytes: extender
  * bodies (filter/prioritize, bind, preempt), the register and device codecs,
- * pod request parsing and the YAML reader. The first byte picks the parser.
+ * pod request parsing, the YAML reader, watch events into the model (a
+ * licence and a queue configured) and the licences' saved usage. The first
+ * byte picks the parser.
  * Run with `make fuzz` (clang, -fsanitize=fuzzer,address,undefined). */
+#include "vx/cluster.h"
 #include "vx/codec.h"
 #include "vx/extender.h"
 #include "vx/request.h"
+#include "vx/sync.h"
+#include "vx/xalloc.h"
 #include "vx/yamljson.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +58,61 @@ static void fuzz_codecs(const char *s)
 	}
 }
 
+/* A model with the licence acme over namespace acme and the queue team-a. */
+static void model_init(struct cluster *c)
+{
+	struct license_conf *l = xcalloc(1, sizeof *l);
+	struct queue_conf *q = xcalloc(1, sizeof *q);
+	cluster_init(c);
+	l->name = xstrdup("acme");
+	l->namespaces = xcalloc(1, sizeof(char *));
+	l->namespaces[0] = xstrdup("acme");
+	l->nns = 1;
+	l->daily_hours = 1;
+	l->max_slots = 2;
+	cluster_set_licenses(c, l, 1);
+	q->name = xstrdup("team-a");
+	q->namespaces = xcalloc(1, sizeof(char *));
+	q->namespaces[0] = xstrdup("acme");
+	q->nns = 1;
+	q->quota = 1;
+	q->weight = 1;
+	q->limit = QUEUE_NO_LIMIT;
+	cluster_set_queues(c, q, 1);
+	free(l);
+	free(q);
+}
+
+/* A JSON document (or an array of them) as watch events: nodes and pods in,
+ * then the licences' figures, estimates and save; or as saved usage. */
+static void fuzz_model(const char *s, size_t n, bool saved)
+{
+	cJSON *j = cJSON_ParseWithLength(s, n), *it;
+	struct cluster c;
+	struct lic_waits w;
+	if (!j)
+		return;
+	model_init(&c);
+	if (saved) {
+		cluster_licenses_restore(&c, j, 1000);
+		cluster_licenses_merge(&c, j, 2000);
+	}
+	cJSON_ArrayForEach (it, cJSON_IsArray(j) ? j : NULL) {
+		sync_node(&c, it);
+		sync_pod(&c, it);
+	}
+	if (!saved && !cJSON_IsArray(j)) {
+		sync_node(&c, j);
+		sync_pod(&c, j);
+		sync_pod(&c, j); /* the same event twice changes nothing */
+	}
+	cluster_license_waits(&c, 3000, &w);
+	free(w.w);
+	cJSON_Delete(cluster_licenses_save(&c, 4000));
+	cluster_free(&c);
+	cJSON_Delete(j);
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	if (size < 1)
@@ -61,7 +122,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	s[size - 1] = '\0'; /* bodies arrive NUL-terminated from httpd */
 	size_t n = size - 1;
 	char err[256];
-	switch (data[0] % 5) {
+	switch (data[0] % 7) {
 	case 0: fuzz_args(s, n); break;
 	case 1: {
 		struct ext_bind b;
@@ -80,6 +141,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		break;
 	}
 	case 3: fuzz_codecs(s); break;
+	case 5: fuzz_model(s, n, false); break;
+	case 6: fuzz_model(s, n, true); break;
 	default: {
 		int docs = 0;
 		yj_parse(s, n, "fuzz", count_doc, &docs, err, sizeof err);
