@@ -3,8 +3,9 @@
  * kube-system/vgpu-extender-licenses, a restart neither forgets nor counts
  * twice, two replicas merge instead of overwriting each other (a write that
  * loses the resourceVersion race reads and keeps the larger figure), a
- * corrupt ConfigMap is named in the log and replaced, and a ConfigMap that
- * cannot be read at start is merged at the first save. */
+ * corrupt ConfigMap is named in the log and replaced, a ConfigMap that
+ * cannot be read at start is merged at the first save, and a crash loses at
+ * most the last 30 s. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -237,6 +238,33 @@ static void an_unreadable_configmap_is_merged_at_the_first_save(void **state)
 	expect_between("merged at the save", cm_used(), 8000, 8010);
 }
 
+/* The usage is saved every 30 s, so a crash (SIGKILL: no save at exit)
+ * loses at most the last 30 s of it. */
+static void a_crash_loses_at_most_30_seconds(void **state)
+{
+	(void)state;
+	struct hx_daemon d;
+	char node[64];
+	cm_write(0, NULL);
+	start(&d);
+	hk_pod(&F, "acme", "steady", 2);
+	assert_int_equal(hk_schedule(&F, &d, "acme", "steady", node), 1);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	usleep(32 * 1000 * 1000); /* past the first periodic save */
+	double counted = used_s(&d);
+	hx_kill(&d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ran = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	double saved = cm_used();
+	/* two vGPUs: at most 30 s of them (60 vGPU-s) lost, and some saved */
+	if (saved < counted - 2 * 30 - 4 || saved < 2 * (ran - 30 - 2))
+		fail_msg("saved %.1f vGPU-s after %.1f s; the daemon had counted %.1f", saved, ran,
+			 counted);
+	drop_log(&d);
+	hk_fake(&F, "DELETE", "/api/v1/namespaces/acme/pods/steady?gracePeriodSeconds=0", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +273,7 @@ int main(void)
 	    cmocka_unit_test(two_replicas_do_not_add_up),
 	    cmocka_unit_test(a_corrupt_configmap_is_named_and_replaced),
 	    cmocka_unit_test(an_unreadable_configmap_is_merged_at_the_first_save),
+	    cmocka_unit_test(a_crash_loses_at_most_30_seconds),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
