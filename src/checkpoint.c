@@ -61,7 +61,10 @@ void ckpt_load(struct ckpt *k)
 		return;
 	cJSON *j = read_doc(k, &d, &none);
 	if (!j) {
-		if (none)
+		if (d.nowhere)
+			log_info("licence usage is kept in memory only (no --state-dir): a "
+				 "restart starts the day at zero");
+		else if (none)
 			log_info("no licence usage saved yet in %s: today starts at zero", d.where);
 		return;
 	}

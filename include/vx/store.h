@@ -39,6 +39,7 @@ struct store_doc {
 	char *data; /* NUL-terminated; NULL when there is none yet */
 	char version[64];
 	char where[320];
+	bool nowhere; /* this store keeps nothing (dev mode without --state-dir) */
 };
 
 /* bind's answer when the node lock is held by an allocation still in

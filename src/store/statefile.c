@@ -12,11 +12,11 @@
 
 static void where(const char *dir, const char *name, struct store_doc *d)
 {
+	d->nowhere = !dir;
 	if (dir)
 		snprintf(d->where, sizeof d->where, "%s/%s.json", dir, name);
 	else
-		snprintf(d->where, sizeof d->where, "(no --state-dir: %s kept in memory only)",
-			 name);
+		snprintf(d->where, sizeof d->where, "memory (no --state-dir)");
 }
 
 int statefile_get(const char *dir, const char *name, struct store_doc *d, struct store_err *e)
