@@ -169,15 +169,6 @@ enum pipe_admit pipe_admit(struct pipeline *pl, const struct pipe_pod *pod, char
 	return a;
 }
 
-/* kube-scheduler retries a waiting pod on the very event that frees its
- * slot (a licensed pod ending), and its filter can reach us before our own
- * watch delivers that event: refused then, the pod would sit out a backoff
- * of up to podMaxBackoffSeconds however soon we touch it. So the first pod
- * in line, refused only for slots, waits up to license_grace_ms for the
- * licence's slots to change before the answer, at most once a second per
- * licence (kube-scheduler's minimum backoff) and twice a second in all, so
- * the serial scheduling loop loses at most a fifth of its time to it
- * however many licences are full. Called and returns with the read lock. */
 /* Claims *at for now unless it was claimed less than every ms ago. */
 static bool take_turn(int64_t *at, int64_t now, int64_t every)
 {
@@ -187,6 +178,15 @@ static bool take_turn(int64_t *at, int64_t now, int64_t every)
 					   __ATOMIC_RELAXED);
 }
 
+/* kube-scheduler retries a waiting pod on the very event that frees its
+ * slot (a licensed pod ending), and its filter can reach us before our own
+ * watch delivers that event: refused then, the pod would sit out a backoff
+ * of up to podMaxBackoffSeconds however soon we touch it. So the first pod
+ * in line, refused only for slots, waits up to license_grace_ms for the
+ * licence's slots to change before the answer, at most once a second per
+ * licence (kube-scheduler's minimum backoff) and twice a second in all, so
+ * the serial scheduling loop loses at most a fifth of its time to it
+ * however many licences are full. Called and returns with the read lock. */
 static enum pipe_admit grace_for_slot(struct pipeline *pl, const struct pipe_pod *pod,
 				      enum pipe_admit a, struct admit_info *ai, char *why,
 				      size_t whylen)
