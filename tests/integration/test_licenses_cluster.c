@@ -25,38 +25,13 @@ static const cJSON *get(const cJSON *o, const char *k)
 	return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
-static void fake(const char *method, const char *path, const char *body)
-{
-	hk_fake(&F, method, path, body);
-}
-
-static cJSON *fake_get(const char *path)
-{
-	return hk_fake_get(&F, path);
-}
-
-static void node(const char *name)
-{
-	hk_node(&F, name);
-}
-
-static void pod(const char *ns, const char *name, int gpus)
-{
-	hk_pod(&F, ns, name, gpus);
-}
-
-static int schedule(const char *ns, const char *name, char *node_out)
-{
-	return hk_schedule(&F, &D, ns, name, node_out);
-}
-
 static int setup(void **state)
 {
 	(void)state;
 	const char *none[] = {NULL};
 	if (hx_fake_start(&F, none))
 		return -1;
-	node("n1");
+	hk_node(&F, "n1");
 	const char *cfg =
 	    hx_tmpfile("licenses:\n  - name: acme\n    namespaces: [acme]\n"
 		       "    dailyHours: 96\n    maxSlots: 1\n    resetUTC: \"00:00\"\n"
@@ -79,7 +54,7 @@ static const char *annotation(const char *ns, const char *name, const char *key,
 {
 	char path[256];
 	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
-	cJSON *p = fake_get(path);
+	cJSON *p = hk_fake_get(&F, path);
 	const cJSON *v = get(get(get(p, "metadata"), "annotations"), key);
 	snprintf(out, len, "%s", cJSON_IsString(v) ? v->valuestring : "");
 	cJSON_Delete(p);
@@ -90,15 +65,15 @@ static void slot_frees_and_the_next_is_touched(void **state)
 {
 	(void)state;
 	char n[64], v[128];
-	pod("acme", "first", 1);
-	pod("acme", "second", 1);
-	assert_int_equal(schedule("acme", "first", n), 1);
-	assert_int_equal(schedule("acme", "second", n), 0); /* 1/1 slots in use */
+	hk_pod(&F, "acme", "first", 1);
+	hk_pod(&F, "acme", "second", 1);
+	assert_int_equal(hk_schedule(&F, &D, "acme", "first", n), 1);
+	assert_int_equal(hk_schedule(&F, &D, "acme", "second", n), 0); /* 1/1 slots in use */
 	assert_string_equal(
 	    annotation("acme", "second", "vgpu-extender.io/admitted-at", v, sizeof v), "");
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	fake("DELETE", "/api/v1/namespaces/acme/pods/first", NULL);
+	hk_fake(&F, "DELETE", "/api/v1/namespaces/acme/pods/first", NULL);
 	for (int i = 0;
 	     i < 400 && !*annotation("acme", "second", "vgpu-extender.io/admitted-at", v, sizeof v);
 	     i++)
@@ -110,7 +85,7 @@ static void slot_frees_and_the_next_is_touched(void **state)
 		fail_msg("touched %ld ms after the slot freed", ms);
 	printf("licence promptness: the next waiting pod touched %ld ms after the slot freed\n",
 	       ms);
-	assert_int_equal(schedule("acme", "second", n), 1);
+	assert_int_equal(hk_schedule(&F, &D, "acme", "second", n), 1);
 }
 
 /* kube-scheduler retries the first waiting pod on the very event that frees
@@ -123,21 +98,21 @@ static void a_filter_racing_the_watch_gets_the_slot(void **state)
 {
 	(void)state;
 	char n[64];
-	fake("DELETE", "/api/v1/namespaces/acme/pods/second", NULL); /* the last test's */
-	pod("acme", "holder", 1);
-	pod("acme", "racer", 1);
+	hk_fake(&F, "DELETE", "/api/v1/namespaces/acme/pods/second", NULL); /* the last test's */
+	hk_pod(&F, "acme", "holder", 1);
+	hk_pod(&F, "acme", "racer", 1);
 	int bound = 0;
-	for (int i = 0; i < 100 && !(bound = schedule("acme", "holder", n)); i++)
+	for (int i = 0; i < 100 && !(bound = hk_schedule(&F, &D, "acme", "holder", n)); i++)
 		usleep(20 * 1000); /* until the daemon has seen "second" go */
 	assert_int_equal(bound, 1);
-	assert_int_equal(schedule("acme", "racer", n), 0); /* 1/1 slots in use */
+	assert_int_equal(hk_schedule(&F, &D, "acme", "racer", n), 0); /* 1/1 slots in use */
 	usleep(1100 * 1000); /* the grace is once a second per licence */
-	fake("POST", "/fake/watch-delay", "{\"ms\":50}");
-	fake("DELETE", "/api/v1/namespaces/acme/pods/holder", NULL);
-	int got = schedule("acme", "racer", n);
-	fake("POST", "/fake/watch-delay", "{\"ms\":0}");
+	hk_fake(&F, "POST", "/fake/watch-delay", "{\"ms\":50}");
+	hk_fake(&F, "DELETE", "/api/v1/namespaces/acme/pods/holder", NULL);
+	int got = hk_schedule(&F, &D, "acme", "racer", n);
+	hk_fake(&F, "POST", "/fake/watch-delay", "{\"ms\":0}");
 	assert_int_equal(got, 1);
-	fake("DELETE", "/api/v1/namespaces/acme/pods/racer", NULL);
+	hk_fake(&F, "DELETE", "/api/v1/namespaces/acme/pods/racer", NULL);
 }
 
 /* The seed's FAQ in cluster mode: once the day's hours are used up, new
@@ -149,13 +124,13 @@ static void hours_used_up_then_credits(void **state)
 	(void)state;
 	char n[64], url[256], path[128];
 	struct hx_resp r;
-	node("n2");
-	pod("tiny", "burner", 2);
-	assert_int_equal(schedule("tiny", "burner", n), 1);
+	hk_node(&F, "n2");
+	hk_pod(&F, "tiny", "burner", 2);
+	assert_int_equal(hk_schedule(&F, &D, "tiny", "burner", n), 1);
 	usleep(2500 * 1000); /* two vGPUs for 2.5 s: 5 vGPU-seconds */
-	pod("tiny", "late", 1);
+	hk_pod(&F, "tiny", "late", 1);
 	assert_int_equal(hx_wait_json(&D, "/debug/state", hk_known, "late", 10000), 0);
-	assert_int_equal(schedule("tiny", "late", n), 0);
+	assert_int_equal(hk_schedule(&F, &D, "tiny", "late", n), 0);
 	assert_int_equal(hx_get(&D, "/api/v1/jobs?license=tiny", &r), 0);
 	const char *at = strstr(r.body, "\"name\":\"late\"");
 	if (!at || !strstr(at, "vGPU-hours used today; resets in") ||
@@ -163,7 +138,7 @@ static void hours_used_up_then_credits(void **state)
 		fail_msg("late's row: %s", r.body);
 	hx_resp_free(&r);
 	snprintf(path, sizeof path, "/api/v1/namespaces/tiny/pods/burner");
-	cJSON *burner = fake_get(path);
+	cJSON *burner = hk_fake_get(&F, path);
 	assert_non_null(burner); /* running pods finish: nobody evicted it */
 	cJSON_Delete(burner);
 	snprintf(url, sizeof url, "%s/api/v1/jobs/tiny/late/use-credits", D.url);
@@ -171,7 +146,7 @@ static void hours_used_up_then_credits(void **state)
 	assert_int_equal(r.status, 200);
 	hx_resp_free(&r);
 	int bound = 0;
-	for (int i = 0; i < 100 && !(bound = schedule("tiny", "late", n)); i++)
+	for (int i = 0; i < 100 && !(bound = hk_schedule(&F, &D, "tiny", "late", n)); i++)
 		usleep(20 * 1000); /* until the watch brings the annotation back */
 	assert_int_equal(bound, 1);
 }
@@ -182,7 +157,7 @@ static void actions_go_through_the_api_server(void **state)
 	char v[128];
 	struct hx_resp r;
 	char url[256];
-	pod("acme", "third", 1);
+	hk_pod(&F, "acme", "third", 1);
 	assert_int_equal(hx_wait_json(&D, "/debug/state", hk_known, "third", 10000), 0);
 	snprintf(url, sizeof url, "%s/api/v1/jobs/acme/third", D.url);
 	assert_int_equal(hx_http("PATCH", url, "{\"priority\":8}", 14, &r), 0);
