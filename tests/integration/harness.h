@@ -87,6 +87,10 @@ void hk_fake(const struct hx_fake *f, const char *method, const char *path, cons
 cJSON *hk_fake_get(const struct hx_fake *f, const char *path);
 /* A node with two 24,576 MiB GPUs "NAME-0" and "NAME-1". */
 void hk_node(const struct hx_fake *f, const char *name);
+/* The fake with nodes n1..nN (hk_node) and a cluster-mode daemon on it with
+ * the config text; 0 or -1. hk_stop stops both: 0 when both exit cleanly. */
+int hk_start(struct hx_fake *f, struct hx_daemon *d, int nodes, const char *config_yaml);
+int hk_stop(struct hx_fake *f, struct hx_daemon *d);
 /* A pod asking for `gpus` whole cards (cores 100). */
 void hk_pod(const struct hx_fake *f, const char *ns, const char *name, int gpus);
 /* hx_wait_json predicate: the daemon's state lists the pod named ud. */

@@ -51,6 +51,27 @@ void hk_node(const struct hx_fake *F, const char *name)
 	hk_fake(F, "POST", "/fake/objects", body);
 }
 
+int hk_start(struct hx_fake *f, struct hx_daemon *d, int nodes, const char *config_yaml)
+{
+	const char *none[] = {NULL};
+	char name[16];
+	if (hx_fake_start(f, none))
+		return -1;
+	for (int i = 1; i <= nodes; i++) {
+		snprintf(name, sizeof name, "n%d", i);
+		hk_node(f, name);
+	}
+	const char *cfg = hx_tmpfile(config_yaml, ".yaml");
+	const char *args[] = {"--kubeconfig", f->kubeconfig, "--config", cfg, NULL};
+	return hx_start(d, args);
+}
+
+int hk_stop(struct hx_fake *f, struct hx_daemon *d)
+{
+	int a = hx_stop(d), b = hx_fake_stop(f);
+	return a == 0 && b == 0 ? 0 : -1;
+}
+
 void hk_pod(const struct hx_fake *F, const char *ns, const char *name, int gpus)
 {
 	char body[1024], path[128];

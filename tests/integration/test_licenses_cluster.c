@@ -28,25 +28,17 @@ static const cJSON *get(const cJSON *o, const char *k)
 static int setup(void **state)
 {
 	(void)state;
-	const char *none[] = {NULL};
-	if (hx_fake_start(&F, none))
-		return -1;
-	hk_node(&F, "n1");
-	const char *cfg =
-	    hx_tmpfile("licenses:\n  - name: acme\n    namespaces: [acme]\n"
-		       "    dailyHours: 96\n    maxSlots: 1\n    resetUTC: \"00:00\"\n"
-		       "  - name: tiny\n    namespaces: [tiny]\n"
-		       "    dailyHours: 0.001\n    maxSlots: 8\n    resetUTC: \"00:00\"\n",
-		       ".yaml");
-	const char *args[] = {"--kubeconfig", F.kubeconfig, "--config", cfg, NULL};
-	return hx_start(&D, args);
+	return hk_start(&F, &D, 1,
+			"licenses:\n  - name: acme\n    namespaces: [acme]\n"
+			"    dailyHours: 96\n    maxSlots: 1\n    resetUTC: \"00:00\"\n"
+			"  - name: tiny\n    namespaces: [tiny]\n"
+			"    dailyHours: 0.001\n    maxSlots: 8\n    resetUTC: \"00:00\"\n");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	int a = hx_stop(&D), b = hx_fake_stop(&F);
-	return a == 0 && b == 0 ? 0 : -1;
+	return hk_stop(&F, &D);
 }
 
 static const char *annotation(const char *ns, const char *name, const char *key, char *out,

@@ -162,24 +162,16 @@ static int has_event(const char *ns, const char *reason)
 static int setup(void **state)
 {
 	(void)state;
-	const char *none[] = {NULL};
-	if (hx_fake_start(&F, none))
-		return -1;
-	node("n1");
-	node("n2");
-	const char *cfg = hx_tmpfile("queues:\n  - name: team-a\n    namespaces: [team-a]\n"
-				     "    quota: 2\n  - name: team-b\n    namespaces: [team-b]\n"
-				     "    quota: 2\n",
-				     ".yaml");
-	const char *args[] = {"--kubeconfig", F.kubeconfig, "--config", cfg, NULL};
-	return hx_start(&D, args);
+	return hk_start(&F, &D, 2,
+			"queues:\n  - name: team-a\n    namespaces: [team-a]\n"
+			"    quota: 2\n  - name: team-b\n    namespaces: [team-b]\n"
+			"    quota: 2\n");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	int a = hx_stop(&D), b = hx_fake_stop(&F);
-	return a == 0 && b == 0 ? 0 : -1;
+	return hk_stop(&F, &D);
 }
 
 static void seed_walkthrough(void **state)
