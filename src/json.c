@@ -2,6 +2,7 @@
 #include "vx/json.h"
 
 #include <stdio.h>
+#include <string.h>
 
 const cJSON *json_path(const cJSON *o, const char *a, const char *b)
 {
@@ -23,6 +24,11 @@ const char *json_annotation(const cJSON *obj, const char *key)
 const char *json_label(const cJSON *obj, const char *key)
 {
 	return json_str(json_path(obj, "metadata", "labels"), key);
+}
+
+int pod_names_ok(const char *ns, const char *name)
+{
+	return strlen(ns) <= VX_NAMESPACE_MAX && strlen(name) <= VX_NAME_MAX;
 }
 
 char *pod_key(char *out, const char *ns, const char *name)

@@ -196,6 +196,10 @@ void sync_pod(struct cluster *c, const cJSON *pod)
 	}
 	if (!ns)
 		ns = "default";
+	if (!pod_names_ok(ns, name)) {
+		log_warn("ignoring a Pod whose namespace or name is longer than Kubernetes allows");
+		return;
+	}
 	char key[VX_POD_KEY_MAX];
 	pod_key(key, ns, name);
 	cluster_wrlock(c);

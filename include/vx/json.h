@@ -8,6 +8,8 @@
 
 /* Namespace (63) + '/' + name (253) fit with room to spare. */
 #define VX_POD_KEY_MAX 512
+#define VX_NAMESPACE_MAX 63
+#define VX_NAME_MAX 253
 
 /* o[a][b] (b may be NULL); NULL when any step is missing. */
 const cJSON *json_path(const cJSON *o, const char *a, const char *b);
@@ -18,5 +20,8 @@ const char *json_label(const cJSON *obj, const char *key);
 
 /* Writes "ns/name" into out (VX_POD_KEY_MAX bytes) and returns out. */
 char *pod_key(char *out, const char *ns, const char *name);
+/* Whether ns and name are within Kubernetes' lengths, so that their key is
+ * never truncated (two long names would share one). */
+int pod_names_ok(const char *ns, const char *name);
 
 #endif

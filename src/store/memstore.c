@@ -376,6 +376,14 @@ static int take_pod(struct mstore *m, cJSON *pod, bool external, struct store_er
 	}
 	if (!json_str(md, "namespace"))
 		set_string(md, "namespace", "default");
+	if (!pod_names_ok(json_str(md, "namespace"), name)) { /* as the API server */
+		store_err_set(e, 422,
+			      "Pod \"%.64s\" is invalid: metadata.name must be no more than %d "
+			      "characters and metadata.namespace no more than %d",
+			      name, VX_NAME_MAX, VX_NAMESPACE_MAX);
+		cJSON_Delete(pod);
+		return -1;
+	}
 	pod_key(key, json_str(md, "namespace"), name);
 	if (hmap_get(&m->pods, key)) {
 		cJSON_Delete(pod);

@@ -7,6 +7,7 @@
 #include "vx/cluster.h"
 #include "vx/codec.h"
 #include "vx/extender.h"
+#include "vx/log.h"
 #include "vx/request.h"
 #include "vx/sync.h"
 #include "vx/xalloc.h"
@@ -17,6 +18,16 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* Malformed objects are logged as warnings; millions of them only slow the
+ * run and bury a finding. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc, (void)argv;
+	vlog_set_level(VLOG_ERROR);
+	return 0;
+}
 
 static int count_doc(void *ud, const cJSON *doc, int line, char *err, size_t errlen)
 {

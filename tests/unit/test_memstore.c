@@ -96,6 +96,17 @@ static void cold_objects_read_back_unchanged(void **state)
 	assert_non_null(cold);
 	assert_true(cJSON_Compare(hot, cold, 1));
 	cJSON_Delete(late);
+	/* A name beyond Kubernetes' 253 characters is refused as the API server
+	 * does: its key would be cut short and collide with another's. */
+	char body[1024];
+	snprintf(body, sizeof body,
+		 "{\"metadata\":{\"name\":\"%0300d\"},\"spec\":{\"containers\":[{\"name\":"
+		 "\"c\"}]}}",
+		 7);
+	cJSON *longname = cJSON_Parse(body);
+	assert_int_equal(s->ops->create_pod(s, longname, &e), -1);
+	assert_int_equal(e.code, 422);
+	cJSON_Delete(longname);
 	cJSON_Delete(hot);
 	cJSON_Delete(cold);
 	cJSON_Delete(before);

@@ -226,9 +226,33 @@ static void billing_is_read_before_the_licence(void **state)
 	cluster_free(&c);
 }
 
+/* Names beyond Kubernetes' lengths never reach the model: their keys would
+ * be cut short, and two such pods would share one entry. */
+static void overlong_names_ignored(void **state)
+{
+	(void)state;
+	struct cluster c;
+	char name[300], json[1024];
+	cluster_init(&c);
+	memset(name, 'x', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	snprintf(json, sizeof json,
+		 "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"ns\"},\"spec\":{"
+		 "\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+		 "\"volcano.sh/vgpu-memory\":\"1000\"}}}]},\"status\":{\"phase\":\"Pending\"}}",
+		 name);
+	cJSON *j = cJSON_Parse(json);
+	sync_pod(&c, j);
+	sync_pod(&c, j);
+	cJSON_Delete(j);
+	assert_int_equal(hmap_size(&c.pods), 0);
+	cluster_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(overlong_names_ignored),
 	    cmocka_unit_test(bound_pod_is_charged_and_released),
 	    cmocka_unit_test(corrupt_ids_are_ignored),
 	    cmocka_unit_test(reregistration_keeps_existing_slices),
