@@ -1,9 +1,9 @@
 /* clock: real time plus a persisted dev-mode offset; see clock.h. The offset
- * file is written to a temporary name and renamed, so a crash never leaves
- * half a file behind. */
+ * file is replaced atomically (yj_write_file), so a crash never leaves half
+ * a file behind. */
 #include "vx/clock.h"
+#include "vx/yamljson.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,13 +57,10 @@ int clk_advance(struct vx_clock *c, int64_t seconds, char *err, size_t errlen)
 	long long off = atomic_fetch_add(&c->offset_ms, seconds * 1000) + seconds * 1000;
 	if (!c->state_file)
 		return 0;
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", c->state_file);
-	FILE *f = fopen(tmp, "w");
-	if (!f || fprintf(f, "{\"offsetMs\": %lld}\n", off) < 0 || fclose(f) != 0 ||
-	    rename(tmp, c->state_file) != 0) {
-		snprintf(err, errlen, "cannot persist the clock to %s: %s", c->state_file,
-			 strerror(errno));
+	char text[64], why[4400];
+	snprintf(text, sizeof text, "{\"offsetMs\": %lld}\n", off);
+	if (yj_write_file(c->state_file, text, why, sizeof why)) {
+		snprintf(err, errlen, "cannot persist the clock: %s", why);
 		return -1;
 	}
 	return 0;

@@ -143,14 +143,13 @@ static void carry_over(struct cluster *c, const struct license_set *old,
 	int64_t now = now_of(c);
 	for (int i = 0; i < c->licenses.n; i++) {
 		const struct license_conf *l = &c->licenses.l[i];
-		for (int j = 0; j < old->n; j++) {
-			if (strcmp(old->l[j].name, l->name) != 0)
-				continue;
-			c->lstate[i].used_s = ost[j].used_s;
-			c->lstate[i].refused = ost[j].refused;
-			c->lstate[i].last_s = now;
-			c->lstate[i].reset_s = license_next_reset(now, l->reset_min);
-		}
+		int j = license_by_name(old, l->name);
+		if (j < 0)
+			continue;
+		c->lstate[i].used_s = ost[j].used_s;
+		c->lstate[i].refused = ost[j].refused;
+		c->lstate[i].last_s = now;
+		c->lstate[i].reset_s = license_next_reset(now, l->reset_min);
 	}
 }
 

@@ -38,6 +38,14 @@ void license_set_free(struct license_set *s)
 	memset(s, 0, sizeof *s);
 }
 
+int license_by_name(const struct license_set *s, const char *name)
+{
+	for (int i = 0; i < s->n; i++)
+		if (!strcmp(s->l[i].name, name))
+			return i;
+	return -1;
+}
+
 int license_of(const struct license_set *s, const char *ns, const char *billing)
 {
 	if (!ns || (billing && strcmp(billing, LICENSE_BILLING_CREDITS) == 0))

@@ -258,18 +258,14 @@ static void license_state(const struct cluster *c, int li, int64_t now, struct b
 
 int ops_license(struct vx_daemon *d, const char *name, struct buf *b)
 {
-	int found = 0;
 	cluster_rdlock(&d->cluster);
-	for (int i = 0; i < d->cluster.licenses.n && !found; i++)
-		if (!strcmp(d->cluster.licenses.l[i].name, name)) {
-			license_state(&d->cluster, i, clk_now_s(&d->clock), b);
-			found = 1;
-		}
+	int li = license_by_name(&d->cluster.licenses, name);
+	if (li >= 0)
+		license_state(&d->cluster, li, clk_now_s(&d->clock), b);
 	cluster_unlock(&d->cluster);
-	return found ? 0 : -1;
+	return li >= 0 ? 0 : -1;
 }
 
-/* A waiting licensed pod's place in its licence's order (1-based). */
 void ops_debug_state(struct vx_daemon *d, struct buf *b)
 {
 	size_t nn, np, k = 0;
@@ -550,14 +546,6 @@ void ops_metrics(struct vx_daemon *d, struct buf *b)
 	reclaim_metrics(d->reclaimer, b);
 }
 
-static bool license_known(const struct cluster *c, const char *name)
-{
-	for (int i = 0; i < c->licenses.n; i++)
-		if (!strcmp(c->licenses.l[i].name, name))
-			return true;
-	return false;
-}
-
 int ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, const char *license,
 	     struct buf *b)
 {
@@ -565,7 +553,7 @@ int ops_jobs(struct vx_daemon *d, const char *ns, const char *queue, const char 
 	char ts[32];
 	struct lic_waits waits;
 	cluster_rdlock(&d->cluster);
-	if (license && !license_known(&d->cluster, license)) {
+	if (license && license_by_name(&d->cluster.licenses, license) < 0) {
 		cluster_unlock(&d->cluster);
 		return -1;
 	}

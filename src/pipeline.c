@@ -155,8 +155,8 @@ static enum pipe_admit admit(struct pipeline *pl, const struct pipe_pod *pod, ch
 static void count_refusal(struct pipeline *pl, const struct pipe_pod *pod,
 			  const struct admit_info *ai)
 {
-	int li = license_of(&pl->cluster->licenses, pod->ns, pod->billing);
-	if (ai->by_license && li >= 0)
+	int li = ai->by_license ? license_of(&pl->cluster->licenses, pod->ns, pod->billing) : -1;
+	if (li >= 0)
 		__atomic_fetch_add(&pl->cluster->lstate[li].refused, 1, __ATOMIC_RELAXED);
 }
 
@@ -192,10 +192,11 @@ static enum pipe_admit grace_for_slot(struct pipeline *pl, const struct pipe_pod
 				      size_t whylen)
 {
 	struct cluster *c = pl->cluster;
+	if (a != PIPE_WAIT || !ai->head || pl->license_grace_ms <= 0)
+		return a; /* every filter comes here: the common case costs nothing */
 	int li = license_of(&c->licenses, pod->ns, pod->billing);
 	int64_t now = clk_mono_ms();
-	if (a != PIPE_WAIT || !ai->head || pl->license_grace_ms <= 0 || li < 0 ||
-	    !take_turn(&c->lstate[li].grace_at_ms, now, LICENSE_GRACE_EVERY_MS) ||
+	if (li < 0 || !take_turn(&c->lstate[li].grace_at_ms, now, LICENSE_GRACE_EVERY_MS) ||
 	    !take_turn(&c->grace_any_ms, now, LICENSE_GRACE_ANY_EVERY_MS))
 		return a;
 	uint64_t seen = __atomic_load_n(&c->slot_changes, __ATOMIC_ACQUIRE);

@@ -7,10 +7,12 @@
 #include "yamlfast.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 static int is_plain_number(const char *s)
@@ -204,6 +206,22 @@ int yj_parse_libyaml(const char *data, size_t len, const char *name, yj_doc_cb c
 	struct borrow b = {cb, ud};
 	struct yj_run r = {name, cb ? lend : NULL, &b, err, errlen, 0, 0};
 	return run(&r, data, len, false);
+}
+
+int yj_write_file(const char *path, const char *data, char *err, size_t errlen)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	bool ok = f && fputs(data, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (f && fclose(f) != 0)
+		ok = false;
+	if (!ok || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
 }
 
 char *yj_read_file(const char *path, size_t *len, char *err, size_t errlen)

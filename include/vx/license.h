@@ -39,6 +39,8 @@ void license_conf_free(struct license_conf *c);
 /* The licence covering a pod of namespace ns and billing annotation, or -1
  * (not covered, or billed to credits). */
 int license_of(const struct license_set *s, const char *ns, const char *billing);
+/* The index of the licence named name, or -1. */
+int license_by_name(const struct license_set *s, const char *name);
 
 /* The first reset strictly after now (unix seconds). */
 int64_t license_next_reset(int64_t now_s, int reset_min);

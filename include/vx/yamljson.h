@@ -27,5 +27,9 @@ int yj_parse_libyaml(const char *data, size_t len, const char *name, yj_doc_cb c
 int yj_parse_file(const char *path, yj_doc_cb cb, void *ud, char *err, size_t errlen);
 /* Reads a whole file; returns NULL with err set. */
 char *yj_read_file(const char *path, size_t *len, char *err, size_t errlen);
+/* Replaces path with data: written to path.tmp, synced, then renamed, so a
+ * crash leaves the old file or the new one, never half of one. 0, or -1
+ * with err set. */
+int yj_write_file(const char *path, const char *data, char *err, size_t errlen);
 
 #endif

@@ -3,8 +3,6 @@
 #include "statefile.h"
 #include "vx/yamljson.h"
 
-#include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,18 +37,12 @@ int statefile_get(const char *dir, const char *name, struct store_doc *d, struct
 int statefile_put(const char *dir, const char *name, const char *data, struct store_doc *d,
 		  struct store_err *e)
 {
-	char tmp[sizeof d->where + 8];
+	char err[sizeof e->msg];
 	where(dir, name, d);
 	if (!dir)
 		return 0;
-	snprintf(tmp, sizeof tmp, "%s.tmp", d->where);
-	FILE *f = fopen(tmp, "w");
-	bool ok = f && fputs(data, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-	if (f && fclose(f) != 0)
-		ok = false;
-	if (!ok || rename(tmp, d->where) != 0) {
-		store_err_set(e, 500, "cannot write %s: %s", d->where, strerror(errno));
-		unlink(tmp);
+	if (yj_write_file(d->where, data, err, sizeof err)) {
+		store_err_set(e, 500, "%s", err);
 		return -1;
 	}
 	snprintf(d->version, sizeof d->version, "file");

@@ -189,6 +189,27 @@ static void plain_pods_are_not_tracked(void **state)
 	cluster_free(&c);
 }
 
+/* Numbers beyond int64 are ignored, never cast (undefined behaviour). */
+static void huge_numbers_ignored(void **state)
+{
+	(void)state;
+	struct cluster c;
+	cluster_init(&c);
+	cJSON *n = cJSON_Parse("{\"status\":{\"allocatable\":{\"volcano.sh/vgpu-number\":1e300}}}");
+	assert_int_equal(sync_node_allocatable(n), 0);
+	cJSON_Delete(n);
+	cJSON *p = cJSON_Parse(
+	    "{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\"},\"spec\":{"
+	    "\"activeDeadlineSeconds\":1e300,\"containers\":[{\"name\":\"c\",\"resources\":{"
+	    "\"limits\":{\"volcano.sh/"
+	    "vgpu-memory\":\"1000\"}}}]},\"status\":{\"phase\":\"Pending\"}}");
+	sync_pod(&c, p);
+	cJSON_Delete(p);
+	assert_non_null(cluster_pod(&c, "ns/p"));
+	assert_int_equal(cluster_pod(&c, "ns/p")->runtime_s, 0);
+	cluster_free(&c);
+}
+
 /* The licence covering ns: 2 slots. */
 static void one_licence(struct cluster *c)
 {
@@ -253,6 +274,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(overlong_names_ignored),
+	    cmocka_unit_test(huge_numbers_ignored),
 	    cmocka_unit_test(bound_pod_is_charged_and_released),
 	    cmocka_unit_test(corrupt_ids_are_ignored),
 	    cmocka_unit_test(reregistration_keeps_existing_slices),
