@@ -127,6 +127,7 @@ struct sb_opts {
 	int standin_ms;       /* the device plugin answers a bind this much later */
 	int binding_delay_ms; /* the API server answers bindings this late (0: at once) */
 	int others_nice;      /* > 0: the fake and the binding threads run at this nice */
+	bool floor;           /* each filter follows a probe of the machine's floor */
 };
 
 #define SB_MAX_RUNS 20
@@ -139,7 +140,9 @@ struct sb_run {
 	struct lat busy;   /* filter, binds in flight */
 	struct lat steady; /* busy ones after the first `inflight` binds were started */
 	struct lat bind;
-	double server_filter_p99; /* us: the daemon's own histogram, bucket bound */
+	struct lat floor_idle, floor_busy; /* /debug/discard, same body (SB_FLOOR=1) */
+	struct lat echo_idle, echo_busy;   /* an echo process, same body (SB_FLOOR=1) */
+	double server_filter_p99;          /* us: the daemon's own histogram, bucket bound */
 	int nodes_used, errors;
 	double cpu_ms[4]; /* CPU used during the run: daemon, fake, load generator, others */
 };
@@ -152,6 +155,10 @@ int sb_run(const struct sb_opts *o, struct sb_run *r);
 /* Both runs (at once, then with bindings answered 1 s late), each `runs`
  * times with the samples pooled, printed and added to json; counts
  * targets. Returns like sb_run. */
-int sb_main(int pods, int runs, int others_nice, struct cJSON *json, int *missed, int *targets);
+struct sb_main_opts {
+	int pods, runs, others_nice;
+	bool floor; /* also the floor pass (see schedbench.c) */
+};
+int sb_main(const struct sb_main_opts *mo, struct cJSON *json, int *missed, int *targets);
 
 #endif

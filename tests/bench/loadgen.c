@@ -90,6 +90,7 @@ struct opts {
 	int nodes, gpus, pods, warmup, clients, busy;
 	bool dev, cluster, sched; /* which parts run */
 	int sched_pods, sched_runs, sched_nice;
+	bool sched_floor;   /* the scheduler part's floor pass */
 	int queues;         /* > 0: the dev part again with this many queues */
 	const char *config; /* the daemon's --config for a dev run, or NULL */
 	struct kb_opts kb;  /* the cluster part; daemon, nodes and gpus are shared */
@@ -154,8 +155,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			   true, true,
 			   true, 1000,
 			   3,    0,
-			   0,    NULL,
-			   {0}};
+			   true, 0,
+			   NULL, {0}};
 	o->kb =
 	    (struct kb_opts){.pods = 100000, .binds = 2000, .clients = {1, 2, 4}, .nclients = 3};
 	static char fake[4096];
@@ -178,12 +179,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			       "                [--sched-nice N  (not the default setup: the fake "
 			       "API server and\n"
 			       "                 the binding threads at nice N, as if elsewhere)]\n"
-			       "  --no-dev, --no-cluster, --no-sched: skip that part\n");
+			       "  --no-dev, --no-cluster, --no-sched: skip that part\n"
+			       "  --no-floor: skip the scheduler part's floor pass\n");
 			exit(0);
 		}
 		if (!strcmp(a, "--no-dev") || !strcmp(a, "--no-cluster") ||
-		    !strcmp(a, "--no-sched")) {
-			if (!strcmp(a, "--no-dev"))
+		    !strcmp(a, "--no-sched") || !strcmp(a, "--no-floor")) {
+			if (!strcmp(a, "--no-floor"))
+				o->sched_floor = false;
+			else if (!strcmp(a, "--no-dev"))
 				o->dev = false;
 			else if (!strcmp(a, "--no-sched"))
 				o->sched = false;
@@ -1022,8 +1026,10 @@ int main(int argc, char **argv)
 	if (o.cluster)
 		kb_rc = kb_run(&o.kb, &kf);
 	double t2 = bench_now_s();
-	if (o.sched)
-		sb_rc = sb_main(o.sched_pods, o.sched_runs, o.sched_nice, json, &missed, &targets);
+	if (o.sched) {
+		struct sb_main_opts mo = {o.sched_pods, o.sched_runs, o.sched_nice, o.sched_floor};
+		sb_rc = sb_main(&mo, json, &missed, &targets);
+	}
 	double t3 = bench_now_s();
 	curl_global_cleanup();
 

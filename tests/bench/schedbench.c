@@ -12,20 +12,28 @@
  * filter latency with no bind in flight and with binds in flight, bind
  * latency, the nodes the pods landed on, errors, and the CPU each process
  * used. Each run is repeated with a fresh fake and daemon and the samples
- * are pooled: the p99 rests on 900-3,000 samples instead of 300-1,000. */
+ * are pooled: the p99 rests on 900-3,000 samples instead of 300-1,000.
+ *
+ * The floor pass repeats both runs with a probe before each filter: the
+ * same body to a forked process that answers {} and does nothing else, and
+ * to the daemon's /debug/discard. What the load does to those is what it
+ * does to any request on this machine, whatever the extender computes. */
 #include "bench.h"
 #include "../integration/harness.h"
 #include "vx/hmap.h"
+#include "vx/httpd.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define NS "sched"
@@ -57,9 +65,54 @@ struct sched {
 	struct lat bind_lat;
 	char (*bound)[32]; /* node per pod, "" when the bind failed */
 	int errors;
+	bool floor; /* each filter follows a probe, see start_echo */
+	pid_t echo_pid;
+	char echo_url[64];
+	struct bench_http echo_http, discard_http;
 };
 
 /* Setup ----------------------------------------------------------------- */
+
+static void echo_handler(void *ud, const struct http_req *req, struct http_resp *resp)
+{
+	(void)ud;
+	(void)req;
+	buf_puts(&resp->body, "{}");
+}
+
+/* The floor pass: a process that answers every request with {} and does
+ * nothing else, with the daemon's HTTP setup (two threads). Timed beside
+ * the filter, it shows what this machine's load alone does to a request:
+ * no extender's filter can answer faster than a process that does nothing. */
+static pid_t start_echo(char *url, size_t len)
+{
+	int fds[2];
+	if (pipe(fds))
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		char err[256];
+		struct httpd_opts ho = {.listen = "127.0.0.1:0", .threads = 2};
+		struct httpd *d = httpd_start(&ho, echo_handler, NULL, err, sizeof err);
+		int port = d ? httpd_port(d) : -1;
+		if (write(fds[1], &port, sizeof port) != (ssize_t)sizeof port || port < 0)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	int port = -1;
+	if (pid < 0 || read(fds[0], &port, sizeof port) != (ssize_t)sizeof port || port < 0) {
+		close(fds[0]);
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		return -1;
+	}
+	close(fds[0]);
+	snprintf(url, len, "http://127.0.0.1:%d", port);
+	return pid;
+}
 
 /* Every thread of pid to nice; threads it starts later inherit it. */
 static void renice_all(pid_t pid, int nice)
@@ -299,6 +352,21 @@ static int best_host(const char *reply, size_t len, unsigned *seed, char *out, s
 	return best >= 0 ? 0 : -1;
 }
 
+/* The floor pass: before the filter, the same body to /debug/discard (the
+ * daemon reads it and does nothing) or, every other cycle, to the echo
+ * process; each on its own connection, kept alive like the filter's. A
+ * probe warms the path the filter then takes (both processes' threads are
+ * awake), so this pass's own filter figures are not the targets'. */
+static void probe(struct sched *s, int i, struct lat *discard, struct lat *echo)
+{
+	double us;
+	bool to_echo = i % 2 == 0;
+	struct bench_http *c = to_echo ? &s->echo_http : &s->discard_http;
+	if (extender_call(c, to_echo ? "/" : "/debug/discard", s->pods[i % s->o->pods],
+			  s->node_names.data, s->node_names.len, &us) == 200)
+		lat_add(to_echo ? echo : discard, us);
+}
+
 /* One pod's scheduling cycle; 0 when a bind was handed to the binding
  * cycles. The filter's latency goes to busy or idle by binds in flight,
  * and to steady too once the first `inflight` binds have been started. */
@@ -310,6 +378,9 @@ static int cycle(struct sched *s, struct bench_http *c, int i, unsigned *seed, s
 		pthread_cond_wait(&s->room, &s->mu);
 	bool in_flight = s->inflight > 0;
 	pthread_mutex_unlock(&s->mu);
+	if (s->floor)
+		probe(s, i, in_flight ? &r->floor_busy : &r->floor_idle,
+		      in_flight ? &r->echo_busy : &r->echo_idle);
 	if (extender_call(c, "/filter", s->pods[i], s->node_names.data, s->node_names.len, &us) !=
 	    200)
 		return -1;
@@ -334,10 +405,18 @@ static int cycle(struct sched *s, struct bench_http *c, int i, unsigned *seed, s
 	return 0;
 }
 
-static void idle_filters(struct sched *s, struct bench_http *c, struct lat *idle)
+static void idle_filters(struct sched *s, struct bench_http *c, struct lat *idle, struct lat *floor,
+			 struct lat *echo)
 {
+	struct lat warm;
+	lat_init(&warm, 64);
+	for (int k = 0; s->floor && k < 40; k++) /* the echo process's first calls */
+		probe(s, k, &warm, &warm);
+	free(warm.us);
 	for (int k = 0; k < IDLE_FILTERS; k++) {
 		double us;
+		for (int j = 0; s->floor && j < 2; j++) /* as many idle samples as the filter's */
+			probe(s, 2 * k + j, floor, echo);
 		if (extender_call(c, "/filter", s->pods[k % s->o->pods], s->node_names.data,
 				  s->node_names.len, &us) == 200)
 			lat_add(idle, us);
@@ -363,7 +442,7 @@ static void run_cycles(struct sched *s, struct sb_run *r)
 	unsigned seed = 42;
 	int nth = s->o->inflight < MAX_INFLIGHT ? s->o->inflight : MAX_INFLIGHT;
 	bench_http_init(&c, s->daemon.url, NULL);
-	idle_filters(s, &c, &r->idle);
+	idle_filters(s, &c, &r->idle, &r->floor_idle, &r->echo_idle);
 	for (int t = 0; t < nth; t++)
 		pthread_create(&th[t], NULL, binder_main, s);
 	double cpu0[4], cpu1[4];
@@ -461,7 +540,7 @@ static void sched_free(struct sched *s)
 
 int sb_run(const struct sb_opts *o, struct sb_run *r)
 {
-	struct sched s = {.o = o};
+	struct sched s = {.o = o, .floor = o->floor};
 	int rc = 2;
 	sb_run_init(r);
 	pthread_mutex_init(&s.mu, NULL);
@@ -473,8 +552,16 @@ int sb_run(const struct sb_opts *o, struct sb_run *r)
 	s.queue = calloc((size_t)o->pods, sizeof *s.queue);
 	lat_init(&s.bind_lat, (size_t)o->pods);
 	fill_names(&s);
+	if (s.floor && (s.echo_pid = start_echo(s.echo_url, sizeof s.echo_url)) < 0) {
+		fprintf(stderr, "schedbench: the echo process did not start; no floor\n");
+		s.floor = false;
+	}
+	if (s.floor && s.echo_pid > 0)
+		bench_http_init(&s.echo_http, s.echo_url, NULL);
 	if (start(&s) == 0 && create_pods(&s) == 0 && wait_listed(&s) == 0) {
 		take_uids(&s);
+		if (s.floor)
+			bench_http_init(&s.discard_http, s.daemon.url, NULL);
 		if (o->binding_delay_ms > 0) {
 			char rule[256];
 			struct hx_resp fr;
@@ -495,6 +582,13 @@ int sb_run(const struct sb_opts *o, struct sb_run *r)
 	}
 	if (s.fake.pid > 0)
 		hx_fake_stop(&s.fake);
+	if (s.echo_pid > 0) {
+		kill(s.echo_pid, SIGKILL);
+		waitpid(s.echo_pid, NULL, 0);
+		bench_http_free(&s.echo_http);
+		if (s.discard_http.h)
+			bench_http_free(&s.discard_http);
+	}
 	sched_free(&s);
 	return rc;
 }
@@ -508,6 +602,10 @@ void sb_run_init(struct sb_run *r)
 	lat_init(&r->busy, 1024);
 	lat_init(&r->steady, 1024);
 	lat_init(&r->bind, 1024);
+	lat_init(&r->floor_idle, 256);
+	lat_init(&r->floor_busy, 1024);
+	lat_init(&r->echo_idle, 256);
+	lat_init(&r->echo_busy, 1024);
 }
 
 void sb_run_free(struct sb_run *r)
@@ -516,6 +614,10 @@ void sb_run_free(struct sb_run *r)
 	free(r->busy.us);
 	free(r->steady.us);
 	free(r->bind.us);
+	free(r->floor_idle.us);
+	free(r->floor_busy.us);
+	free(r->echo_idle.us);
+	free(r->echo_busy.us);
 	memset(r, 0, sizeof *r);
 }
 
@@ -526,6 +628,10 @@ static void pool_add(struct sb_run *p, const struct sb_run *r)
 	lat_merge(&p->busy, &r->busy);
 	lat_merge(&p->steady, &r->steady);
 	lat_merge(&p->bind, &r->bind);
+	lat_merge(&p->floor_idle, &r->floor_idle);
+	lat_merge(&p->floor_busy, &r->floor_busy);
+	lat_merge(&p->echo_idle, &r->echo_idle);
+	lat_merge(&p->echo_busy, &r->echo_busy);
 	p->wall_s += r->wall_s;
 	p->pods += r->pods;
 	p->errors += r->errors;
@@ -581,6 +687,20 @@ static void print_run_line(int k, struct sb_run *r)
 	       m.steady_p99 / 1e3, r->cpu_ms[0], r->cpu_ms[1], r->cpu_ms[2], m.other_cores);
 }
 
+/* The floor pass: the probes' idle and busy figures, as for the filter. */
+static void print_floor(const char *what, struct lat *idle, struct lat *busy)
+{
+	if (!busy->n || !idle->n)
+		return;
+	lat_sort(idle);
+	lat_sort(busy);
+	double i99 = lat_pct(idle, 0.99), b99 = lat_pct(busy, 0.99);
+	printf("  floor, %s (same body): p50/p99 idle %.2f / %.2f ms, busy %.2f / %.2f ms "
+	       "(%.1fx; %zu / %zu samples)\n",
+	       what, lat_pct(idle, 0.5) / 1e3, i99 / 1e3, lat_pct(busy, 0.5) / 1e3, b99 / 1e3,
+	       i99 > 0 ? b99 / i99 : 0, idle->n, busy->n);
+}
+
 static void print_pool(const char *title, const struct sb_opts *o, struct sb_run *p, int runs)
 {
 	struct summary m = summarize(p);
@@ -593,6 +713,8 @@ static void print_pool(const char *title, const struct sb_opts *o, struct sb_run
 	       m.busy_p99 / 1e3, p->busy.n);
 	printf("  filter p99 after the first %d binds   %.2f ms  (%zu samples)\n", o->inflight,
 	       m.steady_p99 / 1e3, p->steady.n);
+	print_floor("/debug/discard in the daemon", &p->floor_idle, &p->floor_busy);
+	print_floor("an echo process", &p->echo_idle, &p->echo_busy);
 	printf("  filter p99 inside the daemon   <= %.2f ms  (its histogram's bucket, worst run)\n",
 	       p->server_filter_p99 / 1e3);
 	printf("  bind p50/p99                %8.1f / %.1f ms\n", m.bind_p50 / 1e3,
@@ -635,6 +757,16 @@ static cJSON *run_json(struct sb_run *p, const double *busy_p99, const double *i
 	cJSON_AddNumberToObject(j, "cpu_ms_per_pod_fake", p->cpu_ms[1] / p->pods);
 	cJSON_AddNumberToObject(j, "cpu_ms_per_pod_loadgen", p->cpu_ms[2] / p->pods);
 	cJSON_AddNumberToObject(j, "other_processes_cores", m.other_cores);
+	if (p->echo_busy.n) {
+		cJSON_AddNumberToObject(j, "floor_echo_idle_p99_ms",
+					lat_pct(&p->echo_idle, 0.99) / 1e3);
+		cJSON_AddNumberToObject(j, "floor_echo_busy_p99_ms",
+					lat_pct(&p->echo_busy, 0.99) / 1e3);
+		cJSON_AddNumberToObject(j, "floor_discard_idle_p99_ms",
+					lat_pct(&p->floor_idle, 0.99) / 1e3);
+		cJSON_AddNumberToObject(j, "floor_discard_busy_p99_ms",
+					lat_pct(&p->floor_busy, 0.99) / 1e3);
+	}
 	return j;
 }
 
@@ -675,16 +807,35 @@ static int run_pooled(const char *title, const struct sb_opts *o, int runs, stru
 	return rc;
 }
 
-int sb_main(int pods, int runs, int others_nice, cJSON *json, int *missed, int *targets)
+/* The floor pass: both runs again, each filter preceded by a probe. */
+static int floor_pass(const struct sb_opts *o, const struct sb_opts *slow, int runs, cJSON *j)
 {
-	struct sb_opts o = {500, 8, pods, 64, 500, 0, others_nice};
+	struct sb_opts fo = *o, fs = *slow;
+	struct sb_run r, rs;
+	fo.floor = fs.floor = true;
+	printf("\nthe machine's floor: the same runs, each filter preceded by the same body sent "
+	       "to a process that does nothing and to the daemon's /debug/discard\n");
+	int rc =
+	    run_pooled("floor, kube-scheduler's call pattern", &fo, runs, &r, j, "floor_burst");
+	int rc2 = rc == 2 ? 2
+			  : run_pooled("floor, with a slow API server", &fs, runs, &rs, j,
+				       "floor_slow_api_server");
+	sb_run_free(&r);
+	if (rc != 2)
+		sb_run_free(&rs);
+	return rc == 2 || rc2 == 2 ? 2 : rc || rc2 ? 1 : 0;
+}
+
+int sb_main(const struct sb_main_opts *mo, cJSON *json, int *missed, int *targets)
+{
+	struct sb_opts o = {500, 8, mo->pods, 64, 500, 0, mo->others_nice, false};
 	struct sb_opts slow = o;
 	struct sb_run r, rs;
-	runs = runs < 1 ? 1 : runs > SB_MAX_RUNS ? SB_MAX_RUNS : runs;
-	slow.pods = pods < 300 ? pods : 300;
+	int runs = mo->runs < 1 ? 1 : mo->runs > SB_MAX_RUNS ? SB_MAX_RUNS : mo->runs;
+	slow.pods = o.pods < 300 ? o.pods : 300;
 	slow.binding_delay_ms = 1000;
 	cJSON *j = cJSON_AddObjectToObject(json, "scheduler_pattern");
-	cJSON_AddNumberToObject(j, "others_nice", others_nice);
+	cJSON_AddNumberToObject(j, "others_nice", o.others_nice);
 	int rc =
 	    run_pooled("kube-scheduler's call pattern, cluster mode", &o, runs, &r, j, "burst");
 	int rc2 = rc == 2 ? 2
@@ -710,5 +861,6 @@ int sb_main(int pods, int runs, int others_nice, cJSON *json, int *missed, int *
 	*targets += 4;
 	sb_run_free(&r);
 	sb_run_free(&rs);
-	return rc || rc2 ? 1 : 0;
+	int rc3 = mo->floor ? floor_pass(&o, &slow, runs, j) : 0;
+	return rc || rc2 || rc3 ? 1 : 0;
 }
