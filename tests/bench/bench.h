@@ -127,6 +127,7 @@ struct sb_opts {
 	int standin_ms;       /* the device plugin answers a bind this much later */
 	int binding_delay_ms; /* the API server answers bindings this late (0: at once) */
 	int others_nice;      /* > 0: the fake and the binding threads run at this nice */
+	int gap_us;           /* > 0: the loop sleeps this long before each filter */
 	bool floor;           /* each filter follows a probe of the machine's floor */
 };
 
@@ -156,7 +157,7 @@ int sb_run(const struct sb_opts *o, struct sb_run *r);
  * times with the samples pooled, printed and added to json; counts
  * targets. Returns like sb_run. */
 struct sb_main_opts {
-	int pods, runs, others_nice;
+	int pods, runs, others_nice, gap_us;
 	bool floor; /* also the floor pass (see schedbench.c) */
 };
 int sb_main(const struct sb_main_opts *mo, struct cJSON *json, int *missed, int *targets);

@@ -89,7 +89,7 @@ struct opts {
 	const char *daemon, *out;
 	int nodes, gpus, pods, warmup, clients, busy;
 	bool dev, cluster, sched; /* which parts run */
-	int sched_pods, sched_runs, sched_nice;
+	int sched_pods, sched_runs, sched_nice, sched_gap_us;
 	bool sched_floor;   /* the scheduler part's floor pass */
 	int queues;         /* > 0: the dev part again with this many queues */
 	const char *config; /* the daemon's --config for a dev run, or NULL */
@@ -148,15 +148,19 @@ static int parse_clients(const char *s, struct kb_opts *kb)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){NULL, "build/bench.json",
-			   5000, 8,
-			   3000, 300,
-			   1,    5,
-			   true, true,
-			   true, 1000,
-			   3,    0,
-			   true, 0,
-			   NULL, {0}};
+	*o = (struct opts){.out = "build/bench.json",
+			   .nodes = 5000,
+			   .gpus = 8,
+			   .pods = 3000,
+			   .warmup = 300,
+			   .clients = 1,
+			   .busy = 5,
+			   .dev = true,
+			   .cluster = true,
+			   .sched = true,
+			   .sched_pods = 1000,
+			   .sched_runs = 3,
+			   .sched_floor = true};
 	o->kb =
 	    (struct kb_opts){.pods = 100000, .binds = 2000, .clients = {1, 2, 4}, .nclients = 3};
 	static char fake[4096];
@@ -179,6 +183,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			       "                [--sched-nice N  (not the default setup: the fake "
 			       "API server and\n"
 			       "                 the binding threads at nice N, as if elsewhere)]\n"
+			       "                [--sched-gap-us N  (not the default setup: a pause "
+			       "before each\n"
+			       "                 filter, as kube-scheduler's own plugins take)]\n"
 			       "  --no-dev, --no-cluster, --no-sched: skip that part\n"
 			       "  --no-floor: skip the scheduler part's floor pass\n");
 			exit(0);
@@ -228,6 +235,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			rc = parse_int(v, a, 1, &o->sched_pods);
 		else if (!strcmp(a, "--sched-runs"))
 			rc = parse_int(v, a, 1, &o->sched_runs);
+		else if (!strcmp(a, "--sched-gap-us"))
+			rc = parse_int(v, a, 0, &o->sched_gap_us);
 		else if (!strcmp(a, "--sched-nice"))
 			rc = parse_int(v, a, 1, &o->sched_nice);
 		else if (!strcmp(a, "--bind-clients"))
@@ -1027,7 +1036,8 @@ int main(int argc, char **argv)
 		kb_rc = kb_run(&o.kb, &kf);
 	double t2 = bench_now_s();
 	if (o.sched) {
-		struct sb_main_opts mo = {o.sched_pods, o.sched_runs, o.sched_nice, o.sched_floor};
+		struct sb_main_opts mo = {o.sched_pods, o.sched_runs, o.sched_nice, o.sched_gap_us,
+					  o.sched_floor};
 		sb_rc = sb_main(&mo, json, &missed, &targets);
 	}
 	double t3 = bench_now_s();

@@ -352,6 +352,18 @@ static int best_host(const char *reply, size_t len, unsigned *seed, char *out, s
 	return best >= 0 ? 0 : -1;
 }
 
+/* --sched-gap-us: kube-scheduler's own work between starting a pod's
+ * binding cycle and the next pod's extender filter (its PreFilter and
+ * in-tree Filter plugins), modelled as a sleep; the idle filters get the
+ * same pause, so both sides of the ratio wake the same way. */
+static void gap(const struct sched *s)
+{
+	if (s->o->gap_us <= 0)
+		return;
+	struct timespec ts = {s->o->gap_us / 1000000, (long)(s->o->gap_us % 1000000) * 1000};
+	nanosleep(&ts, NULL);
+}
+
 /* The floor pass: before the filter, the same body to /debug/discard (the
  * daemon reads it and does nothing) or, every other cycle, to the echo
  * process; each on its own connection, kept alive like the filter's. A
@@ -378,6 +390,7 @@ static int cycle(struct sched *s, struct bench_http *c, int i, unsigned *seed, s
 		pthread_cond_wait(&s->room, &s->mu);
 	bool in_flight = s->inflight > 0;
 	pthread_mutex_unlock(&s->mu);
+	gap(s);
 	if (s->floor)
 		probe(s, i, in_flight ? &r->floor_busy : &r->floor_idle,
 		      in_flight ? &r->echo_busy : &r->echo_idle);
@@ -417,6 +430,7 @@ static void idle_filters(struct sched *s, struct bench_http *c, struct lat *idle
 		double us;
 		for (int j = 0; s->floor && j < 2; j++) /* as many idle samples as the filter's */
 			probe(s, 2 * k + j, floor, echo);
+		gap(s);
 		if (extender_call(c, "/filter", s->pods[k % s->o->pods], s->node_names.data,
 				  s->node_names.len, &us) == 200)
 			lat_add(idle, us);
@@ -786,6 +800,10 @@ static int run_pooled(const char *title, const struct sb_opts *o, int runs, stru
 		    "  NOT THE DEFAULT SETUP: the fake API server and the binding threads run at "
 		    "nice %d\n",
 		    o->others_nice);
+	if (o->gap_us > 0)
+		printf("  NOT THE DEFAULT SETUP: the loop sleeps %d us before each filter, as "
+		       "kube-scheduler's own plugins would take\n",
+		       o->gap_us);
 	sb_run_init(p);
 	for (int k = 0; k < runs; k++) {
 		struct sb_run r;
@@ -828,7 +846,7 @@ static int floor_pass(const struct sb_opts *o, const struct sb_opts *slow, int r
 
 int sb_main(const struct sb_main_opts *mo, cJSON *json, int *missed, int *targets)
 {
-	struct sb_opts o = {500, 8, mo->pods, 64, 500, 0, mo->others_nice, false};
+	struct sb_opts o = {500, 8, mo->pods, 64, 500, 0, mo->others_nice, mo->gap_us, false};
 	struct sb_opts slow = o;
 	struct sb_run r, rs;
 	int runs = mo->runs < 1 ? 1 : mo->runs > SB_MAX_RUNS ? SB_MAX_RUNS : mo->runs;
@@ -836,6 +854,7 @@ int sb_main(const struct sb_main_opts *mo, cJSON *json, int *missed, int *target
 	slow.binding_delay_ms = 1000;
 	cJSON *j = cJSON_AddObjectToObject(json, "scheduler_pattern");
 	cJSON_AddNumberToObject(j, "others_nice", o.others_nice);
+	cJSON_AddNumberToObject(j, "gap_us", o.gap_us);
 	int rc =
 	    run_pooled("kube-scheduler's call pattern, cluster mode", &o, runs, &r, j, "burst");
 	int rc2 = rc == 2 ? 2
