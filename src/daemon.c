@@ -75,7 +75,8 @@ static struct store *open_kube_store(struct vx_daemon *d, char *err, size_t errl
 	struct kstore_opts o = {.leader_elect = d->cfg.leader_elect,
 				.lease_namespace = d->cfg.lease_namespace,
 				.lease_seconds = d->cfg.lease_seconds,
-				.stale_lock_seconds = d->cfg.stale_lock_seconds};
+				.stale_lock_seconds = d->cfg.stale_lock_seconds,
+				.preconnect = d->cfg.bind_workers};
 	struct store *s = kstore_new(&kc, &o, &d->clock, err, errlen);
 	if (s)
 		log_info("cluster mode: API server %s%s", kc.server,

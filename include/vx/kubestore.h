@@ -20,6 +20,7 @@ struct kstore_opts {
 	int lease_seconds;           /* default 15 */
 	int page_size;               /* LIST limit, default 500 */
 	int stale_lock_seconds;      /* age after which an idle node lock is removed, 30 */
+	int preconnect;              /* API connections opened at start, 0 none */
 };
 
 struct store *kstore_new(const struct kube_config *cfg, const struct kstore_opts *o,

@@ -514,6 +514,46 @@ static CURLcode attempt(struct kube_client *c, const struct req *rq, struct kube
 	return rc;
 }
 
+/* Discards a preconnect probe's body: only the open connection matters. */
+static size_t drop_body(char *p, size_t size, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return size * n;
+}
+
+int kube_preconnect(struct kube_client *c, int n, long timeout_ms, const atomic_int *stop)
+{
+	CURL **hs = n > 0 ? calloc((size_t)n, sizeof *hs) : NULL;
+	char url[1024], errbuf[CURL_ERROR_SIZE];
+	const struct req rq = {"GET", "/version", url, NULL, NULL, 0, timeout_ms};
+	int opened = 0, made = 0;
+	unsigned gen;
+	snprintf(url, sizeof url, "%s/version", c->cfg.server);
+	/* Fresh handles, held until the end: a pooled one would reuse its
+	 * connection, and each must bring a connection of its own. */
+	for (; hs && made < n && !(stop && atomic_load(stop)) && (hs[made] = curl_easy_init());
+	     made++) {
+		struct curl_slist *hdrs = request_headers(c, &rq, &gen);
+		CURLcode rc = set_common(c, hs[made], url, errbuf);
+		curl_easy_setopt(hs[made], CURLOPT_HTTPHEADER, hdrs);
+		curl_easy_setopt(hs[made], CURLOPT_TIMEOUT_MS, timeout_ms);
+		curl_easy_setopt(hs[made], CURLOPT_WRITEFUNCTION, drop_body);
+		if (rc == CURLE_OK)
+			rc = curl_easy_perform(hs[made]);
+		curl_slist_free_all(hdrs);
+		if (rc != CURLE_OK) {
+			made++;
+			break; /* the server is not answering: later calls will say so */
+		}
+		opened++;
+	}
+	for (int i = 0; i < made; i++)
+		handle_put(c, hs[i]);
+	free(hs);
+	return opened;
+}
+
 /* Failures that may pass: the network, the server's load, a timeout. Not TLS
  * verification or a bad URL, which will fail the same way every time. */
 static int retryable_curl(CURLcode rc)

@@ -563,6 +563,56 @@ static void test_burst_keeps_its_connections(void **state)
 	srv_stop(&s);
 }
 
+/* A new daemon opens a connection per bind worker before it is ready: the
+ * first burst of calls then finds them all open and opens none. */
+static void test_preconnect_fills_the_pool(void **state)
+{
+	(void)state;
+	static const struct step steps[] = {{200, NULL, "ok", NULL, 0, NULL}};
+	struct srv s;
+	srv_start(&s, steps, ARRAY_LEN(steps));
+	pthread_mutex_lock(&s.lock);
+	s.delay_ms = 20;
+	pthread_mutex_unlock(&s.lock);
+	struct kube_client *c = client_for(&s, NULL, NULL);
+	atomic_int stop = 1; /* shutting down: nothing is opened */
+	assert_int_equal(kube_preconnect(c, BURST, 2000, &stop), 0);
+	assert_int_equal(kube_preconnect(c, BURST, 2000, NULL), BURST);
+	pthread_mutex_lock(&s.lock);
+	assert_int_equal(s.naccept, BURST);
+	assert_non_null(strstr(s.reqs[0], "GET /version HTTP/1.1"));
+	pthread_mutex_unlock(&s.lock);
+	pthread_t th[BURST];
+	struct hammer h[BURST];
+	for (int i = 0; i < BURST; i++) {
+		h[i] = (struct hammer){c, 0, 1};
+		pthread_create(&th[i], NULL, hammer_run, &h[i]);
+	}
+	for (int i = 0; i < BURST; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(h[i].ok, 1);
+	}
+	pthread_mutex_lock(&s.lock);
+	assert_int_equal(s.naccept, BURST);
+	pthread_mutex_unlock(&s.lock);
+	kube_client_free(c);
+	srv_stop(&s);
+}
+
+/* An API server that is down: preconnect stops at the first failure, at
+ * once, and says how many it opened. */
+static void test_preconnect_gives_up_on_a_dead_server(void **state)
+{
+	(void)state;
+	struct kube_config cfg = {0};
+	cfg.server = (char *)"http://127.0.0.1:1";
+	char err[256];
+	struct kube_client *c = kube_client_new(&cfg, err, sizeof err);
+	assert_non_null(c);
+	assert_int_equal(kube_preconnect(c, 8, 1000, NULL), 0);
+	kube_client_free(c);
+}
+
 /* ---- watches ---- */
 
 struct lines {
@@ -866,6 +916,8 @@ int main(void)
 	    cmocka_unit_test(test_missing_token_file),
 	    cmocka_unit_test(test_threads_share_a_client),
 	    cmocka_unit_test(test_burst_keeps_its_connections),
+	    cmocka_unit_test(test_preconnect_fills_the_pool),
+	    cmocka_unit_test(test_preconnect_gives_up_on_a_dead_server),
 	    cmocka_unit_test(test_watch_lines_across_chunks),
 	    cmocka_unit_test(test_watch_stop_flag),
 	    cmocka_unit_test(test_watch_callback_stops),
