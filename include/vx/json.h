@@ -3,6 +3,8 @@
 #ifndef VX_JSON_H
 #define VX_JSON_H
 
+#include "vx/buf.h"
+
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
@@ -17,6 +19,14 @@ const cJSON *json_path(const cJSON *o, const char *a, const char *b);
 const char *json_str(const cJSON *o, const char *key);
 const char *json_annotation(const cJSON *obj, const char *key);
 const char *json_label(const cJSON *obj, const char *key);
+
+/* Appends item as compact JSON, as cJSON_PrintUnformatted would write it
+ * (but control characters as \uXXXX except \n, \r and \t, and numbers
+ * that read back exactly where cJSON would round them to 15 digits), in
+ * one pass per string: the dev store prints every object it keeps, 45,000
+ * of them before a big cluster file is ready, and cJSON's own printer scans
+ * each string several times. */
+void json_print(struct buf *b, const cJSON *item);
 
 /* Writes "ns/name" into out (VX_POD_KEY_MAX bytes) and returns out. */
 char *pod_key(char *out, const char *ns, const char *name);

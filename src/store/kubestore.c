@@ -604,8 +604,7 @@ static void listed(void *ud)
 {
 	struct kstore *ks = ud;
 	if (atomic_load(&ks->nodes.listed) && atomic_load(&ks->pods.listed) &&
-	    atomic_load(&ks->preconnected) &&
-	    !atomic_exchange(&ks->synced, 1) && ks->sink.synced)
+	    atomic_load(&ks->preconnected) && !atomic_exchange(&ks->synced, 1) && ks->sink.synced)
 		ks->sink.synced(ks->sink.ud);
 }
 

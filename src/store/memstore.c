@@ -49,9 +49,8 @@ struct mstore {
 	/* Indexes over pods, kept by index_pod() so the dev loop's passes cost
 	 * what is pending, allocating or timed, never a scan of every pod. */
 	struct hmap pending, allocating, timed;
-	struct hmap hot; /* objects kept plain: written less than HOT_MS ago */
-	char *pbuf;      /* print_obj's scratch */
-	size_t pcap;
+	struct hmap hot;     /* objects kept plain: written less than HOT_MS ago */
+	struct buf pbuf;     /* print_obj's scratch */
 	unsigned char *zbuf; /* deflate_obj's */
 	/* The preset dictionary of every deflated object: a node's and a pod's
 	 * text as the store first deflated them. Objects are small and alike,
@@ -290,18 +289,13 @@ static void index_pod(struct mstore *m, struct mobj *o, bool present)
  * reallocations. */
 static char *print_obj(struct mstore *m, const cJSON *obj, struct chunk **owner)
 {
-	while (!m->pbuf || !cJSON_PrintPreallocated((cJSON *)obj, m->pbuf, (int)m->pcap, 0)) {
-		free(m->pbuf);
-		m->pcap = m->pcap ? m->pcap * 2 : 16384;
-		if (m->pcap > (1u << 30) || !(m->pbuf = malloc(m->pcap)))
-			abort();
-	}
+	buf_reset(&m->pbuf);
+	json_print(&m->pbuf, obj);
 	*owner = NULL;
 	if (!m->started)
-		return chunk_copy(m, m->pbuf, strlen(m->pbuf), owner);
-	char *text = strdup(m->pbuf);
-	if (!text)
-		abort();
+		return chunk_copy(m, m->pbuf.data, m->pbuf.len, owner);
+	char *text = xmalloc(m->pbuf.len + 1);
+	memcpy(text, m->pbuf.data, m->pbuf.len + 1);
 	return text;
 }
 
@@ -604,7 +598,7 @@ static void ms_destroy(struct store *s)
 	hmap_free(&m->hot);
 	free_objs(&m->pods);
 	free_objs(&m->nodes);
-	free(m->pbuf);
+	buf_free(&m->pbuf);
 	free(m->zbuf);
 	deflateEnd(&m->def);
 	inflateEnd(&m->inf);
