@@ -529,59 +529,10 @@ static void test_threads_share_a_client(void **state)
  * a time, 20 ms each, so all BURST calls are outstanding together. */
 #define BURST 20
 
-static void test_burst_keeps_its_connections(void **state)
+/* BURST calls at once, each answered; returns the connections the server
+ * has accepted so far. */
+static int burst(struct srv *s, struct kube_client *c)
 {
-	(void)state;
-	static const struct step steps[] = {{200, NULL, "ok", NULL, 0, NULL}};
-	struct srv s;
-	srv_start(&s, steps, ARRAY_LEN(steps));
-	pthread_mutex_lock(&s.lock);
-	s.delay_ms = 20;
-	pthread_mutex_unlock(&s.lock);
-	struct kube_client *c = client_for(&s, NULL, NULL);
-	int accepted = 0;
-	for (int round = 0; round < 2; round++) {
-		pthread_t th[BURST];
-		struct hammer h[BURST];
-		for (int i = 0; i < BURST; i++) {
-			h[i] = (struct hammer){c, 0, 1};
-			pthread_create(&th[i], NULL, hammer_run, &h[i]);
-		}
-		for (int i = 0; i < BURST; i++) {
-			pthread_join(th[i], NULL);
-			assert_int_equal(h[i].ok, 1);
-		}
-		pthread_mutex_lock(&s.lock);
-		if (round == 0)
-			accepted = s.naccept;
-		else
-			assert_int_equal(s.naccept, accepted);
-		pthread_mutex_unlock(&s.lock);
-	}
-	assert_true(accepted > 16);
-	kube_client_free(c);
-	srv_stop(&s);
-}
-
-/* A new daemon opens a connection per bind worker before it is ready: the
- * first burst of calls then finds them all open and opens none. */
-static void test_preconnect_fills_the_pool(void **state)
-{
-	(void)state;
-	static const struct step steps[] = {{200, NULL, "ok", NULL, 0, NULL}};
-	struct srv s;
-	srv_start(&s, steps, ARRAY_LEN(steps));
-	pthread_mutex_lock(&s.lock);
-	s.delay_ms = 20;
-	pthread_mutex_unlock(&s.lock);
-	struct kube_client *c = client_for(&s, NULL, NULL);
-	atomic_int stop = 1; /* shutting down: nothing is opened */
-	assert_int_equal(kube_preconnect(c, BURST, 2000, &stop), 0);
-	assert_int_equal(kube_preconnect(c, BURST, 2000, NULL), BURST);
-	pthread_mutex_lock(&s.lock);
-	assert_int_equal(s.naccept, BURST);
-	assert_non_null(strstr(s.reqs[0], "GET /version HTTP/1.1"));
-	pthread_mutex_unlock(&s.lock);
 	pthread_t th[BURST];
 	struct hammer h[BURST];
 	for (int i = 0; i < BURST; i++) {
@@ -592,9 +543,49 @@ static void test_preconnect_fills_the_pool(void **state)
 		pthread_join(th[i], NULL);
 		assert_int_equal(h[i].ok, 1);
 	}
+	pthread_mutex_lock(&s->lock);
+	int accepted = s->naccept;
+	pthread_mutex_unlock(&s->lock);
+	return accepted;
+}
+
+static struct kube_client *slow_server(struct srv *s)
+{
+	static const struct step steps[] = {{200, NULL, "ok", NULL, 0, NULL}};
+	srv_start(s, steps, ARRAY_LEN(steps));
+	pthread_mutex_lock(&s->lock);
+	s->delay_ms = 20;
+	pthread_mutex_unlock(&s->lock);
+	return client_for(s, NULL, NULL);
+}
+
+static void test_burst_keeps_its_connections(void **state)
+{
+	(void)state;
+	struct srv s;
+	struct kube_client *c = slow_server(&s);
+	int accepted = burst(&s, c);
+	assert_true(accepted > 16);
+	assert_int_equal(burst(&s, c), accepted);
+	kube_client_free(c);
+	srv_stop(&s);
+}
+
+/* A new daemon opens a connection per bind worker before it is ready: the
+ * first burst of calls then finds them all open and opens none. */
+static void test_preconnect_fills_the_pool(void **state)
+{
+	(void)state;
+	struct srv s;
+	struct kube_client *c = slow_server(&s);
+	atomic_int stop = 1; /* shutting down: nothing is opened */
+	assert_int_equal(kube_preconnect(c, BURST, 2000, &stop), 0);
+	assert_int_equal(kube_preconnect(c, BURST, 2000, NULL), BURST);
 	pthread_mutex_lock(&s.lock);
 	assert_int_equal(s.naccept, BURST);
+	assert_non_null(strstr(s.reqs[0], "GET /version HTTP/1.1"));
 	pthread_mutex_unlock(&s.lock);
+	assert_int_equal(burst(&s, c), BURST);
 	kube_client_free(c);
 	srv_stop(&s);
 }
