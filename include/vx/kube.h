@@ -74,12 +74,13 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 /* Called for every complete line of a watch stream, without the newline (and without
  * a trailing '\r'); line[len] is '\0'. Empty lines are skipped. Returns 0 to go on,
  * non-zero to stop the watch. */
-/* Opens n connections to the API server, one after another (a GET /version
- * on each), and pools them, so that a burst of calls (the first binds after
- * start-up) does not pay n TCP and TLS handshakes on its path. Returns how
- * many answered; stops at the first that fails, or once *stop is set (stop
- * may be NULL). */
-int kube_preconnect(struct kube_client *c, int n, long timeout_ms, const atomic_int *stop);
+/* Opens up to n connections to the API server, one after another (a GET
+ * /version on each), and pools them, so that a burst of calls (the first
+ * binds after start-up) does not pay n TCP and TLS handshakes on its path.
+ * Stops at the first failure, once budget_ms have passed (a distant API
+ * server must not hold start-up), or once *stop is set (stop may be NULL).
+ * Returns how many answered. */
+int kube_preconnect(struct kube_client *c, int n, long budget_ms, const atomic_int *stop);
 
 typedef int (*kube_line_cb)(void *ud, const char *line, size_t len);
 

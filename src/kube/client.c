@@ -522,30 +522,40 @@ static size_t drop_body(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-int kube_preconnect(struct kube_client *c, int n, long timeout_ms, const atomic_int *stop)
+/* One GET /version on a fresh handle, leaving its connection open. */
+static CURLcode open_one(struct kube_client *c, CURL *h, const char *url, long timeout_ms)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	unsigned gen;
+	const struct req rq = {"GET", "/version", url, NULL, NULL, 0, timeout_ms};
+	struct curl_slist *hdrs = request_headers(c, &rq, &gen);
+	CURLcode rc = set_common(c, h, url, errbuf);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, drop_body);
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(h);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL); /* errbuf goes out of scope */
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdrs);
+	return rc;
+}
+
+int kube_preconnect(struct kube_client *c, int n, long budget_ms, const atomic_int *stop)
 {
 	CURL **hs = n > 0 ? calloc((size_t)n, sizeof *hs) : NULL;
-	char url[1024], errbuf[CURL_ERROR_SIZE];
-	const struct req rq = {"GET", "/version", url, NULL, NULL, 0, timeout_ms};
+	char url[1024];
 	int opened = 0, made = 0;
-	unsigned gen;
+	double end = mono_now() + (double)budget_ms / 1000;
 	snprintf(url, sizeof url, "%s/version", c->cfg.server);
 	/* Fresh handles, held until the end: a pooled one would reuse its
 	 * connection, and each must bring a connection of its own. */
-	for (; hs && made < n && !(stop && atomic_load(stop)) && (hs[made] = curl_easy_init());
-	     made++) {
-		struct curl_slist *hdrs = request_headers(c, &rq, &gen);
-		CURLcode rc = set_common(c, hs[made], url, errbuf);
-		curl_easy_setopt(hs[made], CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(hs[made], CURLOPT_TIMEOUT_MS, timeout_ms);
-		curl_easy_setopt(hs[made], CURLOPT_WRITEFUNCTION, drop_body);
-		if (rc == CURLE_OK)
-			rc = curl_easy_perform(hs[made]);
-		curl_slist_free_all(hdrs);
-		if (rc != CURLE_OK) {
-			made++;
+	while (hs && made < n && !(stop && atomic_load(stop))) {
+		long left = (long)((end - mono_now()) * 1000);
+		if (left <= 0 || !(hs[made] = curl_easy_init()))
+			break;
+		if (open_one(c, hs[made++], url, left) != CURLE_OK)
 			break; /* the server is not answering: later calls will say so */
-		}
 		opened++;
 	}
 	for (int i = 0; i < made; i++)

@@ -590,6 +590,20 @@ static void test_preconnect_fills_the_pool(void **state)
 	srv_stop(&s);
 }
 
+/* A distant API server must not hold start-up: preconnect stops when its
+ * budget is spent (here 100 ms against 20 ms an answer), keeping what it
+ * opened. */
+static void test_preconnect_keeps_to_its_budget(void **state)
+{
+	(void)state;
+	struct srv s;
+	struct kube_client *c = slow_server(&s);
+	int n = kube_preconnect(c, BURST, 100, NULL);
+	assert_true(n >= 1 && n < BURST);
+	kube_client_free(c);
+	srv_stop(&s);
+}
+
 /* An API server that is down: preconnect stops at the first failure, at
  * once, and says how many it opened. */
 static void test_preconnect_gives_up_on_a_dead_server(void **state)
@@ -908,6 +922,7 @@ int main(void)
 	    cmocka_unit_test(test_threads_share_a_client),
 	    cmocka_unit_test(test_burst_keeps_its_connections),
 	    cmocka_unit_test(test_preconnect_fills_the_pool),
+	    cmocka_unit_test(test_preconnect_keeps_to_its_budget),
 	    cmocka_unit_test(test_preconnect_gives_up_on_a_dead_server),
 	    cmocka_unit_test(test_watch_lines_across_chunks),
 	    cmocka_unit_test(test_watch_stop_flag),
