@@ -261,7 +261,7 @@ static void run_bind(struct binder *b, struct job *j)
 static void *worker(void *arg)
 {
 	struct binder *b = arg;
-	bg_thread();
+	bg_thread("vx-bind");
 	for (;;) {
 		pthread_mutex_lock(&b->mu);
 		while (!b->runq && !b->stopping)
@@ -325,6 +325,7 @@ static void fail_expired(struct binder *b, struct job *list)
 static void *timer(void *arg)
 {
 	struct binder *b = arg;
+	vx_thread_name("vx-bind-timer");
 	pthread_mutex_lock(&b->mu);
 	while (!b->stopping) {
 		struct timespec ts;

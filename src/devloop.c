@@ -2,6 +2,7 @@
  * store changed; a pod that does not fit is logged when its own reason
  * changes, not every pass, and the waiting pods are summed up in one line
  * at most once a minute, so the log stays readable. */
+#include "vx/bgthread.h"
 #include "vx/devloop.h"
 #include "vx/explain.h"
 #include "vx/log.h"
@@ -190,6 +191,7 @@ static void place_pending(struct devloop *d)
 static void *run(void *arg)
 {
 	struct devloop *d = arg;
+	vx_thread_name("vx-devloop");
 	uint64_t seen = 0;
 	while (!atomic_load(&d->stop)) {
 		int64_t due = d->st->ops->next_due_ms(d->st);

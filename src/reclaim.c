@@ -458,7 +458,7 @@ static void pass(struct reclaimer *r)
 static void *run(void *arg)
 {
 	struct reclaimer *r = arg;
-	bg_thread();
+	bg_thread("vx-reclaim");
 	while (!atomic_load(&r->stop)) {
 		struct timespec ts = {0, RECLAIM_PERIOD_MS * 1000000L};
 		nanosleep(&ts, NULL);

@@ -8,7 +8,11 @@
 
 #define BG_THREAD_NICE 10
 
-/* Lowers the calling thread's priority to BG_THREAD_NICE; best effort. */
-void bg_thread(void);
+/* Names the calling thread (at most 15 characters: `top -H`, `ps -L`,
+ * perf and gdb show it) and lowers its priority to BG_THREAD_NICE; both
+ * best effort. */
+void bg_thread(const char *name);
+/* Names the calling thread only, for threads that keep their priority. */
+void vx_thread_name(const char *name);
 
 #endif

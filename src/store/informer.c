@@ -222,7 +222,9 @@ static void mark_listed(struct informer *in)
 static void *run(void *arg)
 {
 	struct informer *in = arg;
-	bg_thread();
+	char name[16];
+	snprintf(name, sizeof name, "vx-watch-%s", in->cfg.resource);
+	bg_thread(name);
 	long backoff = BACKOFF_MIN_MS;
 	while (!atomic_load(in->cfg.stop)) {
 		if (in->need_list) {

@@ -571,7 +571,7 @@ static void preconnect(struct kstore *ks)
 static void *janitor(void *arg)
 {
 	struct kstore *ks = arg;
-	bg_thread();
+	bg_thread("vx-janitor");
 	/* A bind holds the lock for milliseconds; one older than the grace is
 	 * looked at, at most every 5 s. */
 	long period = ks->stale_lock_s * 1000L / 2;

@@ -4,6 +4,7 @@
  * leaseDurationSeconds has passed. Writes are guarded by resourceVersion,
  * so two candidates never both win. */
 #include "lease.h"
+#include "vx/bgthread.h"
 #include "vx/clock.h"
 #include "vx/json.h"
 #include "vx/log.h"
@@ -111,6 +112,7 @@ static int try_acquire(struct lease *l)
 static void *run(void *arg)
 {
 	struct lease *l = arg;
+	vx_thread_name("vx-lease");
 	int period_ms = l->seconds * 1000 / LEASE_RENEWS_PER_DURATION;
 	while (!atomic_load(l->stop)) {
 		int won = try_acquire(l);
