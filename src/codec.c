@@ -28,12 +28,10 @@ static int parse_i64(const char *s, size_t n, int64_t max, int64_t *out)
 		return -1;
 	int64_t v = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
+		if (s[i] < '0' || s[i] > '9' || v > (max - (s[i] - '0')) / 10)
+			return -1; /* not a digit, or over max (checked before it can overflow) */
 		v = v * 10 + (s[i] - '0');
 	}
-	if (v > max)
-		return -1;
 	*out = v;
 	return 0;
 }
@@ -70,7 +68,8 @@ static int decode_gpu(const char *seg, size_t n, struct codec_gpu *g, char *err,
 		snprintf(err, errlen, "GPU entry with an empty UUID");
 		return -1;
 	}
-	if (parse_i64(f[1], fl[1], 100000, &slots) || parse_i64(f[2], fl[2], INT64_MAX / 4, &mem)) {
+	if (parse_i64(f[1], fl[1], 100000, &slots) ||
+	    parse_i64(f[2], fl[2], VX_MAX_MEM_MIB, &mem)) {
 		snprintf(err, errlen, "GPU %.*s: count and memory must be whole numbers",
 			 (int)fl[0], f[0]);
 		return -1;
@@ -152,7 +151,7 @@ static int decode_dev(const char *seg, size_t n, struct codec_dev *d, char *err,
 			 (int)(n > 60 ? 60 : n), seg);
 		return -1;
 	}
-	if (parse_i64(f[2], fl[2], INT64_MAX / 4, &mem) || parse_i64(f[3], fl[3], 100, &cores)) {
+	if (parse_i64(f[2], fl[2], VX_MAX_MEM_MIB, &mem) || parse_i64(f[3], fl[3], 100, &cores)) {
 		snprintf(err, errlen, "device %.*s: memory must be a whole number, cores 0..100",
 			 (int)fl[0], f[0]);
 		return -1;

@@ -11,6 +11,10 @@
 #include <stdint.h>
 
 #define VX_MAX_GPUS 128 /* per node; a longer register annotation is rejected */
+/* A GPU's or a slice's memory, MiB (1 EiB): far beyond any card, and small
+ * enough that percentages of it and sums over a whole cluster of such cards
+ * stay within int64_t. Larger figures are refused as malformed. */
+#define VX_MAX_MEM_MIB ((int64_t)1 << 40)
 
 struct codec_gpu {
 	char *uuid;

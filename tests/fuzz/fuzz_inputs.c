@@ -1,12 +1,12 @@
 /* libFuzzer target over everything that reads untrusted bytes: extender
  * bodies (filter/prioritize, bind, preempt), the register and device codecs,
- * pod request parsing, the YAML reader, watch events into the model (a
- * licence and a queue configured) and the licences' saved usage. The first
- * byte picks the parser.
- * Run with `make fuzz` (clang, -fsanitize=fuzzer,address,undefined). */
+ * pod request parsing, the YAML reader (and json_print on what it reads), watch events into the
+ * model (a licence and a queue configured) and the licences' saved usage. The first byte picks the
+ * parser. Run with `make fuzz` (clang, -fsanitize=fuzzer,address,undefined). */
 #include "vx/cluster.h"
 #include "vx/codec.h"
 #include "vx/extender.h"
+#include "vx/json.h"
 #include "vx/log.h"
 #include "vx/request.h"
 #include "vx/sync.h"
@@ -29,9 +29,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Counts the document, and checks json_print on it: what it writes must
+ * read back as the same tree (the dev store keeps objects as that text). */
 static int count_doc(void *ud, const cJSON *doc, int line, char *err, size_t errlen)
 {
-	(void)doc, (void)line, (void)err, (void)errlen;
+	(void)line, (void)err, (void)errlen;
+	struct buf b = BUF_INIT;
+	json_print(&b, doc);
+	cJSON *back = cJSON_ParseWithLength(b.data, b.len);
+	if (!back || !cJSON_Compare(doc, back, 1))
+		abort();
+	cJSON_Delete(back);
+	buf_free(&b);
 	++*(int *)ud;
 	return 0;
 }
@@ -108,7 +117,8 @@ static void fuzz_model(const char *s, size_t n, bool saved)
 		cluster_licenses_restore(&c, j, 1000);
 		cluster_licenses_merge(&c, j, 2000);
 	}
-	cJSON_ArrayForEach (it, cJSON_IsArray(j) ? j : NULL) {
+	cJSON *objs = cJSON_IsArray(j) ? j : NULL;
+	cJSON_ArrayForEach (it, objs) {
 		sync_node(&c, it);
 		sync_pod(&c, it);
 	}

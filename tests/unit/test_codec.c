@@ -38,14 +38,17 @@ static void register_malformed(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-	    "",                                            /* no entry */
-	    "GPU-a,10,32768,NVIDIA,true",                  /* no ':' */
-	    "GPU-a,10,32768,NVIDIA,true:",                 /* 5 fields */
-	    "GPU-a,ten,32768,NVIDIA,true,hami-core:",      /* count not a number */
-	    "GPU-a,10,-5,NVIDIA,true,hami-core:",          /* negative memory */
-	    "GPU-a,10,32768,NVIDIA,maybe,hami-core:",      /* health */
-	    ",10,32768,NVIDIA,true,hami-core:",            /* empty uuid */
-	    "GPU-a,10,32768,NVIDIA,true,hami-core,x,y,z:", /* too many fields */
+	    "",                                                    /* no entry */
+	    "GPU-a,10,32768,NVIDIA,true",                          /* no ':' */
+	    "GPU-a,10,32768,NVIDIA,true:",                         /* 5 fields */
+	    "GPU-a,ten,32768,NVIDIA,true,hami-core:",              /* count not a number */
+	    "GPU-a,10,-5,NVIDIA,true,hami-core:",                  /* negative memory */
+	    "GPU-a,10,32768,NVIDIA,maybe,hami-core:",              /* health */
+	    ",10,32768,NVIDIA,true,hami-core:",                    /* empty uuid */
+	    "GPU-a,10,32768,NVIDIA,true,hami-core,x,y,z:",         /* too many fields */
+	    "GPU-a,10,1099511627777,NVIDIA,true,hami-core:",       /* memory over 1 EiB */
+	    "GPU-a,10,9999999999999999999,NVIDIA,true,hami-core:", /* over int64_t */
+	    "GPU-a,100001,32768,NVIDIA,true,hami-core:",           /* count over 100,000 */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char err[128] = "";
@@ -67,6 +70,24 @@ static void register_ignores_commaless_segments(void **state)
 	int n = codec_decode_register("GPU-a,2,100,T,true,hami-core:trailer", &g, err, sizeof err);
 	assert_int_equal(n, 1);
 	codec_free_gpus(g, n);
+}
+
+/* The largest memory accepted: 1 EiB, in MiB. */
+static void memory_bound(void **state)
+{
+	(void)state;
+	struct codec_gpu *g;
+	struct codec_pod_devs p;
+	char err[128] = "";
+	assert_int_equal(codec_decode_register("GPU-a,10,1099511627776,NVIDIA,true,hami-core:", &g,
+					       err, sizeof err),
+			 1);
+	assert_true(g[0].mem_mib == VX_MAX_MEM_MIB);
+	codec_free_gpus(g, 1);
+	assert_int_equal(
+	    codec_decode_pod_devs("GPU-a,NVIDIA,1099511627776,30:", &p, err, sizeof err), 0);
+	assert_true(p.ctrs[0].devs[0].mem_mib == VX_MAX_MEM_MIB);
+	codec_free_pod_devs(&p);
 }
 
 static void pod_devs_round_trip(void **state)
@@ -125,6 +146,8 @@ static void pod_devs_malformed(void **state)
 	    "GPU-a,NVIDIA,3000,101:", /* cores above 100 */
 	    ",NVIDIA,3000,30:",       /* empty uuid */
 	    "GPU-a,NVIDIA,3000,30:;garbage",
+	    "GPU-a,NVIDIA,1099511627777,30:",       /* memory over 1 EiB */
+	    "GPU-a,NVIDIA,9999999999999999999,30:", /* over int64_t */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct codec_pod_devs p;
@@ -141,6 +164,7 @@ int main(void)
 	    cmocka_unit_test(register_round_trip),
 	    cmocka_unit_test(register_malformed),
 	    cmocka_unit_test(register_ignores_commaless_segments),
+	    cmocka_unit_test(memory_bound),
 	    cmocka_unit_test(pod_devs_round_trip),
 	    cmocka_unit_test(pod_devs_copy),
 	    cmocka_unit_test(pod_devs_malformed),
