@@ -826,7 +826,22 @@ static int run_pooled(const char *title, const struct sb_opts *o, int runs, stru
 }
 
 /* The floor pass: both runs again, each filter preceded by a probe. */
-static int floor_pass(const struct sb_opts *o, const struct sb_opts *slow, int runs, cJSON *j)
+/* p99 busy over p99 idle, 0 without samples. */
+static double p99_ratio(struct lat *busy, struct lat *idle)
+{
+	if (!busy->n || !idle->n)
+		return 0;
+	lat_sort(busy);
+	lat_sort(idle);
+	double i = lat_pct(idle, 0.99);
+	return i > 0 ? lat_pct(busy, 0.99) / i : 0;
+}
+
+/* The floor pass: both runs again, each filter preceded by a probe; then
+ * the targets' ratios (filter[0] burst, filter[1] slow API server) beside
+ * the do-nothing process's. */
+static int floor_pass(const struct sb_opts *o, const struct sb_opts *slow, int runs,
+		      const double filter[2], cJSON *j)
 {
 	struct sb_opts fo = *o, fs = *slow;
 	struct sb_run r, rs;
@@ -838,6 +853,11 @@ static int floor_pass(const struct sb_opts *o, const struct sb_opts *slow, int r
 	int rc2 = rc == 2 ? 2
 			  : run_pooled("floor, with a slow API server", &fs, runs, &rs, j,
 				       "floor_slow_api_server");
+	if (rc != 2 && rc2 != 2)
+		printf("  p99 with binds in flight / idle: the filter %.1fx, a process that does "
+		       "nothing %.1fx; with the slow API server %.1fx and %.1fx\n",
+		       filter[0], p99_ratio(&r.echo_busy, &r.echo_idle), filter[1],
+		       p99_ratio(&rs.echo_busy, &rs.echo_idle));
 	sb_run_free(&r);
 	if (rc != 2)
 		sb_run_free(&rs);
@@ -880,6 +900,7 @@ int sb_main(const struct sb_main_opts *mo, cJSON *json, int *missed, int *target
 	*targets += 4;
 	sb_run_free(&r);
 	sb_run_free(&rs);
-	int rc3 = mo->floor ? floor_pass(&o, &slow, runs, j) : 0;
+	const double ratio[2] = {m.busy_p99 / m.idle_p99, ms.busy_p99 / ms.idle_p99};
+	int rc3 = mo->floor ? floor_pass(&o, &slow, runs, ratio, j) : 0;
 	return rc || rc2 || rc3 ? 1 : 0;
 }
