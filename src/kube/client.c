@@ -478,11 +478,10 @@ static struct curl_slist *request_headers(struct kube_client *c, const struct re
 	return l;
 }
 
-/* One HTTP exchange; fills resp when an answer arrived. */
-static CURLcode attempt(struct kube_client *c, const struct req *rq, struct kube_resp *resp,
-			char *errbuf, unsigned *token_gen)
+/* One HTTP exchange on handle h; fills resp when an answer arrived. */
+static CURLcode perform_on(struct kube_client *c, CURL *h, const struct req *rq,
+			   struct kube_resp *resp, char *errbuf, unsigned *token_gen)
 {
-	CURL *h = handle_get(c);
 	struct curl_slist *hdrs = request_headers(c, rq, token_gen);
 	struct xfer x = {resp, 0};
 	buf_reset(&resp->body);
@@ -510,16 +509,17 @@ static CURLcode attempt(struct kube_client *c, const struct req *rq, struct kube
 		resp->retry_after = x.retry_after;
 	}
 	curl_slist_free_all(hdrs);
-	handle_put(c, h);
 	return rc;
 }
 
-/* Discards a preconnect probe's body: only the open connection matters. */
-static size_t drop_body(char *p, size_t size, size_t n, void *ud)
+/* One HTTP exchange on a pooled handle (and its open connection). */
+static CURLcode attempt(struct kube_client *c, const struct req *rq, struct kube_resp *resp,
+			char *errbuf, unsigned *token_gen)
 {
-	(void)p;
-	(void)ud;
-	return size * n;
+	CURL *h = handle_get(c);
+	CURLcode rc = perform_on(c, h, rq, resp, errbuf, token_gen);
+	handle_put(c, h);
+	return rc;
 }
 
 /* One GET /version on a fresh handle, leaving its connection open. */
@@ -527,17 +527,10 @@ static CURLcode open_one(struct kube_client *c, CURL *h, const char *url, long t
 {
 	char errbuf[CURL_ERROR_SIZE];
 	unsigned gen;
+	struct kube_resp r = {0};
 	const struct req rq = {"GET", "/version", url, NULL, NULL, 0, timeout_ms};
-	struct curl_slist *hdrs = request_headers(c, &rq, &gen);
-	CURLcode rc = set_common(c, h, url, errbuf);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, drop_body);
-	if (rc == CURLE_OK)
-		rc = curl_easy_perform(h);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL); /* errbuf goes out of scope */
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(hdrs);
+	CURLcode rc = perform_on(c, h, &rq, &r, errbuf, &gen);
+	kube_resp_free(&r);
 	return rc;
 }
 

@@ -78,6 +78,15 @@ static void fuzz_codecs(const char *s)
 	}
 }
 
+/* A one-namespace list, as the config reader builds it. */
+static char **only_ns(const char *ns, int *n)
+{
+	char **v = xcalloc(1, sizeof(char *));
+	v[0] = xstrdup(ns);
+	*n = 1;
+	return v;
+}
+
 /* A model with the licence acme over namespace acme and the queue team-a. */
 static void model_init(struct cluster *c)
 {
@@ -85,16 +94,12 @@ static void model_init(struct cluster *c)
 	struct queue_conf *q = xcalloc(1, sizeof *q);
 	cluster_init(c);
 	l->name = xstrdup("acme");
-	l->namespaces = xcalloc(1, sizeof(char *));
-	l->namespaces[0] = xstrdup("acme");
-	l->nns = 1;
+	l->namespaces = only_ns("acme", &l->nns);
 	l->daily_hours = 1;
 	l->max_slots = 2;
 	cluster_set_licenses(c, l, 1);
 	q->name = xstrdup("team-a");
-	q->namespaces = xcalloc(1, sizeof(char *));
-	q->namespaces[0] = xstrdup("acme");
-	q->nns = 1;
+	q->namespaces = only_ns("acme", &q->nns);
 	q->quota = 1;
 	q->weight = 1;
 	q->limit = QUEUE_NO_LIMIT;
